@@ -1,0 +1,74 @@
+/**
+ * The boundaries between the core and the connectors. The core (partitioning, lanes, watermark,
+ * checkpoints, pipeline) only ever talks to a source, a sink and a checkpoint store through these.
+ */
+import type { BinlogPosition } from './position.js';
+import type { Mutation, SourceEvent } from './event.js';
+
+/** Where a source begins reading. `earliest`/`latest` are resolved to a position (and pinned) first. */
+export type StartFrom =
+  | { readonly kind: 'position'; readonly position: BinlogPosition }
+  | { readonly kind: 'gtid'; readonly gtid: string };
+
+/**
+ * The abandoned part of a transaction: emitted by a source that lost its connection in the middle of
+ * transaction `txSeq` and will re-read it from its start under a new sequence number. Changes already
+ * emitted for it stay valid (the binlog holds only committed data; apply is idempotent), but its end
+ * position is not a resume point.
+ */
+export interface AbandonEvent {
+  readonly kind: 'abandon';
+  readonly txSeq: number;
+  readonly changeCount: number;
+}
+
+export type SourceStreamEvent = SourceEvent | AbandonEvent;
+
+export interface SourceReadOptions {
+  readonly from: StartFrom;
+  /** Stop after the transaction that ends at or beyond this position (replay of a bounded range). */
+  readonly until?: BinlogPosition;
+  /** Ends the stream: the iterator returns after its current event. */
+  readonly signal: AbortSignal;
+}
+
+export interface SourceConnector {
+  /**
+   * Streams decoded events in binlog order. The stream is pull-based: when the consumer stops pulling
+   * (the pipeline is full), the source pauses its socket, so memory stays bounded whatever the backlog.
+   * Reconnects by itself (with backoff) after a lost or silent connection; throws only what retrying
+   * cannot fix (e.g. the position was purged: `SOURCE_POSITION_PURGED`).
+   */
+  read(options: SourceReadOptions): AsyncIterable<SourceStreamEvent>;
+  /** The source's current binlog head (SHOW MASTER STATUS). */
+  head(): Promise<BinlogPosition>;
+  /** The first position of the oldest binlog file still on the server. */
+  earliest(): Promise<BinlogPosition>;
+  close(): Promise<void>;
+}
+
+/** Applies mutations to the target. */
+export interface SinkConnector {
+  /**
+   * Applies one lane batch in one target transaction: at most one mutation per (table, key), already
+   * folded by the lane. Retries transient failures itself; throws a non-retriable `TargetError` naming
+   * the table, key and statement when retrying cannot help. Resolves only once the data is committed.
+   */
+  applyBatch(mutations: readonly Mutation[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Checkpoint {
+  /** Resume point: just after the last transaction whose changes are all applied. */
+  readonly position: BinlogPosition;
+  /** Source commit time of that transaction (ms since the epoch), for lag in seconds. */
+  readonly sourceTimestampMs: number;
+}
+
+/** Durable store of one checkpoint per pipeline name. */
+export interface CheckpointStore {
+  load(pipeline: string): Promise<Checkpoint | null>;
+  save(pipeline: string, checkpoint: Checkpoint): Promise<void>;
+  /** Deletes the pipeline's checkpoint (used by `run --reset-to` before saving the new one). */
+  clear(pipeline: string): Promise<void>;
+}
