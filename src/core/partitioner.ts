@@ -1,0 +1,30 @@
+/**
+ * Stable (table, primary key) → partition. Every change of one row lands in one partition, so a
+ * partition's consumer sees that row's changes in source order.
+ *
+ * Tables with secondary UNIQUE keys are partitioned by table alone: two rows may trade a unique value
+ * (a swap of emails), and only a consumer that sees both rows' changes can order them (LaneScheduler).
+ */
+import type { Mutation } from './event.js';
+import { tableKey } from './event.js';
+import { fnv1a32, mutationRowId } from './key.js';
+
+export interface Routed {
+  readonly mutation: Mutation;
+  /** Row identity (`rowId`) and its hash, computed once here and reused by the lanes. */
+  readonly rowId: string;
+  readonly hash: number;
+}
+
+export class Partitioner {
+  constructor(readonly partitions: number) {
+    if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions must be a positive integer, got ${partitions}`);
+  }
+
+  route(mutation: Mutation): { partition: number; routed: Routed } {
+    const rowId = mutationRowId(mutation);
+    const hash = fnv1a32(rowId);
+    const partitionHash = mutation.keys.uniqueKeys.length > 0 ? fnv1a32(tableKey(mutation.table)) : hash;
+    return { partition: partitionHash % this.partitions, routed: { mutation, rowId, hash } };
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * The pipeline: source → router → partitioner → transport → lane scheduler → sink, with a watermark
+ * fed by the sink's acknowledgements and a checkpoint writer that stores the watermark.
+ *
+ * Stopping: aborting `signal` stops reading; everything already routed is applied (drained), then a
+ * final checkpoint is written. A fatal error (one retrying cannot fix) stops reading and applying at
+ * once and leaves the stored checkpoint where it was.
+ */
+import pLimit from 'p-limit';
+import type { ChangeEvent, Mutation } from './event.js';
+import type { Checkpoint, CheckpointStore, SinkConnector, SourceConnector, StartFrom } from './ports.js';
+import type { BinlogPosition } from './position.js';
+import { comparePositions, formatPosition } from './position.js';
+import { Partitioner } from './partitioner.js';
+import { LaneScheduler } from './lanes.js';
+import { Watermark } from './watermark.js';
+import { toMutations } from './router.js';
+import { describeError } from './errors.js';
+import type { Logger } from './log.js';
+import type { Transport } from '../transport/transport.js';
+
+export interface PipelineOptions {
+  readonly name: string;
+  readonly source: SourceConnector;
+  readonly sink: SinkConnector;
+  readonly transport: Transport;
+  /** Where checkpoints go; null for runs that must not move the stored checkpoint (replay). */
+  readonly checkpoints: CheckpointStore | null;
+  readonly from: StartFrom;
+  /** The checkpoint the run starts from (the watermark begins there). */
+  readonly initialCheckpoint: Checkpoint | null;
+  readonly until?: BinlogPosition;
+  readonly lanes: number;
+  readonly batchSize: number;
+  /** Lane batches applied at once across all partitions (≤ the sink's connection pool). */
+  readonly concurrency: number;
+  readonly checkpointIntervalMs: number;
+  readonly logger: Logger;
+  /** Called for every lane batch once it is committed on the target (benchmarks measure lag here). */
+  readonly onApplied?: (mutations: readonly Mutation[], appliedAtMs: number) => void;
+  /** Called for every decoded change before routing (used by tests and progress displays). */
+  readonly onChange?: (change: ChangeEvent) => void;
+}
+
+export interface PipelineStats {
+  readonly changes: number;
+  readonly mutationsApplied: number;
+  readonly transactions: number;
+  readonly schemaChanges: number;
+  readonly batches: number;
+  readonly queued: number;
+  readonly inFlightTransactions: number;
+  readonly lastReadPosition: BinlogPosition | null;
+  readonly checkpoint: Checkpoint | null;
+  readonly savedCheckpoint: Checkpoint | null;
+  /** Source commit time of the newest applied-through transaction minus now, 0 when idle and caught up. */
+  readonly lagMs: number;
+}
+
+export interface PipelineResult {
+  readonly stats: PipelineStats;
+  readonly reason: 'stopped' | 'until-reached' | 'source-ended';
+}
+
+export class Pipeline {
+  private readonly watermark: Watermark;
+  private readonly partitioner: Partitioner;
+  private readonly scheduler: LaneScheduler;
+  private readonly stop = new AbortController();
+  private fatal: unknown = null;
+  private changes = 0;
+  private mutationsApplied = 0;
+  private transactions = 0;
+  private schemaChanges = 0;
+  private batches = 0;
+  private lastReadPosition: BinlogPosition | null = null;
+  private saved: Checkpoint | null;
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: PipelineOptions) {
+    this.watermark = new Watermark(o.initialCheckpoint);
+    this.saved = o.initialCheckpoint;
+    this.partitioner = new Partitioner(o.transport.partitions);
+    this.scheduler = new LaneScheduler(o.lanes);
+  }
+
+  stats(): PipelineStats {
+    const checkpoint = this.watermark.checkpoint;
+    const busy = this.watermark.inFlight > 0 || this.o.transport.queued > 0;
+    return {
+      changes: this.changes,
+      mutationsApplied: this.mutationsApplied,
+      transactions: this.transactions,
+      schemaChanges: this.schemaChanges,
+      batches: this.batches,
+      queued: this.o.transport.queued,
+      inFlightTransactions: this.watermark.inFlight,
+      lastReadPosition: this.lastReadPosition,
+      checkpoint,
+      savedCheckpoint: this.saved,
+      lagMs: busy && checkpoint ? Math.max(0, Date.now() - checkpoint.sourceTimestampMs) : 0,
+    };
+  }
+
+  async run(signal: AbortSignal): Promise<PipelineResult> {
+    const onAbort = (): void => this.stop.abort();
+    if (signal.aborted) this.stop.abort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+
+    const limit = pLimit(this.o.concurrency);
+    const consumers = Array.from({ length: this.o.transport.partitions }, (_, p) => this.consume(p, limit));
+    const timer = this.o.checkpoints ? setInterval(() => this.saveCheckpoint(), this.o.checkpointIntervalMs) : null;
+    let reason: PipelineResult['reason'] = 'source-ended';
+    try {
+      reason = await this.dispatch();
+    } catch (err) {
+      this.fail(err);
+    } finally {
+      this.o.transport.end();
+    }
+    await Promise.all(consumers);
+    if (timer) clearInterval(timer);
+    signal.removeEventListener('abort', onAbort);
+    await this.saving;
+    if (this.fatal) throw this.fatal;
+    if (this.o.checkpoints) {
+      this.saveCheckpoint();
+      await this.saving;
+      if (this.fatal) throw this.fatal;
+    }
+    return { stats: this.stats(), reason: signal.aborted ? 'stopped' : reason };
+  }
+
+  private fail(err: unknown): void {
+    if (this.fatal) return;
+    this.fatal = err;
+    this.o.logger.error({ err: describeError(err) }, 'pipeline stopping on an error that retrying cannot fix');
+    this.stop.abort();
+    this.o.transport.end();
+  }
+
+  /** Reads the source and routes its changes to partitions, waiting when a partition is full. */
+  private async dispatch(): Promise<PipelineResult['reason']> {
+    const { source, transport, until } = this.o;
+    const read = { from: this.o.from, signal: this.stop.signal, ...(until ? { until } : {}) };
+    for await (const ev of source.read(read)) {
+      if (this.fatal) break;
+      switch (ev.kind) {
+        case 'change': {
+          this.changes++;
+          this.o.onChange?.(ev);
+          for (const m of toMutations(ev)) {
+            const { partition, routed } = this.partitioner.route(m);
+            this.watermark.track(m.txSeq);
+            while (!transport.tryPublish(partition, routed)) {
+              await transport.waitForSpace(partition);
+              if (this.fatal) return 'stopped';
+            }
+          }
+          break;
+        }
+        case 'commit':
+          this.transactions++;
+          this.lastReadPosition = ev.position;
+          this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs);
+          break;
+        case 'schema-change':
+          this.schemaChanges++;
+          this.lastReadPosition = ev.position;
+          this.o.logger.warn(
+            { sql: ev.sql.slice(0, 300), schema: ev.defaultSchema, position: formatPosition(ev.position) },
+            'DDL seen on the source: it is not applied to the target by this version; apply it to the target yourself if the table is synced',
+          );
+          this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs);
+          break;
+        case 'abandon':
+          this.watermark.abandon(ev.txSeq);
+          break;
+      }
+    }
+    if (this.stop.signal.aborted) return 'stopped';
+    return until && this.lastReadPosition && comparePositions(this.lastReadPosition, until) >= 0 ? 'until-reached' : 'source-ended';
+  }
+
+  /** Applies one partition: rounds of concurrent lane batches, acknowledging each batch once committed. */
+  private async consume(partition: number, limit: ReturnType<typeof pLimit>): Promise<void> {
+    const { transport, sink, batchSize } = this.o;
+    for (;;) {
+      if (this.fatal) return;
+      const items = await transport.take(partition, batchSize);
+      if (items.length === 0 || this.fatal) return;
+      for (const round of this.scheduler.plan(items)) {
+        const results = await Promise.allSettled(
+          round.batches.map((b) =>
+            limit(async () => {
+              if (this.fatal) throw this.fatal;
+              await sink.applyBatch(b.mutations);
+              this.batches++;
+              this.mutationsApplied += b.mutations.length;
+              b.acks.forEach((txSeq, n) => this.watermark.ack(txSeq, n));
+              this.o.onApplied?.(b.mutations, Date.now());
+            }),
+          ),
+        );
+        for (const r of results) if (r.status === 'rejected') this.fail(r.reason);
+        if (this.fatal) return;
+      }
+    }
+  }
+
+  /** Stores the watermark if it moved; one save at a time, failures are retried at the next tick. */
+  private saveCheckpoint(): void {
+    const store = this.o.checkpoints;
+    if (!store || this.fatal) return;
+    this.saving = this.saving.then(async () => {
+      const cp = this.watermark.checkpoint;
+      if (!cp || this.fatal || (this.saved && comparePositions(cp.position, this.saved.position) === 0)) return;
+      try {
+        await store.save(this.o.name, cp);
+        this.saved = cp;
+      } catch (err) {
+        this.o.logger.warn({ err: describeError(err) }, 'could not store the checkpoint; will retry');
+      }
+    });
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * The pipeline's ordering and checkpoint logic against an in-memory source and sink (pure logic:
+ * real-server behaviour is covered by the integration tests). The sink applies lane batches with
+ * random delays, so lanes and partitions finish out of order.
+ */
+import { describe, expect, it } from 'vitest';
+import { Pipeline } from '../../../src/core/pipeline.js';
+import { EmbeddedTransport } from '../../../src/transport/embedded.js';
+import { silentLogger } from '../../../src/core/log.js';
+import { rowId } from '../../../src/core/key.js';
+import type { ChangeEvent, Mutation, Row, TableKeys } from '../../../src/core/event.js';
+import type { Checkpoint, CheckpointStore, SinkConnector, SourceConnector, SourceReadOptions, SourceStreamEvent } from '../../../src/core/ports.js';
+import { ordersKeys, usersKeys } from './fixtures.js';
+
+type Tx = { events: ChangeEvent[]; end: number };
+
+/** A deterministic workload: hot keys, PK changes, delete+reinsert, unique-value swaps. */
+function workload(seed: number, txCount: number): Tx[] {
+  let s = seed;
+  const rnd = (n: number) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) % n);
+  const orders = new Map<number, Row>();
+  const users = new Map<number, Row>([
+    [1, { id: 1, email: 'a' }],
+    [2, { id: 2, email: 'b' }],
+    [3, { id: 3, email: 'c' }],
+  ]);
+  const txs: Tx[] = [];
+  const ev = (txSeq: number, op: ChangeEvent['op'], keys: TableKeys, before: Row | null, after: Row | null): ChangeEvent => ({
+    kind: 'change', op, table: keys.table, keys, before, after, txSeq, position: { file: 'bin.000001', pos: txSeq * 100 }, timestampMs: txSeq,
+  });
+  // Initial users, as inserts in tx 1.
+  txs.push({ events: [...users.values()].map((r) => ev(1, 'insert', usersKeys, null, r)), end: 100 });
+  for (let t = 2; t <= txCount; t++) {
+    const events: ChangeEvent[] = [];
+    for (let k = 0; k < 1 + rnd(4); k++) {
+      const id = rnd(6);
+      const cur = orders.get(id);
+      const r = rnd(10);
+      if (!cur) {
+        const row = { id, v: t * 10 + k };
+        orders.set(id, row);
+        events.push(ev(t, 'insert', ordersKeys, null, row));
+      } else if (r < 6) {
+        const row = { id, v: t * 10 + k };
+        orders.set(id, row);
+        events.push(ev(t, 'update', ordersKeys, cur, row));
+      } else if (r < 8) {
+        orders.delete(id);
+        events.push(ev(t, 'delete', ordersKeys, cur, null));
+      } else {
+        const nid = 100 + rnd(6);
+        if (orders.has(nid)) continue;
+        const row = { id: nid, v: t };
+        orders.delete(id);
+        orders.set(nid, row);
+        events.push(ev(t, 'update', ordersKeys, cur, row));
+      }
+    }
+    if (rnd(3) === 0) {
+      // Swap two users' emails through a temporary value, as an application would.
+      const a = 1 + rnd(3);
+      const b = 1 + ((a + rnd(2)) % 3);
+      if (a !== b) {
+        const ra = users.get(a)!;
+        const rb = users.get(b)!;
+        const tmp = { id: a, email: `tmp${t}` };
+        const nb = { id: b, email: ra.email };
+        const na = { id: a, email: rb.email };
+        events.push(ev(t, 'update', usersKeys, ra, tmp), ev(t, 'update', usersKeys, rb, nb), ev(t, 'update', usersKeys, tmp, na));
+        users.set(a, na);
+        users.set(b, nb);
+      }
+    }
+    txs.push({ events, end: t * 100 });
+  }
+  return txs;
+}
+
+class FakeSource implements SourceConnector {
+  constructor(private readonly txs: Tx[]) {}
+  async *read(o: SourceReadOptions): AsyncIterable<SourceStreamEvent> {
+    const from = o.from.kind === 'position' ? o.from.position.pos : 0;
+    for (const [i, tx] of this.txs.entries()) {
+      if (tx.end <= from) continue;
+      if (o.signal.aborted) return;
+      for (const e of tx.events) yield e;
+      yield { kind: 'commit', txSeq: i + 1, position: { file: 'bin.000001', pos: tx.end }, timestampMs: i, changeCount: tx.events.length };
+      if (i % 7 === 0) await new Promise((r) => setImmediate(r));
+    }
+  }
+  async head() { return { file: 'bin.000001', pos: this.txs.at(-1)!.end }; }
+  async earliest() { return { file: 'bin.000001', pos: 4 }; }
+  async close() {}
+}
+
+/** Applies batches with random delays; checks that unique values never collide (as a real target would). */
+class FakeSink implements SinkConnector {
+  readonly state = new Map<string, Row>();
+  /** Newest source transaction applied per row (deletes included). */
+  readonly lastTx = new Map<string, number>();
+  failOn: ((m: Mutation) => boolean) | null = null;
+  constructor(private readonly delay: () => number) {}
+  async applyBatch(ms: readonly Mutation[]): Promise<void> {
+    await new Promise((r) => setTimeout(r, this.delay()));
+    for (const m of ms) if (this.failOn?.(m)) throw new Error('boom: not retriable');
+    // Deletes first, then upserts; an upsert into a unique-key table replaces rows holding its values.
+    for (const m of ms) if (m.op === 'delete') this.state.delete(rowId(m.table, m.key));
+    for (const m of ms) {
+      if (m.op !== 'upsert') continue;
+      if (m.keys.uniqueKeys.length) {
+        for (const [id, r] of this.state) if (id.startsWith('shop.users') && r.email === m.row.email) this.state.delete(id);
+      }
+      this.state.set(rowId(m.table, m.key), m.row);
+    }
+    for (const m of ms) this.lastTx.set(rowId(m.table, m.key), m.txSeq);
+  }
+  async close() {}
+}
+
+class MemoryStore implements CheckpointStore {
+  saves: Checkpoint[] = [];
+  constructor(private readonly check: (cp: Checkpoint) => void = () => {}) {}
+  async load() { return this.saves.at(-1) ?? null; }
+  async save(_: string, cp: Checkpoint) { this.check(cp); this.saves.push(cp); }
+  async clear() { this.saves = []; }
+}
+
+function expectedState(txs: Tx[]): Map<string, Row> {
+  const st = new Map<string, Row>();
+  for (const tx of txs)
+    for (const e of tx.events) {
+      if (e.before) st.delete(rowId(e.table, e.keys.primaryKey.map((c) => e.before![c]!)));
+      if (e.after) st.set(rowId(e.table, e.keys.primaryKey.map((c) => e.after![c]!)), e.after);
+    }
+  return st;
+}
+
+function pipeline(source: SourceConnector, sink: SinkConnector, store: CheckpointStore, from = 4) {
+  return new Pipeline({
+    name: 't', source, sink, checkpoints: store, transport: new EmbeddedTransport(4, 16),
+    from: { kind: 'position', position: { file: 'bin.000001', pos: from } },
+    initialCheckpoint: null, lanes: 8, batchSize: 32, concurrency: 6, checkpointIntervalMs: 5, logger: silentLogger(),
+  });
+}
+
+describe('Pipeline (in-memory source and sink)', () => {
+  it('applies every row in source order across lanes and partitions; checkpoints never run ahead', async () => {
+    const txs = workload(7, 600);
+    const sink = new FakeSink(() => Math.floor(Math.random() * 3));
+    // Every row's newest change up to the checkpoint must already be applied when it is stored.
+    const touched: { row: string; tx: number }[] = txs.flatMap((tx, i) =>
+      tx.events.flatMap((e) => [e.before, e.after].filter((r) => r).map((r) => ({ row: rowId(e.table, e.keys.primaryKey.map((c) => r![c]!)), tx: i + 1 }))),
+    );
+    const violations: string[] = [];
+    const store = new MemoryStore((cp) => {
+      const upTo = cp.position.pos / 100;
+      for (const t of touched) {
+        if (t.tx > upTo) break;
+        if ((sink.lastTx.get(t.row) ?? 0) < t.tx) violations.push(`checkpoint ${upTo} stored before tx ${t.tx} of ${t.row} was applied`);
+      }
+    });
+    const result = await pipeline(new FakeSource(txs), sink, store).run(new AbortController().signal);
+    expect(result.reason).toBe('source-ended');
+    expect(violations).toEqual([]);
+    expect(sink.state).toEqual(expectedState(txs));
+    expect(store.saves.at(-1)!.position.pos).toBe(txs.at(-1)!.end);
+    expect(store.saves.length).toBeGreaterThan(1);
+  });
+
+  it('converges when replayed from an older checkpoint over a target that is ahead', async () => {
+    const txs = workload(11, 300);
+    const sink = new FakeSink(() => 0);
+    await pipeline(new FakeSource(txs), sink, new MemoryStore()).run(new AbortController().signal);
+    await pipeline(new FakeSource(txs), sink, new MemoryStore(), 100 * 120).run(new AbortController().signal);
+    expect(sink.state).toEqual(expectedState(txs));
+  });
+
+  it('stops on a non-retriable sink error without storing a checkpoint past it', async () => {
+    const txs = workload(3, 200);
+    const sink = new FakeSink(() => 0);
+    sink.failOn = (m) => m.txSeq >= 50;
+    const store = new MemoryStore();
+    await expect(pipeline(new FakeSource(txs), sink, store).run(new AbortController().signal)).rejects.toThrow(/boom/);
+    for (const cp of store.saves) expect(cp.position.pos).toBeLessThan(50 * 100);
+  });
+});
