@@ -1,0 +1,257 @@
+/**
+ * The pipeline file's schema: every key, its type, range and default, declared once. The loader
+ * (`load.ts`) reads the YAML, interpolates `${VAR}`s and validates the result against `pipelineSchema`;
+ * everything downstream gets a `PipelineConfig` with defaults filled in.
+ *
+ * Leaf values go through our own small parsers (`text`, `integer`, `flag`, `oneOf`) rather than
+ * `z.string()`/`z.number()` for two reasons: a value that came from `${VAR}` arrives as an
+ * `Interpolated` box and may be a number or boolean written as text (`port: ${PORT:-3306}`), while the
+ * same text typed literally (`port: "3306"`) is an error; and the messages are ours (`expected a number,
+ * got "abc"`), written for people editing YAML rather than for TypeScript developers.
+ */
+import { z } from 'zod';
+
+/** A string value produced by `${VAR}` interpolation (see `load.ts`). Unboxed by the leaf parsers. */
+export class Interpolated {
+  constructor(readonly text: string) {}
+}
+
+/** Marks strictObject unknown-key messages so the loader can turn them into per-key problems. */
+export const UNKNOWN_KEYS_MARKER = 'binlog-sync:unknown-keys:';
+
+/** How a value looks to the person who wrote it, for "got …" in messages. */
+export function describeValue(v: unknown): string {
+  if (v instanceof Interpolated) return JSON.stringify(v.text);
+  if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return JSON.stringify(v);
+  return String(v);
+}
+
+type Ctx = z.core.$RefinementCtx;
+
+function fail(ctx: Ctx, v: unknown, message: string): never {
+  ctx.issues.push({ code: 'custom', message, input: v });
+  return z.NEVER;
+}
+
+function missing(ctx: Ctx, v: unknown): never {
+  return fail(ctx, v, 'missing (required)');
+}
+
+/** A strict mapping: unknown keys are errors (with a "did you mean" worked out by the loader). */
+function strict<S extends z.ZodRawShape>(shape: S) {
+  const known = JSON.stringify(Object.keys(shape));
+  return z.strictObject(shape, {
+    error: (iss) => {
+      if (iss.code === 'unrecognized_keys') return `${UNKNOWN_KEYS_MARKER}${known}`;
+      if (iss.code === 'invalid_type') {
+        return iss.input === undefined ? 'missing (required)' : `expected a mapping, got ${describeValue(iss.input)}`;
+      }
+      return undefined;
+    },
+  });
+}
+
+function list<T extends z.ZodType>(element: T, opts: { min?: number } = {}) {
+  const min = opts.min ?? 0;
+  return z.array(element, {
+    error: (iss) => {
+      if (iss.code === 'invalid_type') {
+        return iss.input === undefined ? 'missing (required)' : `expected a list, got ${describeValue(iss.input)}`;
+      }
+      if (iss.code === 'too_small') return `expected at least ${min} ${min === 1 ? 'entry' : 'entries'}, got none`;
+      return undefined;
+    },
+  }).min(min);
+}
+
+interface TextOptions {
+  readonly pattern?: RegExp;
+  /** Said after the value when `pattern` does not match, e.g. `is not a db.table pattern`. */
+  readonly patternMessage?: string;
+  readonly allowEmpty?: boolean;
+}
+
+/** A string. Numbers and booleans are not silently turned into strings: `user: 123` is an error. */
+function text(opts: TextOptions = {}) {
+  return z.unknown().transform((v, ctx): string => {
+    if (v === undefined) return missing(ctx, v);
+    const s = v instanceof Interpolated ? v.text : v;
+    if (typeof s !== 'string') return fail(ctx, v, `expected a string, got ${describeValue(v)}`);
+    if (s === '' && !opts.allowEmpty) return fail(ctx, v, 'must not be empty');
+    if (opts.pattern && !opts.pattern.test(s)) return fail(ctx, v, `${JSON.stringify(s)} ${opts.patternMessage ?? `does not match ${String(opts.pattern)}`}`);
+    return s;
+  });
+}
+
+/** A whole number in [min, max]; text is accepted only when it came from `${VAR}`. */
+function integer(min: number, max: number) {
+  return z.unknown().transform((v, ctx): number => {
+    if (v === undefined) return missing(ctx, v);
+    let n: number;
+    if (typeof v === 'number') n = v;
+    else if (v instanceof Interpolated && /^\s*-?\d+(\.\d+)?\s*$/.test(v.text)) n = Number(v.text);
+    else return fail(ctx, v, `expected a number, got ${describeValue(v)}`);
+    if (!Number.isInteger(n)) return fail(ctx, v, `expected a whole number, got ${describeValue(v)}`);
+    if (n < min || n > max) return fail(ctx, v, `expected a number from ${min} to ${max}, got ${n}`);
+    return n;
+  });
+}
+
+/** true/false; the text "true"/"false" only when it came from `${VAR}`. */
+function flag() {
+  return z.unknown().transform((v, ctx): boolean => {
+    if (v === undefined) return missing(ctx, v);
+    if (typeof v === 'boolean') return v;
+    if (v instanceof Interpolated && /^(true|false)$/i.test(v.text.trim())) return v.text.trim().toLowerCase() === 'true';
+    return fail(ctx, v, `expected true or false, got ${describeValue(v)}`);
+  });
+}
+
+function oneOf<const T extends readonly string[]>(values: T) {
+  const said = values.length === 2 ? `${values[0]} or ${values[1]}` : `one of ${values.join(', ')}`;
+  return z.unknown().transform((v, ctx): T[number] => {
+    if (v === undefined) return missing(ctx, v);
+    const s = v instanceof Interpolated ? v.text : v;
+    if (typeof s === 'string' && (values as readonly string[]).includes(s)) return s as T[number];
+    return fail(ctx, v, `expected ${said}, got ${describeValue(v)}`);
+  });
+}
+
+/** `db.table` with `*` and `?` globs on either side, e.g. `shop.*`, `shop.order_?`, `*.audit`. */
+const TABLE_PATTERN = /^[^.\s]+\.[^.\s]+$/;
+/** A concrete `db.table` (the keys of `source.keys`). */
+const TABLE_NAME = /^[^.\s*?]+\.[^.\s*?]+$/;
+/** MariaDB `domain-server-seq[,…]` or MySQL `uuid:interval[:interval][,…]`. */
+const GTID_SET =
+  /^(\d+-\d+-\d+(\s*,\s*\d+-\d+-\d+)*|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(:\d+(-\d+)?)+(\s*,\s*[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(:\d+(-\d+)?)+)*)$/;
+
+export const START_EXPECTED = 'expected earliest, latest, {file, position} or {gtid}';
+
+const startWord = oneOf(['earliest', 'latest'] as const);
+const startAtPosition = strict({
+  file: text({ pattern: /^[^\s/\\]+$/, patternMessage: 'is not a binlog file name (e.g. mysql-bin.000003)' }),
+  // 4: the first event of every binlog file starts after the 4-byte magic number.
+  position: integer(4, Number.MAX_SAFE_INTEGER),
+});
+const startAtGtid = strict({
+  gtid: text({ pattern: GTID_SET, patternMessage: 'is not a GTID set (MariaDB 0-1-100, or MySQL uuid:1-100)' }),
+});
+
+/**
+ * One of the four forms, picked by shape so that a value clearly meant as one form gets that form's
+ * problems (`source.start.position: …`) and anything else gets the list of forms.
+ */
+const startSchema = z.unknown().transform((v, ctx) => {
+  const form = (() => {
+    if (typeof v === 'string' || v instanceof Interpolated) return startWord;
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+    const keys = Object.keys(v);
+    const positional = keys.includes('file') || keys.includes('position');
+    if (positional && !keys.includes('gtid')) return startAtPosition;
+    if (keys.includes('gtid') && !positional) return startAtGtid;
+    return undefined;
+  })();
+  const words = typeof v === 'string' || v instanceof Interpolated;
+  const r = form?.safeParse(v, { reportInput: true });
+  if (r?.success) return r.data;
+  if (!r || words) return fail(ctx, v, START_EXPECTED);
+  for (const issue of r.error.issues) ctx.issues.push({ ...issue, input: issue.input } as z.core.$ZodRawIssue);
+  return z.NEVER;
+});
+
+const endpointShape = {
+  host: text(),
+  port: integer(1, 65535).default(3306),
+  user: text(),
+  password: text({ allowEmpty: true }).default(''),
+};
+
+const sourceSchema = strict({
+  ...endpointShape,
+  /** Our replica id on the source: must differ from the source's and every other replica's. */
+  serverId: integer(1, 4294967295),
+  include: list(text({ pattern: TABLE_PATTERN, patternMessage: 'is not a db.table pattern (e.g. "shop.*" or "shop.orders")' }), { min: 1 }),
+  exclude: list(text({ pattern: TABLE_PATTERN, patternMessage: 'is not a db.table pattern (e.g. "shop.*" or "shop.orders")' })).default([]),
+  start: startSchema.default('earliest'),
+  /** Key columns for tables without a PRIMARY KEY: { "db.table": [col, …] }. */
+  keys: z
+    .record(
+      z.string().regex(TABLE_NAME, { error: (iss) => `${describeValue(iss.input)} is not a db.table name (globs are not allowed here)` }),
+      list(text(), { min: 1 }),
+      { error: (iss) => (iss.code === 'invalid_type' ? `expected a mapping, got ${describeValue(iss.input)}` : undefined) },
+    )
+    .default({}),
+  /** Run without binlog_row_metadata=FULL (MySQL < 8.0.1, MariaDB < 10.5): events written before an ALTER TABLE may be decoded into the wrong columns. */
+  allowNoRowMetadata: flag().default(false),
+  /** No event (not even a heartbeat) for this long means the connection is dead: reconnect. */
+  silentAfterMs: integer(1000, 3_600_000).default(30_000),
+});
+
+const targetSchema = strict({
+  ...endpointShape,
+  poolSize: integer(1, 256).default(8),
+});
+
+export const KAFKA_NOT_AVAILABLE = '"kafka" is not available yet in this version: use kind: embedded';
+
+/** embedded, or kafka — which is refused at load for now (so `check` and `run` fail alike, before connecting). */
+const transportKind = oneOf(['embedded', 'kafka'] as const).transform((kind, ctx): 'embedded' => {
+  if (kind === 'kafka') return fail(ctx, kind, KAFKA_NOT_AVAILABLE);
+  return kind;
+});
+
+const transportSchema = strict({
+  kind: transportKind.default('embedded'),
+  partitions: integer(1, 256).default(8),
+  /** Events per partition queue: a full queue pauses the source (backpressure). */
+  queueCapacity: integer(1, 1_000_000).default(2000),
+  /** The kafka transport's settings: validated now so that files written today keep working. */
+  kafka: strict({
+    brokers: list(text({ pattern: /^[^\s:]+:\d{1,5}$/, patternMessage: 'is not host:port' }), { min: 1 }),
+    topic: text({ pattern: /^[A-Za-z0-9._-]{1,249}$/, patternMessage: 'is not a Kafka topic name ([A-Za-z0-9._-], up to 249)' }),
+  }).optional(),
+}).refine(
+  // Runs even when other keys have problems (`when`), on the raw mapping: a kafka block needs kind: kafka.
+  (t: unknown) => {
+    // kind is 'embedded' here only when it parsed as such; kind: kafka has its own problem already.
+    const raw = t as { kind?: unknown; kafka?: unknown };
+    return raw.kafka === undefined || raw.kind !== 'embedded';
+  },
+  { path: ['kafka'], message: 'only used with kind: kafka (remove it, or set kind: kafka)', when: (p) => typeof p.value === 'object' && p.value !== null },
+);
+
+const sinkSchema = strict({
+  lanes: integer(1, 256).default(16),
+  batchSize: integer(1, 100_000).default(500),
+});
+
+const checkpointSchema = strict({
+  intervalMs: integer(50, 3_600_000).default(1000),
+});
+
+export const pipelineSchema = strict({
+  /** The pipeline id: names its checkpoint row and its lock. */
+  name: text({ pattern: /^[A-Za-z0-9_.-]{1,64}$/, patternMessage: 'is not a pipeline name (1–64 of A-Z a-z 0-9 _ . -)' }),
+  source: sourceSchema,
+  target: targetSchema,
+  // prefault: an omitted section is parsed as {} so that its keys get their defaults.
+  transport: transportSchema.prefault({}),
+  sink: sinkSchema.prefault({}),
+  checkpoint: checkpointSchema.prefault({}),
+});
+
+type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** A validated pipeline file with defaults filled in. Deep-frozen at run time, deep-readonly in types. */
+export type PipelineConfig = DeepReadonly<z.output<typeof pipelineSchema>>;
+export type SourceConfig = PipelineConfig['source'];
+export type TargetConfig = PipelineConfig['target'];
+export type StartConfig = SourceConfig['start'];
