@@ -112,6 +112,10 @@ function editDistance(a: string, b: string): number {
 
 /** The known key closest to a misspelt one, if it is close enough to be a plausible typo. */
 export function suggestKey(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  // An abbreviation (`pos` for `position`) is as likely a slip as a typo.
+  const abbreviated = lower.length >= 3 ? known.filter((k) => k.toLowerCase().startsWith(lower)) : [];
+  if (abbreviated.length === 1) return abbreviated[0];
   let best: string | undefined;
   let bestD = Infinity;
   for (const k of known) {
