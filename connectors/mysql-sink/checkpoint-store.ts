@@ -1,0 +1,159 @@
+/**
+ * Checkpoints in the target itself (`_binlog_sync.checkpoints`, one row per pipeline), so that data and
+ * resume points live and die together. The database and table are created on first use. Transient
+ * failures are retried like the applier's (a target restart must not stop the checkpoint writer).
+ */
+import type mysql from 'mysql2/promise';
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/core/backoff.js';
+import { BinlogSyncError, describeError } from '../../src/core/errors.js';
+import type { BinlogPosition } from '../../src/core/position.js';
+import type { Checkpoint, CheckpointStore } from '../../src/core/ports.js';
+import { classifyMySqlError } from './error-classifier.js';
+import { retryTransient } from './retry.js';
+import { TargetPool, type TargetEndpoint } from './target-connection.js';
+
+export const CHECKPOINT_DATABASE = '_binlog_sync';
+export const CHECKPOINT_TABLE = 'checkpoints';
+
+const QUALIFIED = `\`${CHECKPOINT_DATABASE}\`.\`${CHECKPOINT_TABLE}\``;
+
+const CREATE_DATABASE_SQL = `CREATE DATABASE IF NOT EXISTS \`${CHECKPOINT_DATABASE}\` CHARACTER SET utf8mb4`;
+const CREATE_TABLE_SQL = `CREATE TABLE IF NOT EXISTS ${QUALIFIED} (
+  pipeline VARCHAR(191) NOT NULL PRIMARY KEY,
+  binlog_file VARCHAR(255) NOT NULL,
+  binlog_pos BIGINT UNSIGNED NOT NULL,
+  gtid VARCHAR(255) NULL,
+  source_ts_ms BIGINT NOT NULL,
+  updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+
+const SAVE_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, updated_at)
+  VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3))
+  ON DUPLICATE KEY UPDATE binlog_file=VALUES(binlog_file), binlog_pos=VALUES(binlog_pos), gtid=VALUES(gtid),
+    source_ts_ms=VALUES(source_ts_ms), updated_at=VALUES(updated_at)`;
+
+const SELECT_COLUMNS = `pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f') AS updated_at`;
+
+export interface MySqlCheckpointStoreOptions extends TargetEndpoint {
+  readonly logger?: Logger;
+  readonly retry?: BackoffPolicy;
+}
+
+/** A stored checkpoint with its bookkeeping, for `status`. */
+export interface StoredCheckpoint extends Checkpoint {
+  readonly pipeline: string;
+  /** When it was last saved, ISO 8601 UTC. */
+  readonly updatedAt: string;
+}
+
+interface CheckpointRow {
+  pipeline: string;
+  binlog_file: string;
+  binlog_pos: number | string;
+  gtid: string | null;
+  source_ts_ms: number | string;
+  updated_at: string;
+}
+
+export class MySqlCheckpointStore implements CheckpointStore {
+  private readonly pool: TargetPool;
+  private readonly logger: Logger;
+  private readonly retry: BackoffPolicy;
+  private readonly closing = new AbortController();
+  private ready: Promise<void> | null = null;
+
+  constructor(options: MySqlCheckpointStoreOptions) {
+    this.pool = new TargetPool(options, 2);
+    this.logger = options.logger ?? pino({ level: 'silent' });
+    this.retry = options.retry ?? DEFAULT_BACKOFF;
+  }
+
+  /** Creates `_binlog_sync.checkpoints` if missing. Called by every other method; call it to fail early. */
+  async init(): Promise<void> {
+    this.ready ??= this.run('create the checkpoint table', async (conn) => {
+      await conn.query(CREATE_DATABASE_SQL);
+      await conn.query(CREATE_TABLE_SQL);
+    }).catch((err: unknown) => {
+      this.ready = null;
+      throw err;
+    });
+    return this.ready;
+  }
+
+  async load(pipeline: string): Promise<Checkpoint | null> {
+    await this.init();
+    const rows = await this.run(`load the checkpoint of "${pipeline}"`, async (conn) => {
+      const [result] = await conn.query(`SELECT ${SELECT_COLUMNS} FROM ${QUALIFIED} WHERE pipeline = ?`, [pipeline]);
+      return result as CheckpointRow[];
+    });
+    const row = rows[0];
+    return row ? toCheckpoint(row) : null;
+  }
+
+  /** Every stored checkpoint, ordered by pipeline name. */
+  async list(): Promise<StoredCheckpoint[]> {
+    await this.init();
+    const rows = await this.run('list checkpoints', async (conn) => {
+      const [result] = await conn.query(`SELECT ${SELECT_COLUMNS} FROM ${QUALIFIED} ORDER BY pipeline`);
+      return result as CheckpointRow[];
+    });
+    return rows.map((r) => ({ ...toCheckpoint(r), pipeline: r.pipeline, updatedAt: `${r.updated_at.replace(' ', 'T').slice(0, 23)}Z` }));
+  }
+
+  async save(pipeline: string, checkpoint: Checkpoint): Promise<void> {
+    const { position, sourceTimestampMs } = checkpoint;
+    if (!Number.isSafeInteger(position.pos) || position.pos < 0) {
+      throw new BinlogSyncError('CHECKPOINT', `refusing to save checkpoint ${position.file}:${position.pos} for "${pipeline}": the position is not a whole number`);
+    }
+    await this.init();
+    await this.run(`save the checkpoint of "${pipeline}"`, async (conn) => {
+      await conn.query(SAVE_SQL, [pipeline, position.file, position.pos, position.gtid ?? null, Math.trunc(sourceTimestampMs)]);
+    });
+  }
+
+  async clear(pipeline: string): Promise<void> {
+    await this.init();
+    await this.run(`clear the checkpoint of "${pipeline}"`, async (conn) => {
+      await conn.query(`DELETE FROM ${QUALIFIED} WHERE pipeline = ?`, [pipeline]);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closing.signal.aborted) return;
+    this.closing.abort();
+    await this.pool.close();
+  }
+
+  private async run<T>(what: string, work: (conn: mysql.PoolConnection) => Promise<T>): Promise<T> {
+    try {
+      return await retryTransient({ policy: this.retry, logger: this.logger, signal: this.closing.signal, what }, async () => {
+        const conn = await this.pool.acquire();
+        try {
+          const result = await work(conn);
+          this.pool.release(conn);
+          return result;
+        } catch (err) {
+          if (classifyMySqlError(err).discardConnection) this.pool.discard(conn);
+          else this.pool.release(conn);
+          throw err;
+        }
+      });
+    } catch (err) {
+      if (err instanceof BinlogSyncError) throw err;
+      throw new BinlogSyncError(
+        'CHECKPOINT',
+        `checkpoint store: cannot ${what} in ${QUALIFIED} on the target: ${describeError(err)}. ` +
+          `The target user needs CREATE, SELECT, INSERT, UPDATE and DELETE on \`${CHECKPOINT_DATABASE}\`.`,
+        { cause: err },
+      );
+    }
+  }
+}
+
+function toCheckpoint(row: CheckpointRow): Checkpoint {
+  const position: BinlogPosition =
+    row.gtid === null ? { file: row.binlog_file, pos: Number(row.binlog_pos) } : { file: row.binlog_file, pos: Number(row.binlog_pos), gtid: row.gtid };
+  return { position, sourceTimestampMs: Number(row.source_ts_ms) };
+}

@@ -1,0 +1,37 @@
+export { MySqlSink, DEFAULT_POOL_SIZE, type MySqlSinkOptions } from './target-applier.js';
+export {
+  buildStatements,
+  buildTableStatements,
+  formatKey,
+  quoteIdentifier,
+  quoteTable,
+  sqlLiteral,
+  DEFAULT_LIMITS,
+  DEFAULT_MAX_ROWS_PER_STATEMENT,
+  DEFAULT_MAX_STATEMENT_BYTES,
+  type BuiltStatement,
+  type StatementKind,
+  type StatementLimits,
+} from './statement-builder.js';
+export { classifyMySqlError, remedyFor, type Classification, type ErrorClass } from './error-classifier.js';
+export {
+  MySqlCheckpointStore,
+  CHECKPOINT_DATABASE,
+  CHECKPOINT_TABLE,
+  type MySqlCheckpointStoreOptions,
+  type StoredCheckpoint,
+} from './checkpoint-store.js';
+export { PipelineLock, HeldPipelineLock, pipelineLockName, type LockHolder, type PipelineLockOptions } from './pipeline-lock.js';
+export {
+  inspectTargetTable,
+  inspectTargetTables,
+  type Queryable,
+  type TargetTableCheck,
+  type TargetTableReport,
+} from './target-schema.js';
+export {
+  openTargetConnection,
+  SESSION_SETUP_SQL,
+  TARGET_SQL_MODE,
+  type TargetEndpoint,
+} from './target-connection.js';

@@ -1,0 +1,280 @@
+/**
+ * Turns folded mutations into SQL text for the target: multi-row deletes by key and multi-row upserts,
+ * chunked so that no statement exceeds a byte budget (kept under the server's `max_allowed_packet`) or a
+ * row count. Pure: no I/O, no connection; values are escaped client-side with mysql2's escaping, which
+ * assumes the session does not run with NO_BACKSLASH_ESCAPES (the applier sets `sql_mode` itself).
+ *
+ * Why two upsert forms:
+ * - `INSERT … ON DUPLICATE KEY UPDATE` for tables whose only unique index is the primary key: the
+ *   full after-image overwrites the row with that key, or creates it.
+ * - `REPLACE` for tables with secondary unique keys: when a unique value moved from one row to another,
+ *   IODKU would match the *other* row through the secondary index and update it in place (wrong row).
+ *   REPLACE deletes every row that conflicts on any unique index, then inserts the image; the rows it
+ *   removed get their own later images from the same or a following batch, so replay converges.
+ */
+import { escape as mysqlEscape } from 'mysql2/promise';
+import type { Mutation, Row, SqlValue, TableRef } from '../../src/core/event.js';
+import { TargetError } from '../../src/core/errors.js';
+
+export type StatementKind = 'delete' | 'upsert' | 'replace';
+
+export interface BuiltStatement {
+  readonly kind: StatementKind;
+  readonly table: TableRef;
+  readonly sql: string;
+  /** Number of rows (keys) the statement carries. */
+  readonly rowCount: number;
+  /** UTF-8 size of `sql`, as sent to the server. */
+  readonly bytes: number;
+  /** Primary-key values of the first row in the statement, for error messages. */
+  readonly firstKey: readonly SqlValue[];
+}
+
+export interface StatementLimits {
+  /** Upper bound on one statement's size in bytes; a single row larger than this gets a statement of its own. */
+  readonly maxStatementBytes: number;
+  /** Upper bound on rows per statement. */
+  readonly maxRowsPerStatement: number;
+}
+
+/** 1 MiB: well under MySQL/MariaDB's default `max_allowed_packet` (16–64 MiB) and a good batch size. */
+export const DEFAULT_MAX_STATEMENT_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_ROWS_PER_STATEMENT = 2000;
+/**
+ * Deletes carry fewer keys: MariaDB converts an IN list of 1000+ values (`in_predicate_conversion_threshold`)
+ * into a join against a temporary table, which is slower than a range scan on the primary key.
+ */
+const MAX_DELETE_KEYS_PER_STATEMENT = 500;
+
+export const DEFAULT_LIMITS: StatementLimits = Object.freeze({
+  maxStatementBytes: DEFAULT_MAX_STATEMENT_BYTES,
+  maxRowsPerStatement: DEFAULT_MAX_ROWS_PER_STATEMENT,
+});
+
+/** Backtick-quotes an identifier, doubling any backtick inside it. Never splits on dots. */
+export function quoteIdentifier(name: string): string {
+  return name.includes('`') ? '`' + name.replace(/`/g, '``') + '`' : '`' + name + '`';
+}
+
+export function quoteTable(table: TableRef): string {
+  return quoteIdentifier(table.schema) + '.' + quoteIdentifier(table.name);
+}
+
+/**
+ * A value as a SQL literal: NULL, a number as is, a string escaped and quoted (BIGINT beyond 2^53,
+ * DECIMAL and temporal values travel as strings, and the server converts them exactly on assignment),
+ * a Buffer as a hex literal X'…' (exact bytes, independent of any character set).
+ */
+export function sqlLiteral(value: SqlValue): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) {
+      // MySQL cannot store NaN or ±Infinity, so no binlog carries them: this is a bug upstream.
+      throw new TargetError('TARGET_APPLY', `cannot write the non-finite number ${value} to MySQL (no column type holds it)`);
+    }
+    return String(value);
+  }
+  if (typeof value === 'string') return mysqlEscape(value);
+  return "X'" + value.toString('hex') + "'";
+}
+
+/** `(1, 'a')` or `1`: a key for messages, escaped as in SQL, shortened when long. */
+export function formatKey(key: readonly SqlValue[], maxChars = 200): string {
+  const text = key.length === 1 ? sqlLiteral(key[0] ?? null) : '(' + key.map(sqlLiteral).join(', ') + ')';
+  return text.length > maxChars ? text.slice(0, maxChars) + '…' : text;
+}
+
+/**
+ * Statements for a whole lane batch: mutations are grouped by table (tables in order of first
+ * appearance); per table, deletes come before upserts. With at most one mutation per key, that order
+ * reaches the batch's final state: deleted keys end absent, upserted keys end with their image.
+ */
+export function buildStatements(mutations: readonly Mutation[], limits: StatementLimits = DEFAULT_LIMITS): BuiltStatement[] {
+  const byTable = new Map<string, Mutation[]>();
+  for (const m of mutations) {
+    // Schema and table names cannot contain NUL, so this key is unambiguous.
+    const id = m.table.schema + '\u0000' + m.table.name;
+    const list = byTable.get(id);
+    if (list) list.push(m);
+    else byTable.set(id, [m]);
+  }
+  const out: BuiltStatement[] = [];
+  for (const list of byTable.values()) buildTableStatementsInto(out, list, limits);
+  return out;
+}
+
+/** Statements for the mutations of ONE table (at most one per key): deletes first, then upserts. */
+export function buildTableStatements(mutations: readonly Mutation[], limits: StatementLimits = DEFAULT_LIMITS): BuiltStatement[] {
+  const out: BuiltStatement[] = [];
+  buildTableStatementsInto(out, mutations, limits);
+  return out;
+}
+
+function buildTableStatementsInto(out: BuiltStatement[], mutations: readonly Mutation[], limits: StatementLimits): void {
+  checkLimits(limits);
+  const first = mutations[0];
+  if (!first) return;
+  const deletes: Mutation[] = [];
+  const upserts: Mutation[] = [];
+  for (const m of mutations) {
+    if (m.table.schema !== first.table.schema || m.table.name !== first.table.name) {
+      throw new TypeError(`buildTableStatements: mixed tables ${quoteTable(first.table)} and ${quoteTable(m.table)}`);
+    }
+    (m.op === 'delete' ? deletes : upserts).push(m);
+  }
+  if (deletes.length > 0) buildDeletes(out, first.table, deletes, limits);
+  if (upserts.length > 0) buildUpserts(out, first.table, upserts, limits);
+}
+
+function checkLimits(limits: StatementLimits): void {
+  if (!(limits.maxStatementBytes > 0) || !(limits.maxRowsPerStatement >= 1)) {
+    throw new TypeError(`statement limits must be positive (got ${limits.maxStatementBytes} bytes, ${limits.maxRowsPerStatement} rows)`);
+  }
+}
+
+/** Accumulates row fragments for one statement shape and cuts statements at the limits. */
+class Chunker {
+  private parts: string[] = [];
+  private bytes = 0;
+  private firstKey: readonly SqlValue[] = [];
+  private readonly fixedBytes: number;
+
+  constructor(
+    private readonly out: BuiltStatement[],
+    private readonly kind: StatementKind,
+    private readonly table: TableRef,
+    private readonly head: string,
+    private readonly tail: string,
+    private readonly maxBytes: number,
+    private readonly maxRows: number,
+  ) {
+    this.fixedBytes = Buffer.byteLength(head) + Buffer.byteLength(tail);
+  }
+
+  add(fragment: string, key: readonly SqlValue[]): void {
+    const size = Buffer.byteLength(fragment) + 1; // + the separating comma
+    if (this.parts.length > 0 && (this.parts.length >= this.maxRows || this.fixedBytes + this.bytes + size > this.maxBytes)) {
+      this.flush();
+    }
+    if (this.parts.length === 0) this.firstKey = key;
+    this.parts.push(fragment);
+    this.bytes += size;
+  }
+
+  flush(): void {
+    if (this.parts.length === 0) return;
+    const sql = this.head + this.parts.join(',') + this.tail;
+    this.out.push({
+      kind: this.kind,
+      table: this.table,
+      sql,
+      rowCount: this.parts.length,
+      bytes: this.fixedBytes + this.bytes - 1,
+      firstKey: this.firstKey,
+    });
+    this.parts = [];
+    this.bytes = 0;
+  }
+}
+
+function buildDeletes(out: BuiltStatement[], table: TableRef, deletes: readonly Mutation[], limits: StatementLimits): void {
+  const pk = deletes[0]!.keys.primaryKey;
+  if (pk.length === 0) throw new TypeError(`no primary key known for ${quoteTable(table)}: cannot delete by key`);
+  const maxRows = Math.min(limits.maxRowsPerStatement, MAX_DELETE_KEYS_PER_STATEMENT);
+  const target = quoteTable(table);
+
+  if (pk.length === 1) {
+    const chunker = new Chunker(out, 'delete', table, `DELETE FROM ${target} WHERE ${quoteIdentifier(pk[0]!)} IN (`, ')', limits.maxStatementBytes, maxRows);
+    for (const m of deletes) chunker.add(sqlLiteral(keyValue(m, 0)), m.key);
+    chunker.flush();
+    return;
+  }
+
+  // Composite keys: `(a,b) IN ((…),(…))`. A single tuple is written as `a=… AND b=…` instead, because
+  // MariaDB 10.11 plans a one-element row IN as a full table scan (measured with EXPLAIN), which is slow
+  // and locks every row. The batch is split in chunks first so each chunk picks its form.
+  const cols = pk.map(quoteIdentifier);
+  const tuples: string[] = new Array<string>(deletes.length);
+  for (let i = 0; i < deletes.length; i++) {
+    const m = deletes[i]!;
+    let t = '(' + sqlLiteral(keyValue(m, 0));
+    for (let c = 1; c < pk.length; c++) t += ',' + sqlLiteral(keyValue(m, c));
+    tuples[i] = t + ')';
+  }
+  const staged: BuiltStatement[] = [];
+  const chunker = new Chunker(staged, 'delete', table, `DELETE FROM ${target} WHERE (${cols.join(',')}) IN (`, ')', limits.maxStatementBytes, maxRows);
+  for (let i = 0; i < deletes.length; i++) chunker.add(tuples[i]!, deletes[i]!.key);
+  chunker.flush();
+  for (const s of staged) {
+    if (s.rowCount !== 1) {
+      out.push(s);
+      continue;
+    }
+    const conds = cols.map((c, i) => `${c}=${sqlLiteral(s.firstKey[i] ?? null)}`).join(' AND ');
+    const sql = `DELETE FROM ${target} WHERE ${conds}`;
+    out.push({ ...s, sql, bytes: Buffer.byteLength(sql) });
+  }
+}
+
+function keyValue(m: Mutation, index: number): SqlValue {
+  if (index >= m.key.length) {
+    throw new TypeError(`delete on ${quoteTable(m.table)} carries ${m.key.length} key values for a ${m.keys.primaryKey.length}-column primary key`);
+  }
+  return m.key[index] ?? null;
+}
+
+/** True when the row's own keys are exactly `cols`, in order (no allocation: this runs per row). */
+function hasColumns(row: Row, cols: readonly string[]): boolean {
+  let i = 0;
+  for (const k in row) {
+    if (cols[i] !== k) return false;
+    i++;
+  }
+  return i === cols.length;
+}
+
+function buildUpserts(out: BuiltStatement[], table: TableRef, upserts: readonly Mutation[], limits: StatementLimits): void {
+  const replace = upserts[0]!.keys.uniqueKeys.length > 0;
+  const kind: StatementKind = replace ? 'replace' : 'upsert';
+  const pk = upserts[0]!.keys.primaryKey;
+  let cols: string[] = [];
+  let chunker: Chunker | null = null;
+
+  for (const m of upserts) {
+    const row = m.row;
+    // Rows of one table normally share a column list; a DDL in the middle of a batch can change it,
+    // and then a new statement starts with the new list.
+    if (chunker === null || !hasColumns(row, cols)) {
+      chunker?.flush();
+      cols = Object.keys(row);
+      if (cols.length === 0) throw new TypeError(`upsert on ${quoteTable(table)} with an empty row image`);
+      chunker = newUpsertChunker(out, kind, table, cols, pk, limits);
+    }
+    let t = '(' + sqlLiteral(row[cols[0]!] ?? null);
+    for (let c = 1; c < cols.length; c++) t += ',' + sqlLiteral(row[cols[c]!] ?? null);
+    chunker.add(t + ')', m.key);
+  }
+  chunker?.flush();
+}
+
+function newUpsertChunker(
+  out: BuiltStatement[],
+  kind: StatementKind,
+  table: TableRef,
+  cols: readonly string[],
+  pk: readonly string[],
+  limits: StatementLimits,
+): Chunker {
+  const quoted = cols.map(quoteIdentifier);
+  const verb = kind === 'replace' ? 'REPLACE INTO ' : 'INSERT INTO ';
+  const head = `${verb}${quoteTable(table)} (${quoted.join(',')}) VALUES `;
+  let tail = '';
+  if (kind === 'upsert') {
+    const pkSet = new Set(pk);
+    const updates = quoted.filter((_, i) => !pkSet.has(cols[i]!)).map((q) => `${q}=VALUES(${q})`);
+    // A table made only of key columns has nothing to update; a no-op assignment keeps the syntax valid.
+    if (updates.length === 0) updates.push(`${quoted[0]!}=${quoted[0]!}`);
+    tail = ' ON DUPLICATE KEY UPDATE ' + updates.join(',');
+  }
+  return new Chunker(out, kind, table, head, tail, limits.maxStatementBytes, limits.maxRowsPerStatement);
+}

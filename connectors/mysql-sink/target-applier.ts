@@ -1,0 +1,164 @@
+/**
+ * The MySQL/MariaDB sink: applies one lane batch per call in one target transaction, over a pool of
+ * prepared connections. Transient failures (deadlocks, lock wait timeouts, a restarting or unreachable
+ * target) are retried with capped backoff on a fresh connection until they succeed; everything else
+ * becomes a non-retriable TargetError that names the table, the key, the statement and the remedy.
+ */
+import type mysql from 'mysql2/promise';
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/core/backoff.js';
+import { TargetError, describeError } from '../../src/core/errors.js';
+import type { Mutation } from '../../src/core/event.js';
+import type { SinkConnector } from '../../src/core/ports.js';
+import { classifyMySqlError, remedyFor } from './error-classifier.js';
+import { retryTransient } from './retry.js';
+import {
+  DEFAULT_MAX_ROWS_PER_STATEMENT,
+  DEFAULT_MAX_STATEMENT_BYTES,
+  buildStatements,
+  formatKey,
+  quoteTable,
+  type BuiltStatement,
+  type StatementLimits,
+} from './statement-builder.js';
+import { TargetPool, type TargetEndpoint } from './target-connection.js';
+
+export interface MySqlSinkOptions extends TargetEndpoint {
+  /** Connections to the target; lanes apply concurrently up to this many. Default 8. */
+  readonly poolSize?: number;
+  /** Largest statement in bytes; keep it under the target's max_allowed_packet. Default 1 MiB. */
+  readonly maxStatementBytes?: number;
+  /** Most rows in one statement. Default 2000. */
+  readonly maxRowsPerStatement?: number;
+  readonly logger?: Logger;
+  /** Backoff between retries of transient failures; the delay is capped at `maxMs`. */
+  readonly retry?: BackoffPolicy;
+}
+
+export const DEFAULT_POOL_SIZE = 8;
+
+/** How much of a failing statement an error message quotes. */
+const STATEMENT_EXCERPT_CHARS = 500;
+
+export class MySqlSink implements SinkConnector {
+  private readonly pool: TargetPool;
+  private readonly limits: StatementLimits;
+  private readonly logger: Logger;
+  private readonly retry: BackoffPolicy;
+  private readonly closing = new AbortController();
+
+  constructor(options: MySqlSinkOptions) {
+    const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
+    if (!Number.isInteger(poolSize) || poolSize < 1) throw new TypeError(`poolSize must be a whole number ≥ 1 (got ${poolSize})`);
+    this.limits = {
+      maxStatementBytes: options.maxStatementBytes ?? DEFAULT_MAX_STATEMENT_BYTES,
+      maxRowsPerStatement: options.maxRowsPerStatement ?? DEFAULT_MAX_ROWS_PER_STATEMENT,
+    };
+    this.logger = options.logger ?? pino({ level: 'silent' });
+    this.retry = options.retry ?? DEFAULT_BACKOFF;
+    this.pool = new TargetPool(options, poolSize);
+  }
+
+  async applyBatch(mutations: readonly Mutation[]): Promise<void> {
+    if (this.closing.signal.aborted) {
+      throw new TargetError('TARGET_CONNECTION', 'target: applyBatch called on a closed sink', { retriable: false });
+    }
+    if (mutations.length === 0) return;
+    const statements = buildStatements(mutations, this.limits);
+    try {
+      await retryTransient(
+        { policy: this.retry, logger: this.logger, signal: this.closing.signal, what: describeBatch(statements, mutations.length) },
+        () => this.applyOnce(statements),
+      );
+    } catch (err) {
+      if (err instanceof TargetError) throw err;
+      // Non-retriable and not from a statement: typically the connection itself (access denied, bad host).
+      throw new TargetError('TARGET_CONNECTION', `target: cannot connect to apply changes: ${describeError(err)}. Check the target host, port, user and password.`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** One attempt: every statement on one connection, in one transaction. */
+  private async applyOnce(statements: readonly BuiltStatement[]): Promise<void> {
+    const conn = await this.pool.acquire();
+    // One statement is atomic by itself under autocommit: skip the BEGIN/COMMIT round trips.
+    const inTransaction = statements.length > 1;
+    let current: BuiltStatement | undefined;
+    try {
+      if (inTransaction) await conn.query('BEGIN');
+      for (const statement of statements) {
+        current = statement;
+        await conn.query(statement.sql);
+      }
+      current = undefined;
+      if (inTransaction) await conn.query('COMMIT');
+    } catch (err) {
+      const cls = classifyMySqlError(err);
+      await this.giveBack(conn, inTransaction, cls.discardConnection);
+      if (cls.retriable) throw err;
+      throw applyError(err, current, statements);
+    }
+    this.pool.release(conn);
+  }
+
+  /** After a failure: roll back and reuse the connection, or drop it when its state is unknown. */
+  private async giveBack(conn: mysql.PoolConnection, inTransaction: boolean, discard: boolean): Promise<void> {
+    if (!discard && inTransaction) {
+      try {
+        await conn.query('ROLLBACK');
+      } catch {
+        discard = true;
+      }
+    }
+    if (discard) this.pool.discard(conn);
+    else this.pool.release(conn);
+  }
+
+  /** Stops retries in progress (they reject with TARGET_CONNECTION) and closes the pool. */
+  async close(): Promise<void> {
+    if (this.closing.signal.aborted) return;
+    this.closing.abort();
+    await this.pool.close();
+  }
+}
+
+function describeBatch(statements: readonly BuiltStatement[], mutationCount: number): string {
+  const tables = new Set<string>();
+  for (const s of statements) tables.add(quoteTable(s.table));
+  const list = [...tables];
+  const shown = list.length > 3 ? `${list.slice(0, 3).join(', ')} and ${list.length - 3} more` : list.join(', ');
+  return `apply ${mutationCount} changes (${statements.length} statements) to ${shown}`;
+}
+
+function excerpt(sql: string): string {
+  return sql.length > STATEMENT_EXCERPT_CHARS ? `${sql.slice(0, STATEMENT_EXCERPT_CHARS)}… [${sql.length} chars]` : sql;
+}
+
+/** The non-retriable error for a failed statement (or a failed COMMIT, when `failed` is undefined). */
+function applyError(err: unknown, failed: BuiltStatement | undefined, statements: readonly BuiltStatement[]): TargetError {
+  const statement = failed ?? statements[statements.length - 1]!;
+  const table = quoteTable(statement.table);
+  const key = formatKey(statement.firstKey);
+  const e = err as { errno?: unknown; sqlState?: unknown; code?: unknown };
+  const where = failed ? `${statement.kind} of ${statement.rowCount} row(s), first key ${key}` : 'COMMIT';
+  const message =
+    `target: cannot apply changes to ${table} (${where}): ${describeError(err)}.\n` +
+    `  statement: ${excerpt(statement.sql)}\n` +
+    `  The target transaction was rolled back, so nothing of this batch was written and the checkpoint did not move.\n` +
+    `  What to do: ${remedyFor(err)}.`;
+  return new TargetError('TARGET_APPLY', message, {
+    cause: err,
+    retriable: false,
+    details: {
+      table: `${statement.table.schema}.${statement.table.name}`,
+      key: statement.firstKey,
+      statementKind: statement.kind,
+      statement: excerpt(statement.sql),
+      errno: typeof e.errno === 'number' ? e.errno : undefined,
+      sqlState: typeof e.sqlState === 'string' ? e.sqlState : undefined,
+      mysqlCode: typeof e.code === 'string' ? e.code : undefined,
+    },
+  });
+}
