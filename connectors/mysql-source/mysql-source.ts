@@ -1,0 +1,159 @@
+/**
+ * `SourceConnector` for MySQL/MariaDB: binlog reading (zongji) plus a small control pool for
+ * metadata, head/earliest and the watchdog. See binlog-reader.ts for the reading loop.
+ */
+import mysql from 'mysql2/promise';
+import type { Logger } from 'pino';
+import { DEFAULT_BACKOFF } from '../../src/core/backoff.js';
+import { SourceError, describeError } from '../../src/core/errors.js';
+import { silentLogger } from '../../src/core/log.js';
+import type { BinlogPosition } from '../../src/core/position.js';
+import type { SourceConnector, SourceReadOptions, SourceStreamEvent } from '../../src/core/ports.js';
+import { BinlogReader, type ReaderStats } from './binlog-reader.js';
+import { SOURCE_DEFAULTS, type MySqlSourceOptions } from './options.js';
+import { SchemaCache } from './schema-cache.js';
+import { TableFilter } from './table-filter.js';
+
+type Rows = Record<string, unknown>[];
+
+export class MySqlSource implements SourceConnector {
+  private readonly pool: mysql.Pool;
+  private readonly filter: TableFilter;
+  private readonly schema: SchemaCache;
+  private readonly logger: Logger;
+  private readonly connectTimeoutMs: number;
+  private reader: BinlogReader | null = null;
+  private closed = false;
+
+  constructor(private readonly options: MySqlSourceOptions) {
+    this.logger = options.logger ?? silentLogger();
+    this.connectTimeoutMs = options.connectTimeoutMs ?? SOURCE_DEFAULTS.connectTimeoutMs;
+    this.filter = new TableFilter(options.include, options.exclude);
+    this.pool = mysql.createPool({
+      host: options.host,
+      port: options.port,
+      user: options.user,
+      password: options.password,
+      connectionLimit: 2,
+      connectTimeout: this.connectTimeoutMs,
+      enableKeepAlive: true,
+    });
+    // An idle pooled connection that dies (source restart) must not crash the process.
+    this.pool.on('connection', (c) => c.on('error', () => {}));
+    this.schema = new SchemaCache(
+      async (sql, params) => (await this.pool.query(sql, params as unknown[]))[0] as Rows,
+      options.keys ?? {},
+      (message) => this.logger.warn({ code: 'SOURCE_METADATA' }, message),
+    );
+  }
+
+  read(options: SourceReadOptions): AsyncIterable<SourceStreamEvent> {
+    return this.stream(options);
+  }
+
+  /** Counters of the running read (reconnects, buffered bytes); null before the first read. */
+  stats(): ReaderStats | null {
+    return this.reader?.refreshStats() ?? null;
+  }
+
+  private async *stream(options: SourceReadOptions): AsyncGenerator<SourceStreamEvent, void, undefined> {
+    if (this.closed) throw new SourceError('SOURCE_CONNECTION', 'the source connector is closed');
+    await this.checkBinlogSettings();
+    const o = this.options;
+    const reader = new BinlogReader({
+      connection: { host: o.host, port: o.port, user: o.user, password: o.password, connectTimeoutMs: this.connectTimeoutMs },
+      serverId: o.serverId,
+      filter: this.filter,
+      schema: this.schema,
+      logger: this.logger,
+      silentAfterMs: o.silentAfterMs ?? SOURCE_DEFAULTS.silentAfterMs,
+      reconnect: o.reconnect ?? DEFAULT_BACKOFF,
+      highWaterBytes: o.bufferHighWaterBytes ?? SOURCE_DEFAULTS.bufferHighWaterBytes,
+      lowWaterBytes: o.bufferLowWaterBytes ?? SOURCE_DEFAULTS.bufferLowWaterBytes,
+      head: () => this.headOnFreshConnection(),
+      earliest: () => this.earliest(),
+    });
+    this.reader = reader;
+    yield* reader.read(options);
+  }
+
+  /**
+   * The decoder relies on ROW events with full images, and on FULL row metadata so that events
+   * written before an ALTER TABLE decode with the columns they were written with.
+   */
+  private async checkBinlogSettings(): Promise<void> {
+    const vars = await this.variables(['log_bin', 'binlog_format', 'binlog_row_image', 'binlog_row_metadata']);
+    const problems: string[] = [];
+    if (vars.get('log_bin') !== 'ON') problems.push('binary logging is off (start the server with --log-bin)');
+    if (vars.has('binlog_format') && vars.get('binlog_format') !== 'ROW') problems.push(`binlog_format is ${vars.get('binlog_format')}, must be ROW`);
+    if (vars.has('binlog_row_image') && vars.get('binlog_row_image') !== 'FULL') problems.push(`binlog_row_image is ${vars.get('binlog_row_image')}, must be FULL (the pipeline applies full row images)`);
+    const meta = vars.get('binlog_row_metadata');
+    if (meta !== 'FULL' && !this.options.allowNoRowMetadata) {
+      problems.push(
+        `binlog_row_metadata is ${meta ?? 'not supported'}, should be FULL: otherwise events written before an ALTER TABLE are decoded with today's columns, silently wrong when the column count did not change (set allowNoRowMetadata to accept that risk)`,
+      );
+    }
+    if (problems.length > 0) {
+      throw new SourceError('SOURCE_METADATA', `source ${this.options.host}:${this.options.port}: ${problems.join('; ')}. Set them in the server's configuration file (SET GLOBAL is lost at restart).`, {
+        details: { problems },
+      });
+    }
+    if (meta !== 'FULL') this.logger.warn({ code: 'SOURCE_METADATA', binlog_row_metadata: meta }, 'binlog_row_metadata is not FULL; decoding uses current table definitions');
+  }
+
+  private async variables(names: readonly string[]): Promise<Map<string, string>> {
+    const [rows] = await this.pool.query(`SHOW GLOBAL VARIABLES WHERE Variable_name IN (${names.map(() => '?').join(',')})`, names as string[]);
+    const out = new Map<string, string>();
+    for (const r of rows as Rows) out.set(String(r.Variable_name), String(r.Value).toUpperCase());
+    return out;
+  }
+
+  head(): Promise<BinlogPosition> {
+    return this.headOn((sql) => this.pool.query(sql).then(([rows]) => rows as Rows));
+  }
+
+  /** For the watchdog: a new connection with timeouts, as the pool's may hang on a frozen server. */
+  private async headOnFreshConnection(): Promise<BinlogPosition> {
+    const o = this.options;
+    const timeout = this.connectTimeoutMs;
+    const conn = await mysql.createConnection({ host: o.host, port: o.port, user: o.user, password: o.password, connectTimeout: timeout });
+    conn.on('error', () => {});
+    try {
+      return await this.headOn((sql) => conn.query({ sql, timeout }).then(([rows]) => rows as Rows));
+    } finally {
+      conn.destroy();
+    }
+  }
+
+  private async headOn(query: (sql: string) => Promise<Rows>): Promise<BinlogPosition> {
+    const status = await query('SHOW MASTER STATUS');
+    const row = status[0];
+    if (!row) throw new SourceError('SOURCE_METADATA', `source ${this.options.host}:${this.options.port} has no binlog (SHOW MASTER STATUS is empty): start it with --log-bin`);
+    const file = String(row.File);
+    const pos = Number(row.Position);
+    let gtid = typeof row.Executed_Gtid_Set === 'string' && row.Executed_Gtid_Set !== '' ? row.Executed_Gtid_Set.replace(/\s/g, '') : undefined;
+    if (gtid === undefined) {
+      try {
+        const g = await query('SELECT @@GLOBAL.gtid_binlog_pos AS gtid');
+        const v = g[0]?.gtid;
+        if (typeof v === 'string' && v !== '') gtid = v;
+      } catch (err) {
+        this.logger.debug({ err: describeError(err) }, 'no MariaDB gtid_binlog_pos');
+      }
+    }
+    return gtid === undefined ? { file, pos } : { file, pos, gtid };
+  }
+
+  async earliest(): Promise<BinlogPosition> {
+    const [rows] = await this.pool.query('SHOW BINARY LOGS');
+    const first = (rows as Rows)[0];
+    if (!first) throw new SourceError('SOURCE_METADATA', `source ${this.options.host}:${this.options.port} has no binary logs`);
+    return { file: String(first.Log_name), pos: 4 };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end().catch(() => {});
+  }
+}

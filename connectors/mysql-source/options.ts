@@ -1,0 +1,38 @@
+import type { Logger } from 'pino';
+import type { BackoffPolicy } from '../../src/core/backoff.js';
+
+export interface MySqlSourceOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  /** Replica server id for the binlog connection: unique among the source's replicas. */
+  readonly serverId: number;
+  /** `db.table` globs (`*`, `?`) to capture; exclude wins. System schemas are always excluded. */
+  readonly include: readonly string[];
+  readonly exclude: readonly string[];
+  /** Key columns for tables without a PRIMARY KEY: `"db.table": ["col", …]`. */
+  readonly keys?: Readonly<Record<string, readonly string[]>>;
+  /** No binlog bytes for this long → check whether the connection is dead (default 30 s). */
+  readonly silentAfterMs?: number;
+  readonly logger?: Logger;
+  /**
+   * Accept a server with binlog_row_metadata other than FULL. Then zongji reads column metadata
+   * from INFORMATION_SCHEMA at read time, and events written before an ALTER TABLE can be decoded
+   * with today's columns (silently wrong). Default false: refuse.
+   */
+  readonly allowNoRowMetadata?: boolean;
+  readonly reconnect?: BackoffPolicy;
+  /** Buffer between zongji and the consumer, in binlog event bytes (default 1 MiB / 256 KiB). */
+  readonly bufferHighWaterBytes?: number;
+  readonly bufferLowWaterBytes?: number;
+  /** Timeout of connects and of the watchdog's head query (default 10 s). */
+  readonly connectTimeoutMs?: number;
+}
+
+export const SOURCE_DEFAULTS = Object.freeze({
+  silentAfterMs: 30_000,
+  bufferHighWaterBytes: 1 << 20,
+  bufferLowWaterBytes: 256 << 10,
+  connectTimeoutMs: 10_000,
+});

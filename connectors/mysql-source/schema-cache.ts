@@ -1,0 +1,127 @@
+/**
+ * What the source knows about each captured table, from INFORMATION_SCHEMA: its PRIMARY KEY, its other
+ * UNIQUE keys (for conflict routing) and its column data types (to tell a UUID from a BINARY(16)).
+ * Cached per table; an entry is dropped when a DDL statement mentions the table or when a table map
+ * with a table id not seen before arrives for it (MariaDB gives a table a new id after ALTER TABLE).
+ * Note that INFORMATION_SCHEMA describes the table as it is now, not as it was when an old binlog
+ * event was written; keys rarely change, and a change is a DDL that refreshes the entry.
+ */
+import { SourceError } from '../../src/core/errors.js';
+import type { TableKeys, TableRef } from '../../src/core/event.js';
+
+export interface TableInfo {
+  readonly keys: TableKeys;
+  /** Column name → INFORMATION_SCHEMA DATA_TYPE ('int', 'uuid', …). */
+  readonly dataTypes: ReadonlyMap<string, string>;
+}
+
+/** Runs a parameterised metadata query and returns its rows. */
+export type MetadataQuery = (sql: string, params: readonly unknown[]) => Promise<readonly Record<string, unknown>[]>;
+
+const COLUMNS_SQL =
+  'SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType FROM information_schema.COLUMNS ' +
+  'WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION';
+const UNIQUE_SQL =
+  'SELECT INDEX_NAME AS indexName, COLUMN_NAME AS name FROM information_schema.STATISTICS ' +
+  'WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 ORDER BY INDEX_NAME, SEQ_IN_INDEX';
+
+export class SchemaCache {
+  private readonly entries = new Map<string, Promise<TableInfo>>();
+
+  /**
+   * @param configuredKeys `source.keys`: "db.table" → key columns, for tables without a PRIMARY KEY.
+   * @param onWarning told when a configured key is ignored because the table has a PRIMARY KEY.
+   */
+  constructor(
+    private readonly query: MetadataQuery,
+    private readonly configuredKeys: Readonly<Record<string, readonly string[]>> = {},
+    private readonly onWarning: (message: string) => void = () => {},
+  ) {}
+
+  /** The table's keys and column types; loads them on first use. Concurrent callers share one load. */
+  get(table: TableRef): Promise<TableInfo> {
+    const key = `${table.schema}.${table.name}`;
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = this.load(table);
+      this.entries.set(key, entry);
+      // A failed load is not cached: the next event retries it.
+      entry.catch(() => {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+      });
+    }
+    return entry;
+  }
+
+  invalidate(table: TableRef): void {
+    this.entries.delete(`${table.schema}.${table.name}`);
+  }
+
+  /**
+   * Drops every entry whose table name the statement mentions (a cheap, conservative test: a mention
+   * in a comment or string also counts, which only costs a reload).
+   */
+  invalidateMentionedIn(sql: string): void {
+    const text = sql.toLowerCase();
+    for (const key of [...this.entries.keys()]) {
+      const name = key.slice(key.indexOf('.') + 1).toLowerCase();
+      if (text.includes(name)) this.entries.delete(key);
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  private async load(table: TableRef): Promise<TableInfo> {
+    const full = `${table.schema}.${table.name}`;
+    const params = [table.schema, table.name];
+    const [columns, uniques] = await Promise.all([this.query(COLUMNS_SQL, params), this.query(UNIQUE_SQL, params)]);
+    if (columns.length === 0) {
+      throw new SourceError(
+        'SOURCE_METADATA',
+        `${full}: the binlog has changes for this table but INFORMATION_SCHEMA does not know it (dropped or renamed since, or the source user lacks privileges on it). Exclude it in source.exclude or grant SELECT on it.`,
+        { details: { table: full } },
+      );
+    }
+    const dataTypes = new Map<string, string>();
+    for (const c of columns) dataTypes.set(String(c.name), String(c.dataType).toLowerCase());
+
+    const indexes = new Map<string, string[]>();
+    for (const u of uniques) {
+      const index = String(u.indexName);
+      let cols = indexes.get(index);
+      if (!cols) indexes.set(index, (cols = []));
+      cols.push(String(u.name));
+    }
+    const primary = indexes.get('PRIMARY');
+    const uniqueKeys = [...indexes.entries()].filter(([name]) => name !== 'PRIMARY').map(([, cols]) => Object.freeze(cols));
+
+    const configured = this.configuredKeys[full];
+    let primaryKey: readonly string[];
+    if (primary) {
+      if (configured) this.onWarning(`${full}: source.keys is ignored for this table, it has a PRIMARY KEY (${primary.join(', ')})`);
+      primaryKey = primary;
+    } else if (configured && configured.length > 0) {
+      const missing = configured.filter((c) => !dataTypes.has(c));
+      if (missing.length > 0) {
+        throw new SourceError(
+          'SOURCE_METADATA',
+          `${full}: source.keys names column(s) the table does not have: ${missing.join(', ')} (columns: ${[...dataTypes.keys()].join(', ')})`,
+          { details: { table: full, missing } },
+        );
+      }
+      primaryKey = [...configured];
+    } else {
+      throw new SourceError(
+        'SOURCE_TABLE_WITHOUT_KEY',
+        `${full} has no PRIMARY KEY, so its rows cannot be matched in the target. Add a PRIMARY KEY to the table, or configure the columns that identify a row in source.keys ("${full}": [col, …]), or exclude the table in source.exclude.`,
+        { details: { table: full } },
+      );
+    }
+    return Object.freeze({
+      keys: Object.freeze({ table: Object.freeze({ schema: table.schema, name: table.name }), primaryKey: Object.freeze(primaryKey), uniqueKeys: Object.freeze(uniqueKeys) }),
+      dataTypes,
+    });
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Transaction assembly: turns the binlog's event sequence into the core's transaction-tagged events.
+ * A transaction starts at a GTID event (MariaDB `mariadbgtid`, MySQL `gtid`/`anonymousgtid`) or a
+ * `BEGIN` query, gets the next `txSeq`, and ends at an `xid` (InnoDB), a `COMMIT`/`ROLLBACK` query
+ * (non-transactional tables; a ROLLBACK that is logged only undoes transactional changes, the
+ * logged rows stand) or a DDL query, which commits implicitly and is its own group. Only ends
+ * carry a resume position: inside a transaction MariaDB writes end_log_pos 0 and zongji freezes
+ * its position, so nothing mid-transaction is ever offered as a resume point.
+ */
+import type { ChangeEvent, ChangeOp, CommitEvent, Row, SchemaChangeEvent, TableKeys } from '../../src/core/event.js';
+import type { BinlogPosition } from '../../src/core/position.js';
+import type { AbandonEvent } from '../../src/core/ports.js';
+
+export type QueryKind = 'begin' | 'commit' | 'ignore' | 'ddl';
+
+/** Skips leading blanks and comments (`/* … *\/`, `-- …`, `# …`) before the first keyword. */
+function firstWords(sql: string): string {
+  let i = 0;
+  const n = sql.length;
+  for (;;) {
+    while (i < n && /\s/.test(sql[i]!)) i++;
+    if (sql.startsWith('/*', i)) {
+      const end = sql.indexOf('*/', i + 2);
+      if (end < 0) return '';
+      i = end + 2;
+    } else if (sql.startsWith('--', i) || sql[i] === '#') {
+      const end = sql.indexOf('\n', i);
+      if (end < 0) return '';
+      i = end + 1;
+    } else break;
+  }
+  return sql.slice(i, i + 40).toUpperCase();
+}
+
+export function classifyQuery(sql: string): QueryKind {
+  const head = firstWords(sql);
+  if (/^(BEGIN|START\s+TRANSACTION|XA\s+START|XA\s+BEGIN)\b/.test(head)) return 'begin';
+  if (/^(SAVEPOINT|ROLLBACK\s+TO|RELEASE\s+SAVEPOINT|XA\s+END|XA\s+PREPARE)\b/.test(head)) return 'ignore';
+  if (/^(COMMIT|ROLLBACK|XA\s+COMMIT|XA\s+ROLLBACK)\b/.test(head)) return 'commit';
+  return 'ddl';
+}
+
+interface OpenTx {
+  readonly txSeq: number;
+  readonly gtid: string | undefined;
+  changeCount: number;
+  /** A BEGIN was seen (after the GTID event, on MySQL): a second BEGIN is a new transaction. */
+  begun: boolean;
+}
+
+export class TxAssembler {
+  private seq: number;
+  private open: OpenTx | null = null;
+  private fileName: string;
+  private lastPos: number;
+
+  constructor(start: { file: string; pos: number }, firstTxSeq = 1) {
+    this.fileName = start.file;
+    this.lastPos = start.pos;
+    this.seq = firstTxSeq - 1;
+  }
+
+  get file(): string {
+    return this.fileName;
+  }
+
+  get inTransaction(): boolean {
+    return this.open !== null && this.open.changeCount > 0;
+  }
+
+  /** The txSeq the next transaction will get. */
+  get nextTxSeq(): number {
+    return this.seq + 1;
+  }
+
+  /** A rotate event: the stream continues in `file` at `pos`. */
+  rotate(file: string, pos: number): void {
+    this.fileName = file;
+    this.lastPos = pos;
+  }
+
+  /** A GTID event: a new event group begins. */
+  gtid(gtid: string | undefined): void {
+    this.open = { txSeq: ++this.seq, gtid, changeCount: 0, begun: false };
+  }
+
+  begin(): void {
+    if (this.open && !this.open.begun && this.open.changeCount === 0) {
+      this.open.begun = true;
+      return;
+    }
+    this.open = { txSeq: ++this.seq, gtid: undefined, changeCount: 0, begun: true };
+  }
+
+  private current(): OpenTx {
+    if (!this.open) this.open = { txSeq: ++this.seq, gtid: undefined, changeCount: 0, begun: true };
+    return this.open;
+  }
+
+  position(pos: number, gtid: string | undefined): BinlogPosition {
+    return gtid === undefined ? { file: this.fileName, pos } : { file: this.fileName, pos, gtid };
+  }
+
+  change(op: ChangeOp, keys: TableKeys, before: Row | null, after: Row | null, nextPosition: number, timestampMs: number): ChangeEvent {
+    const tx = this.current();
+    tx.changeCount++;
+    // Row events inside a MariaDB transaction carry end_log_pos 0: fall back to the last real one.
+    const pos = nextPosition > 0 ? nextPosition : this.lastPos;
+    return {
+      kind: 'change',
+      op,
+      table: keys.table,
+      keys,
+      before,
+      after,
+      txSeq: tx.txSeq,
+      position: this.position(pos, tx.gtid),
+      timestampMs,
+    };
+  }
+
+  /** An `xid` or a COMMIT/ROLLBACK query. */
+  commit(nextPosition: number, timestampMs: number): CommitEvent {
+    const tx = this.current();
+    this.open = null;
+    this.lastPos = nextPosition;
+    return { kind: 'commit', txSeq: tx.txSeq, position: this.position(nextPosition, tx.gtid), timestampMs, changeCount: tx.changeCount };
+  }
+
+  /** A DDL query: its own group (a standalone GTID opened it), a transaction boundary. */
+  ddl(sql: string, defaultSchema: string, nextPosition: number, timestampMs: number): SchemaChangeEvent {
+    const tx = this.open && this.open.changeCount === 0 ? this.open : { txSeq: ++this.seq, gtid: undefined };
+    this.open = null;
+    this.lastPos = nextPosition;
+    return { kind: 'schema-change', txSeq: tx.txSeq, sql, defaultSchema, position: this.position(nextPosition, tx.gtid), timestampMs };
+  }
+
+  /**
+   * The connection was lost. Returns the abandon event for an open transaction that already emitted
+   * changes (it will be read again under a new txSeq), and forgets the open transaction either way.
+   */
+  abandon(): AbandonEvent | null {
+    const tx = this.open;
+    this.open = null;
+    if (!tx || tx.changeCount === 0) return null;
+    return { kind: 'abandon', txSeq: tx.txSeq, changeCount: tx.changeCount };
+  }
+}
