@@ -1,0 +1,102 @@
+/** Checkpoint store and pipeline lock against a real throwaway target. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalMariaDb } from '../../src/local/mariadb-server.js';
+import { BinlogSyncError } from '../../src/core/errors.js';
+import { MySqlCheckpointStore, PipelineLock, pipelineLockName } from '../../connectors/mysql-sink/index.js';
+
+let target: LocalMariaDb;
+
+beforeAll(async () => {
+  target = await LocalMariaDb.start({ label: 'sink-ckpt', serverId: 23, binlog: false });
+});
+
+afterAll(async () => {
+  await target?.stop();
+});
+
+describe('MySqlCheckpointStore', () => {
+  it('creates its table, saves, loads, overwrites, lists and clears', async () => {
+    const store = new MySqlCheckpointStore(target.endpoint());
+    try {
+      expect(await store.load('orders')).toBeNull();
+      const rows = (await target.rootQuery("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA='_binlog_sync' AND TABLE_NAME='checkpoints'")) as { n: number }[];
+      expect(Number(rows[0]!.n)).toBe(1);
+
+      await store.save('orders', { position: { file: 'mysql-bin.000003', pos: 4 }, sourceTimestampMs: 1_700_000_000_000 });
+      expect(await store.load('orders')).toEqual({ position: { file: 'mysql-bin.000003', pos: 4 }, sourceTimestampMs: 1_700_000_000_000 });
+
+      const big = { position: { file: 'mysql-bin.000004', pos: 2 ** 40, gtid: '0-1-123' }, sourceTimestampMs: 1_700_000_123_456 };
+      await store.save('orders', big);
+      await store.save('users', { position: { file: 'mysql-bin.000001', pos: 99 }, sourceTimestampMs: 5 });
+      expect(await store.load('orders')).toEqual(big);
+
+      const listed = await store.list();
+      expect(listed.map((c) => c.pipeline)).toEqual(['orders', 'users']);
+      expect(listed[0]!.updatedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(Math.abs(Date.parse(listed[0]!.updatedAt) - Date.now())).toBeLessThan(60_000);
+
+      await store.clear('orders');
+      expect(await store.load('orders')).toBeNull();
+      expect(await store.load('users')).not.toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a second store on an existing table finds the stored checkpoints', async () => {
+    const store = new MySqlCheckpointStore(target.endpoint());
+    try {
+      expect(await store.load('users')).toEqual({ position: { file: 'mysql-bin.000001', pos: 99 }, sourceTimestampMs: 5 });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('PipelineLock', () => {
+  it('excludes a second holder, names the holder, and is free again after release', async () => {
+    const locks = new PipelineLock(target.endpoint());
+    expect(await locks.isHeld('orders')).toBeNull();
+    const held = await locks.acquire('orders');
+    try {
+      expect(held.connectionId).toBeGreaterThan(0);
+      expect(await locks.isHeld('orders')).toMatchObject({ connectionId: held.connectionId });
+      const err = await new PipelineLock(target.endpoint()).acquire('orders').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BinlogSyncError);
+      expect((err as BinlogSyncError).code).toBe('PIPELINE_LOCKED');
+      expect((err as BinlogSyncError).message).toContain(`connection ${held.connectionId}`);
+      // Another pipeline is independent.
+      const other = await locks.acquire('users');
+      await other.release();
+    } finally {
+      await held.release();
+    }
+    expect(await locks.isHeld('orders')).toBeNull();
+  });
+
+  it('is released when the holding connection dies, and the holder learns it lost the lock', async () => {
+    const locks = new PipelineLock({ ...target.endpoint(), pingIntervalMs: 200 });
+    const held = await locks.acquire('orders');
+    await target.rootQuery(`KILL ${held.connectionId}`);
+    const lost = await Promise.race([held.lost, new Promise((r) => setTimeout(() => r('timeout'), 5000))]);
+    expect(lost).toBeInstanceOf(BinlogSyncError);
+    expect(held.isLost).toBe(true);
+    const next = await locks.acquire('orders');
+    expect(next.connectionId).not.toBe(held.connectionId);
+    await next.release();
+    await held.release();
+  });
+
+  it('keeps long pipeline names distinct within the 64-character lock name limit', async () => {
+    const a = 'x'.repeat(100) + 'a';
+    const b = 'x'.repeat(100) + 'b';
+    expect(pipelineLockName(a).length).toBeLessThanOrEqual(64);
+    expect(pipelineLockName(a)).not.toBe(pipelineLockName(b));
+    expect(pipelineLockName('orders')).toBe('binlog-sync:orders');
+    const locks = new PipelineLock(target.endpoint());
+    const ha = await locks.acquire(a);
+    const hb = await locks.acquire(b);
+    await ha.release();
+    await hb.release();
+  });
+});
