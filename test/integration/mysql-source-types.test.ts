@@ -1,0 +1,158 @@
+// Decoded values must not depend on the process time zone: run this file in a zone with DST and a
+// non-hour offset source (--default-time-zone=+05:30). Node re-reads TZ when it is assigned.
+process.env.TZ = 'America/New_York';
+
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MySqlSource } from '../../connectors/mysql-source/index.js';
+import { normalizeInteger } from '../../connectors/mysql-source/row-decoder.js';
+import type { ChangeEvent, Row, SqlValue } from '../../src/core/event.js';
+import type { BinlogPosition } from '../../src/core/position.js';
+import type { SourceStreamEvent } from '../../src/core/ports.js';
+import { LocalMariaDb } from '../../src/local/mariadb-server.js';
+
+const COLUMNS = `
+  id INT PRIMARY KEY,
+  ti TINYINT, tiu TINYINT UNSIGNED, tb TINYINT(1), si SMALLINT, siu SMALLINT UNSIGNED, mi MEDIUMINT, miu MEDIUMINT UNSIGNED,
+  i INT, iu INT UNSIGNED, bi BIGINT, biu BIGINT UNSIGNED,
+  d1 DECIMAL(65,30), d2 DECIMAL(10,2), d0 DECIMAL(5,0), f FLOAT, dbl DOUBLE,
+  dt DATE, dtm DATETIME, dtm3 DATETIME(3), dtm6 DATETIME(6), ts TIMESTAMP NULL, ts6 TIMESTAMP(6) NULL, ts2 TIMESTAMP(2) NULL,
+  tm TIME, tm1 TIME(1), tm6 TIME(6), y YEAR,
+  e ENUM('a','b,c','ü'), s SET('x','y','z'), b1 BIT(1), b64 BIT(64), b10 BIT(10),
+  bl BLOB, bn BINARY(4), vb VARBINARY(10), j JSON, u UUID,
+  vu VARCHAR(20) CHARACTER SET utf8mb4, cl CHAR(5) CHARACTER SET latin1, tl TEXT CHARACTER SET latin1, tu TEXT CHARACTER SET utf8mb4`;
+
+const ROWS = `
+ (1, -128, 255, 1, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295, -9223372036854775808, 18446744073709551615,
+  '-12345678901234567890123456789012345.123456789012345678901234567890', -99999999.99, 99999, 3.4028234663852886e38, -1.7976931348623157e308,
+  '1000-01-01', '9999-12-31 23:59:59', '2020-02-29 12:34:56.789', '2020-02-29 12:34:56.000001', '1970-01-01 05:30:01', '2038-01-19 08:44:07.999999', '2021-03-14 07:30:00.5',
+  '-838:59:59', '-00:00:01.5', '838:59:59.000000', 0,
+  'ü', 'x,z', b'1', b'1111111111111111111111111111111111111111111111111111111111111111', b'0000000101',
+  x'00ff00', x'01000000', x'0000', '{"a": 18446744073709551615, "b": [1.5, "ü"], "c": null}', '123e4567-e89b-12d3-a456-426614174000',
+  '😀 héllo', 'café', 'Ærø €', '中文 😀'),
+ (2, 127, 0, 0, 32767, 0, 8388607, 0, 2147483647, 0, 9223372036854775807, 9007199254740993,
+  '0.000000000000000000000000000001', 0.01, -1, 1.17549435e-38, 0.1,
+  '0000-00-00', '0000-00-00 00:00:00', '0000-00-00 00:00:00.000', '2020-00-00 00:00:00', '0000-00-00 00:00:00', '0000-00-00 00:00:00.000000', '2021-11-07 06:30:00.99',
+  '00:00:00', '-12:34:56.7', '-838:59:59.000000', 2155,
+  '', '', b'0', b'0', b'1000000000',
+  '', x'00000000', '', '[]', '00000000-0000-0000-0000-000000000000',
+  '', '', '', ''),
+ (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, -9007199254740992, 9007199254740991, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1901, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, '"x"', NULL, NULL, NULL, NULL, NULL),
+ (4, 0, 1, NULL, 0, 1, 0, 1, 0, 1, -9007199254740991, 0, '0', '0', 0, 0, 0,
+  '2024-02-29', '2000-01-01 00:00:00', '1999-12-31 23:59:59.999', '1999-12-31 23:59:59.999999', '2024-03-10 07:00:00', '2024-11-03 05:59:59.000001', NULL,
+  '-00:00:00.000001', '00:00:00.1', '-00:00:00.000001', 1970,
+  'a', 'x,y,z', NULL, b'1000000000000000000000000000000000000000000000000000000000000000', NULL,
+  REPEAT(x'ab', 70000), x'ff', x'ff00ff', '{}', 'f47ac10b-58cc-4372-a567-0e02b2c3d479',
+  REPEAT('ä', 20), 'ÿ', REPEAT('x', 1000), '')`;
+
+let db: LocalMariaDb;
+let source: MySqlSource;
+let sel: mysql.Connection;
+
+/** What a SELECT returns, normalised to the source's conventions (BIGINT as number when safe). */
+async function selectAll(): Promise<Map<number, Row>> {
+  // FLOAT: a SELECT prints 6 significant digits; CAST AS DOUBLE shows the stored float32 exactly.
+  const [rows] = await sel.query('SELECT *, CAST(f AS DOUBLE) AS f_exact FROM t.all_types ORDER BY id');
+  const out = new Map<number, Row>();
+  for (const r of rows as Record<string, SqlValue>[]) {
+    const row: Record<string, SqlValue> = { ...r };
+    row.f = row.f_exact ?? null;
+    delete row.f_exact;
+    for (const c of ['bi', 'biu']) if (row[c] !== null) row[c] = normalizeInteger(row[c] as string);
+    out.set(row.id as number, row);
+  }
+  return out;
+}
+
+async function readAll(from: BinlogPosition, until: BinlogPosition): Promise<SourceStreamEvent[]> {
+  const events: SourceStreamEvent[] = [];
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), 30_000);
+  for await (const e of source.read({ from: { kind: 'position', position: from }, until, signal: ac.signal })) events.push(e);
+  clearTimeout(timer);
+  return events;
+}
+
+beforeAll(async () => {
+  db = await LocalMariaDb.start({ label: 'src-types', serverId: 21, binlog: true, extraArgs: ['--default-time-zone=+05:30'] });
+  source = new MySqlSource({ ...db.endpoint(), serverId: 2101, include: ['t.*'], exclude: [] });
+  sel = await mysql.createConnection({ ...db.endpoint(), dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, jsonStrings: true, timezone: 'Z' });
+  await sel.query("SET time_zone = '+00:00', sql_mode = ''");
+});
+
+afterAll(async () => {
+  await sel?.end();
+  await source?.close();
+  await db?.stop();
+});
+
+describe('MySqlSource value decoding (process TZ America/New_York, source +05:30)', () => {
+  it('runs in a non-UTC process zone', () => {
+    expect(new Date(2024, 0, 1).getTimezoneOffset()).toBe(300);
+  });
+
+  it('decodes every type exactly as a UTC SELECT shows it, in insert, update and delete images', async () => {
+    await db.rootQuery(`CREATE DATABASE t; CREATE TABLE t.all_types (${COLUMNS})`);
+    const start = await source.head();
+    // The rows are written in the source's zone (+05:30), so TIMESTAMP text differs from UTC text.
+    await sel.query("SET time_zone = '+05:30'");
+    await sel.query(`INSERT INTO t.all_types VALUES ${ROWS}`);
+    await sel.query("SET time_zone = '+00:00'");
+    const inserted = await selectAll();
+    await sel.query(`UPDATE t.all_types SET ti = ti - 1, biu = 18446744073709551614, dtm6 = '2001-02-03 04:05:06.7', ts = '2038-01-19 03:14:07',
+      tm6 = '-100:00:00.5', y = 1999, e = 'a', s = 'y', j = '{"k": [true, false]}', u = 'ffffffff-ffff-ffff-ffff-ffffffffffff', vu = 'ǅ', bn = x'00'
+      WHERE id IN (1, 2)`);
+    await sel.query('UPDATE t.all_types SET tu = NULL, bl = x\'\' WHERE id = 4');
+    const updated = await selectAll();
+    await sel.query('DELETE FROM t.all_types WHERE id IN (2, 3)');
+    const until = await source.head();
+
+    const events = await readAll(start, until);
+    const changes = events.filter((e): e is ChangeEvent => e.kind === 'change');
+    const inserts = changes.filter((c) => c.op === 'insert');
+    const updates = changes.filter((c) => c.op === 'update');
+    const deletes = changes.filter((c) => c.op === 'delete');
+    expect([inserts.length, updates.length, deletes.length]).toEqual([4, 3, 2]);
+
+    for (const c of inserts) expect(c.after).toEqual(inserted.get(c.after!.id as number));
+    for (const c of updates) {
+      expect(c.before).toEqual(inserted.get(c.before!.id as number));
+      expect(c.after).toEqual(updated.get(c.after!.id as number));
+    }
+    for (const c of deletes) expect(c.before).toEqual(updated.get(c.before!.id as number));
+
+    // Spot checks that pin the conventions (and would catch both sides being wrong the same way).
+    const r1 = inserts.find((c) => c.after!.id === 1)!.after!;
+    expect(r1.ts).toBe('1970-01-01 00:00:01');
+    expect(r1.ts6).toBe('2038-01-19 03:14:07.999999');
+    expect(r1.ts2).toBe('2021-03-14 02:00:00.50');
+    expect(r1.y).toBe(0);
+    expect(r1.bi).toBe('-9223372036854775808');
+    expect(r1.biu).toBe('18446744073709551615');
+    expect(r1.f).toBe(3.4028234663852886e38);
+    expect(r1.u).toBe('123e4567-e89b-12d3-a456-426614174000');
+    expect(r1.tl).toBe('Ærø €');
+    expect(r1.b10).toEqual(Buffer.from([0x00, 0x05]));
+    expect(r1.j).toBe('{"a": 18446744073709551615, "b": [1.5, "ü"], "c": null}');
+    const r2 = inserts.find((c) => c.after!.id === 2)!.after!;
+    expect(r2.e).toBe(''); // the invalid ENUM member (non-strict mode)
+    expect(r2.dt).toBe('0000-00-00');
+    expect(r2.ts6).toBe('0000-00-00 00:00:00.000000');
+    expect(r2.biu).toBe('9007199254740993');
+    const r3 = inserts.find((c) => c.after!.id === 3)!.after!;
+    expect(r3.bi).toBe('-9007199254740992');
+    expect(r3.biu).toBe(9007199254740991);
+    expect(r3.ti).toBeNull();
+    const r4 = inserts.find((c) => c.after!.id === 4)!.after!;
+    expect(r4.tm).toBe('00:00:00'); // TIME(0) rounds -0.000001 s to zero
+    expect(r4.tm6).toBe('-00:00:00.000001');
+    expect((r4.bl as Buffer).length).toBe(65535); // the longest BLOB (REPEAT truncated in non-strict mode)
+
+    // Keys come from INFORMATION_SCHEMA; every change of one transaction shares its txSeq.
+    expect(changes[0]!.keys.primaryKey).toEqual(['id']);
+    const commits = events.filter((e) => e.kind === 'commit');
+    expect(commits.map((c) => (c.kind === 'commit' ? c.changeCount : -1))).toEqual([4, 2, 1, 2]);
+  });
+});
