@@ -236,17 +236,17 @@ abstract class TcpServer implements TestServer {
     throw new UnsupportedServerOperationError(`${op}() is not supported by test server mode "${this.mode}"`);
   }
 
-  kill(): Promise<void> {
-    return this.unsupported('kill');
+  async kill(): Promise<void> {
+    this.unsupported('kill');
   }
-  restart(): Promise<void> {
-    return this.unsupported('restart');
+  async restart(): Promise<void> {
+    this.unsupported('restart');
   }
-  freeze(): Promise<void> {
-    return this.unsupported('freeze');
+  async freeze(): Promise<void> {
+    this.unsupported('freeze');
   }
-  thaw(): Promise<void> {
-    return this.unsupported('thaw');
+  async thaw(): Promise<void> {
+    this.unsupported('thaw');
   }
 }
 
