@@ -1,0 +1,64 @@
+/** Starts `pipeline-child.js` with a spec, optionally under `node --cpu-prof`, and collects its result. */
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { onCleanup } from './cleanup.js';
+import { RESULT_PREFIX, SPEC_ENV, type ChildMessage, type ChildResult, type ChildSpec, type ParentMessage } from './child-spec.js';
+
+const CHILD_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'pipeline-child.js');
+
+export interface ChildRun {
+  /** Resolves once the child reports that it is reading. */
+  readonly running: Promise<void>;
+  readonly result: Promise<ChildResult>;
+  send(message: ParentMessage): void;
+}
+
+export function startChild(spec: ChildSpec, options: { cpuProfDir?: string } = {}): ChildRun {
+  const args = [...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : []), CHILD_SCRIPT];
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, [SPEC_ENV]: JSON.stringify(spec) },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const unregister = onCleanup(`${spec.mode} child ${child.pid ?? '?'}`, async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    if (stderr.length > 200_000) stderr = stderr.slice(-100_000);
+  });
+  let markRunning: () => void = () => {};
+  const running = new Promise<void>((resolve) => (markRunning = resolve));
+  child.on('message', (m: ChildMessage) => {
+    if (m.type === 'running') markRunning();
+  });
+  const result = new Promise<ChildResult>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      unregister();
+      const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+      if (code === 0 && line) {
+        resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as ChildResult);
+      } else {
+        const tail = stderr.trim().split('\n').slice(-25).join('\n');
+        reject(new Error(`${spec.mode} child exited with ${signal ?? `code ${code}`}${line ? '' : ' without a result'}:\n${tail}`));
+      }
+    });
+  });
+  // A child that fails before it runs must not leave `running` pending forever.
+  result.then(markRunning, markRunning);
+  return {
+    running,
+    result,
+    send: (message) => {
+      if (child.connected) child.send(message);
+    },
+  };
+}
+
+export function runChild(spec: ChildSpec, options: { cpuProfDir?: string } = {}): Promise<ChildResult> {
+  return startChild(spec, options).result;
+}

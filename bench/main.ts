@@ -1,0 +1,253 @@
+/**
+ * `npm run bench`: catch-up of an OLTP backlog and of a bulk-insert backlog by MariaDB's native replica,
+ * by binlog-sync, by binlog-sync's source alone and by zongji alone, over the same binlog range on the
+ * same machine, with the targets' durability stated; optional steady-load lag and memory scenarios.
+ * Prints a table on stdout (progress on stderr) and writes the figures as JSON.
+ *
+ *   node dist/bench/main.js [--quick] [--runs N] [--oltp-tx N] [--bulk-rows N] [--target-flush 1|2|1,2]
+ *                           [--steady] [--memory] [--profile] [--out FILE] …   (--help lists everything)
+ */
+import { cpus, totalmem, release } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { cleanupAll } from './cleanup.js';
+import type { Tuning } from './child-spec.js';
+import { formatReport, writeReport, type BenchReport, type CatchUpScenario, type MemoryPoint, type SteadyScenario } from './report.js';
+import { bulkScenario, memoryScenario, oltpScenario, steadyScenario, type CatchUpOptions, type Targets } from './scenarios.js';
+import { rows, startServer, variable, withConnection } from './sql.js';
+
+const HELP = `npm run bench -- [options]     (or: node dist/bench/main.js [options])
+
+Scenarios
+  --quick                 smoke run (~1 min): 1 run, small backlogs
+  --only LIST             catch-up scenarios to run: oltp,bulk (default both; "none" for neither)
+  --runs N                runs per catch-up scenario, medians reported (default 3)
+  --target-flush LIST     innodb_flush_log_at_trx_commit on both targets: 1 (default), 2, or 1,2 for both variants
+  --steady                also measure lag under a steady write rate
+  --memory                also measure peak RSS against two backlog sizes
+  --profile               one extra binlog-sync run per scenario under node --cpu-prof; prints the top frames
+  --skip-source-only      do not time binlog-sync's source connector alone
+  --out FILE              JSON results (default bench-results.json)
+
+Sizes (each also from the environment, e.g. BENCH_OLTP_TX=100000)
+  --oltp-tx N             OLTP transactions in the backlog (default 40000; quick 3000)
+  --oltp-tables N         default 4
+  --oltp-rows N           seed rows per table (default 20000; quick 5000)
+  --oltp-writers N        writer connections (default 8)
+  --bulk-rows N           rows in the bulk backlog (default 1000000; quick 100000)
+  --bulk-tx-rows N        rows per bulk transaction (default 100000; quick 50000)
+  --steady-rate N         row changes/s (default 5000)
+  --steady-seconds N      default 20 (quick 5)
+  --memory-rows LIST      backlog sizes in rows (default 500000,2000000)
+
+Pipeline settings (default: the pipeline file's defaults)
+  --partitions N  --lanes N  --batch-size N  --pool-size N  --queue-capacity N
+`;
+
+const numberFlags = [
+  'runs',
+  'oltp-tx',
+  'oltp-tables',
+  'oltp-rows',
+  'oltp-writers',
+  'bulk-rows',
+  'bulk-tx-rows',
+  'steady-rate',
+  'steady-seconds',
+  'partitions',
+  'lanes',
+  'batch-size',
+  'pool-size',
+  'queue-capacity',
+] as const;
+type NumberFlag = (typeof numberFlags)[number];
+
+class UsageError extends Error {}
+
+function parseFlags(argv: string[]) {
+  try {
+    return parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      'target-flush': { type: 'string' },
+      steady: { type: 'boolean', default: false },
+      memory: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      'skip-source-only': { type: 'boolean', default: false },
+      out: { type: 'string' },
+      'memory-rows': { type: 'string' },
+      ...Object.fromEntries(numberFlags.map((f) => [f, { type: 'string' as const }])),
+    },
+  }).values;
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function parse(argv: string[]) {
+  const values = parseFlags(argv);
+  const v = values as Record<string, string | boolean | undefined>;
+  const quick = v.quick === true;
+  const num = (flag: NumberFlag, normal: number | undefined, quickValue = normal): number | undefined => {
+    const raw = (v[flag] as string | undefined) ?? process.env[`BENCH_${flag.toUpperCase().replace(/-/g, '_')}`];
+    if (raw === undefined || raw === '') return quick ? quickValue : normal;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag}: expected a whole number ≥ 1, got "${raw}"`);
+    return n;
+  };
+  const list = (raw: string | undefined, fallback: string): string[] =>
+    (raw ?? fallback)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  const only = list(v.only as string | undefined, 'oltp,bulk').filter((s) => s !== 'none');
+  for (const s of only) if (s !== 'oltp' && s !== 'bulk') throw new UsageError(`--only: unknown scenario "${s}" (oltp, bulk, none)`);
+  const flushes = list((v['target-flush'] as string | undefined) ?? process.env.BENCH_TARGET_FLUSH, '1').map(Number);
+  for (const f of flushes) if (![0, 1, 2].includes(f)) throw new UsageError('--target-flush: expected 1, 2 or 1,2');
+  const memoryRows = list((v['memory-rows'] as string | undefined) ?? process.env.BENCH_MEMORY_ROWS, quick ? '100000,400000' : '500000,2000000').map(Number);
+  const tuning: Tuning = Object.fromEntries(
+    (
+      [
+        ['partitions', 'partitions'],
+        ['queueCapacity', 'queue-capacity'],
+        ['lanes', 'lanes'],
+        ['batchSize', 'batch-size'],
+        ['poolSize', 'pool-size'],
+      ] as const
+    ).flatMap(([key, flag]) => {
+      const n = num(flag, undefined);
+      return n === undefined ? [] : [[key, n]];
+    }),
+  );
+  return {
+    help: v.help === true,
+    quick,
+    only,
+    flushes,
+    runs: num('runs', 3, 1)!,
+    oltp: { transactions: num('oltp-tx', 40_000, 3_000)!, tables: num('oltp-tables', 4)!, rowsPerTable: num('oltp-rows', 20_000, 5_000)!, concurrency: num('oltp-writers', 8)! },
+    bulk: { rows: num('bulk-rows', 1_000_000, 100_000)!, rowsPerTx: num('bulk-tx-rows', 100_000, 50_000)! },
+    steady: v.steady === true ? { rowChangesPerSec: num('steady-rate', 5_000)!, durationMs: num('steady-seconds', 20, 5)! * 1000, rows: 10_000, concurrency: 4 } : null,
+    memory: v.memory === true ? memoryRows : null,
+    profile: v.profile === true,
+    sourceOnly: v['skip-source-only'] !== true,
+    out: (v.out as string | undefined) ?? 'bench-results.json',
+    tuning,
+  };
+}
+
+function osName(): string {
+  try {
+    const m = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'));
+    return m?.[1] ?? `Linux ${release()}`;
+  } catch {
+    return `Linux ${release()}`;
+  }
+}
+
+const log = (line: string): void => {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+};
+
+async function setTargetFlush(targets: Targets, flush: number): Promise<string> {
+  const settings: string[] = [];
+  for (const s of [targets.replica, targets.target]) {
+    settings.push(
+      await withConnection(s.endpoint(), async (c) => {
+        await c.query(`SET GLOBAL innodb_flush_log_at_trx_commit = ${flush}`);
+        return `innodb_flush_log_at_trx_commit=${await variable(c, 'innodb_flush_log_at_trx_commit')}, log_bin=${await variable(c, 'log_bin')}, innodb_doublewrite=${await variable(c, 'innodb_doublewrite')}`;
+      }),
+    );
+  }
+  if (settings[0] !== settings[1]) throw new Error(`the two targets' durability settings differ: ${settings[0]} vs ${settings[1]}`);
+  return settings[0]!;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const o = parse(argv);
+  if (o.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const startedAt = new Date();
+  const t0 = performance.now();
+  log(`starting the native replica and binlog-sync's target (same settings)…`);
+  // One at a time: concurrent mariadb-install-db runs can trip over each other's temporary tables.
+  const replica = await startServer({ label: 'bench-replica', serverId: 2, binlog: false, extraArgs: ['--skip-slave-start'] });
+  const target = await startServer({ label: 'bench-target', serverId: 3, binlog: false });
+  const targets: Targets = { replica: replica.server, target: target.server };
+  const mariadb = await withConnection(target.server.endpoint(), async (c) => String((await rows(c, 'SELECT VERSION() AS v'))[0]?.v));
+
+  const catchUp: CatchUpOptions = { runs: o.runs, sourceOnly: o.sourceOnly, profile: o.profile, tuning: o.tuning, log };
+  const scenarios: CatchUpScenario[] = [];
+  const targetSettings: string[] = [];
+  for (const flush of o.flushes) {
+    const settings = await setTargetFlush(targets, flush);
+    targetSettings.push(settings);
+    log(`targets: ${settings}`);
+    const suffix = o.flushes.length > 1 ? ` flush=${flush}` : '';
+    if (o.only.includes('oltp')) scenarios.push(await oltpScenario(`oltp${suffix}`, targets, o.oltp, catchUp));
+    if (o.only.includes('bulk')) {
+      const transactions = Math.max(1, Math.round(o.bulk.rows / o.bulk.rowsPerTx));
+      scenarios.push(await bulkScenario(`bulk${suffix}`, targets, { transactions, rowsPerTx: o.bulk.rowsPerTx }, catchUp));
+    }
+  }
+  const defaultSettings = await setTargetFlush(targets, o.flushes[0] ?? 1);
+  let steady: SteadyScenario | undefined;
+  if (o.steady) steady = await steadyScenario(target.server, o.steady, o.tuning, log);
+  let memory: MemoryPoint[] | undefined;
+  if (o.memory) memory = await memoryScenario(target.server, o.memory, o.bulk.rowsPerTx, o.tuning, log);
+
+  const report: BenchReport = {
+    startedAt: startedAt.toISOString(),
+    totalMs: performance.now() - t0,
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model.trim() ?? '?', memoryBytes: totalmem(), node: process.version, mariadb, os: osName() },
+    durability: {
+      source: 'innodb_flush_log_at_trx_commit=2, sync_binlog=0 (so that backlogs are written fast)',
+      targets: targetSettings.length ? targetSettings.join(' | then ') : defaultSettings,
+    },
+    settings: {
+      runs: o.runs,
+      quick: o.quick,
+      oltp: o.oltp,
+      bulk: o.bulk,
+      pipeline: Object.keys(o.tuning).length ? o.tuning : 'pipeline file defaults',
+      nativeReplica: 'one SQL thread (slave_parallel_threads=0), MASTER_USE_GTID=no',
+    },
+    scenarios,
+    ...(steady ? { steady } : {}),
+    ...(memory ? { memory } : {}),
+  };
+  await writeReport(o.out, report);
+  process.stdout.write(formatReport(report) + '\n');
+  log(`results written to ${o.out}`);
+  return 0;
+}
+
+let signals = 0;
+const onSignal = (sig: NodeJS.Signals): void => {
+  signals++;
+  if (signals > 1) process.exit(130);
+  log(`${sig}: stopping everything the bench started…`);
+  void cleanupAll(log).finally(() => process.exit(130));
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+main(process.argv.slice(2))
+  .then(
+    async (code) => {
+      await cleanupAll(log);
+      process.exit(code);
+    },
+    async (err: unknown) => {
+      if (err instanceof UsageError) process.stderr.write(`${err.message}\n\n${HELP}`);
+      else log(`FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      await cleanupAll(log);
+      process.exit(err instanceof UsageError ? 2 : 1);
+    },
+  );

@@ -1,0 +1,198 @@
+/**
+ * One measured reader in its own process, so that its peak RSS (VmHWM) is its own and a CPU profile
+ * (`node --cpu-prof`) covers only it. Given a `ChildSpec` in the environment; prints one
+ * `BENCH_RESULT {json}` line on stdout; logs (warnings and errors only) go to stderr.
+ *
+ * - pipeline: wired as `binlog-sync run` wires it (openConnectors, pipeline lock, start resolution with
+ *   the start position pinned as the checkpoint, checkpoints stored on the target), timed from
+ *   `run()` until the watermark reaches the end of the range (polled every 20 ms, like the native
+ *   replica), then stopped: drained and a final checkpoint stored.
+ * - source: the source connector drained with nothing applied.
+ * - decoder: zongji alone (decoder-only.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { parsePipelineConfig } from '../src/config/load.js';
+import { createLogger, type Logger } from '../src/core/log.js';
+import { Pipeline } from '../src/core/pipeline.js';
+import type { Mutation } from '../src/core/event.js';
+import { comparePositions, formatPosition, type BinlogPosition } from '../src/core/position.js';
+import { resolveStart } from '../src/core/start-position.js';
+import { EmbeddedTransport } from '../src/transport/embedded.js';
+import { openConnectors } from '../src/cli/connectors.js';
+import { decodeRange } from './decoder-only.js';
+import { RESULT_PREFIX, SPEC_ENV, type ChildMessage, type ChildResult, type ChildSpec, type LagFigures, type ParentMessage } from './child-spec.js';
+
+function peakRssBytes(): number {
+  const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
+}
+
+function send(message: ChildMessage): void {
+  process.send?.(message);
+}
+
+/** The end of the range: given, or sent by the parent later (steady load). */
+function rangeEnd(spec: ChildSpec): { get(): BinlogPosition | null } {
+  let to: BinlogPosition | null = spec.to ?? null;
+  if (!to) {
+    process.on('message', (m: ParentMessage) => {
+      if (m.type === 'until') to = m.position;
+    });
+  }
+  return { get: () => to };
+}
+
+/** The pipeline file the bench runs with: defaults except what `tuning` sets. */
+function pipelineConfigText(spec: ChildSpec): string {
+  const t = spec.tuning;
+  const config = {
+    name: spec.name,
+    source: {
+      ...spec.source,
+      serverId: spec.serverId,
+      include: [`${spec.schema}.*`],
+      start: { file: spec.from.file, position: spec.from.pos },
+    },
+    target: { ...spec.target, ...(t.poolSize ? { poolSize: t.poolSize } : {}) },
+    transport: {
+      kind: 'embedded',
+      ...(t.partitions ? { partitions: t.partitions } : {}),
+      ...(t.queueCapacity ? { queueCapacity: t.queueCapacity } : {}),
+    },
+    sink: { ...(t.lanes ? { lanes: t.lanes } : {}), ...(t.batchSize ? { batchSize: t.batchSize } : {}) },
+    checkpoint: { ...(t.checkpointIntervalMs ? { intervalMs: t.checkpointIntervalMs } : {}) },
+  };
+  return JSON.stringify(config);
+}
+
+class LagRecorder {
+  private readonly samples: number[] = [];
+  constructor(private readonly lag: NonNullable<ChildSpec['lag']>) {}
+
+  record(mutations: readonly Mutation[], appliedAtMs: number): void {
+    for (const m of mutations) {
+      if (m.op !== 'upsert' || m.table.name !== this.lag.table) continue;
+      const v = Number(m.row[this.lag.column]);
+      if (v > 0) this.samples.push(appliedAtMs - v / 1000);
+    }
+  }
+
+  figures(): LagFigures {
+    const s = Float64Array.from(this.samples).sort();
+    const at = (p: number): number => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))]! : Number.NaN);
+    return { samples: s.length, p50Ms: at(0.5), p90Ms: at(0.9), p99Ms: at(0.99), maxMs: s.length ? s[s.length - 1]! : Number.NaN };
+  }
+}
+
+async function runPipelineMode(spec: ChildSpec, logger: Logger): Promise<ChildResult> {
+  const config = parsePipelineConfig(pipelineConfigText(spec), 'bench pipeline');
+  const end = rangeEnd(spec);
+  const lag = spec.lag ? new LagRecorder(spec.lag) : null;
+  const c = await openConnectors(config, logger);
+  try {
+    await c.lock.acquire();
+    const start = await resolveStart(config.name, config.source.start, c.source, c.checkpoints);
+    const pipeline = new Pipeline({
+      name: config.name,
+      source: c.source,
+      sink: c.sink,
+      transport: new EmbeddedTransport(config.transport.partitions, config.transport.queueCapacity),
+      checkpoints: c.checkpoints,
+      from: start.from,
+      initialCheckpoint: start.checkpoint,
+      lanes: config.sink.lanes,
+      batchSize: config.sink.batchSize,
+      concurrency: config.target.poolSize,
+      checkpointIntervalMs: config.checkpoint.intervalMs,
+      logger,
+      ...(lag ? { onApplied: (m: readonly Mutation[], at: number) => lag.record(m, at) } : {}),
+    });
+    const stop = new AbortController();
+    let reachedMs: number | null = null;
+    const started = performance.now();
+    const monitor = setInterval(() => {
+      const to = end.get();
+      const cp = pipeline.stats().checkpoint;
+      if (reachedMs === null && to && cp && comparePositions(cp.position, to) >= 0) {
+        reachedMs = performance.now() - started;
+        stop.abort();
+      }
+    }, 20);
+    const running = pipeline.run(stop.signal);
+    send({ type: 'running' });
+    let result;
+    try {
+      result = await running;
+    } finally {
+      clearInterval(monitor);
+    }
+    const to = end.get();
+    if (reachedMs === null) {
+      throw new Error(`the pipeline ended (${result.reason}) before its watermark reached ${to ? formatPosition(to) : 'the end'}`);
+    }
+    const stored = await c.checkpoints.load(config.name);
+    return {
+      mode: 'pipeline',
+      ms: reachedMs,
+      rowEvents: result.stats.changes,
+      transactions: result.stats.transactions,
+      mutationsApplied: result.stats.mutationsApplied,
+      batches: result.stats.batches,
+      storedCheckpoint: stored ? formatPosition(stored.position) : null,
+      peakRssBytes: peakRssBytes(),
+      ...(lag ? { lag: lag.figures() } : {}),
+    };
+  } finally {
+    await c.close();
+  }
+}
+
+async function runSourceMode(spec: ChildSpec, logger: Logger): Promise<ChildResult> {
+  const config = parsePipelineConfig(pipelineConfigText(spec), 'bench source');
+  const end = rangeEnd(spec);
+  const c = await openConnectors(config, logger, { sink: false });
+  try {
+    const stop = new AbortController();
+    let rowEvents = 0;
+    let transactions = 0;
+    const started = performance.now();
+    send({ type: 'running' });
+    for await (const ev of c.source.read({ from: { kind: 'position', position: spec.from }, signal: stop.signal })) {
+      if (ev.kind === 'change') rowEvents++;
+      else if (ev.kind === 'commit' || ev.kind === 'schema-change') {
+        transactions++;
+        const to = end.get();
+        if (to && comparePositions(ev.position, to) >= 0) {
+          const ms = performance.now() - started;
+          stop.abort();
+          return { mode: 'source', ms, rowEvents, transactions, peakRssBytes: peakRssBytes() };
+        }
+      }
+    }
+    throw new Error('the source stream ended before the end of the range');
+  } finally {
+    await c.close();
+  }
+}
+
+async function runDecoderMode(spec: ChildSpec): Promise<ChildResult> {
+  if (!spec.to) throw new Error('decoder mode needs the end of the range');
+  send({ type: 'running' });
+  const r = await decodeRange(spec.source, spec.from, spec.to, { serverId: spec.serverId, schema: spec.schema });
+  return { mode: 'decoder', ms: r.ms, rowEvents: r.rowEvents, transactions: r.transactions, peakRssBytes: peakRssBytes() };
+}
+
+async function main(): Promise<void> {
+  const text = process.env[SPEC_ENV];
+  if (!text) throw new Error(`${SPEC_ENV} is not set: this program is started by the benchmark (bench/main.ts)`);
+  const spec = JSON.parse(text) as ChildSpec;
+  const logger = createLogger({ name: `bench-${spec.mode}`, level: process.env.LOG_LEVEL ?? 'warn', destination: 2 });
+  const result =
+    spec.mode === 'pipeline' ? await runPipelineMode(spec, logger) : spec.mode === 'source' ? await runSourceMode(spec, logger) : await runDecoderMode(spec);
+  process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`, () => process.exit(0));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`pipeline-child: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,208 @@
+/** The benchmark's result shapes, medians, the printed table and the JSON file. */
+import { writeFile } from 'node:fs/promises';
+import type { TableFigure } from './sql.js';
+import type { LagFigures } from './child-spec.js';
+import type { ProfileSummary } from './profile.js';
+
+export interface Timed {
+  readonly ms: number;
+  readonly rowsPerSec: number;
+}
+
+export interface ReaderFigures extends Timed {
+  readonly peakRssBytes: number;
+}
+
+export interface CatchUpRun {
+  readonly run: number;
+  readonly native: Timed;
+  readonly pipeline: ReaderFigures & { readonly mutationsApplied: number; readonly batches: number; readonly storedCheckpoint: string | null };
+  readonly source?: ReaderFigures;
+  readonly decoder: ReaderFigures;
+  /** Every table's row count and checksum, equal on the native replica, the pipeline's target and the source. */
+  readonly tables: readonly TableFigure[];
+}
+
+export interface Backlog {
+  readonly description: string;
+  readonly from: string;
+  readonly to: string;
+  readonly transactions: number;
+  /** Row events in the range, as counted by the decoder. */
+  readonly rowEvents: number;
+  readonly writeMs: number;
+  readonly writerRetries: number;
+}
+
+export interface CatchUpScenario {
+  readonly name: string;
+  readonly backlog: Backlog;
+  readonly runs: readonly CatchUpRun[];
+  readonly median: {
+    readonly nativeRowsPerSec: number;
+    readonly pipelineRowsPerSec: number;
+    readonly sourceRowsPerSec: number | null;
+    readonly decoderRowsPerSec: number;
+    readonly pipelineVsNative: number;
+    readonly pipelineVsDecoder: number;
+    readonly pipelinePeakRssBytes: number;
+  };
+  readonly profile?: ProfileSummary;
+}
+
+export interface SteadyScenario {
+  readonly targetRowChangesPerSec: number;
+  readonly achievedRowChangesPerSec: number;
+  readonly durationMs: number;
+  readonly transactions: number;
+  readonly lateTransactions: number;
+  readonly lag: LagFigures;
+  readonly pipelinePeakRssBytes: number;
+  readonly tables: readonly TableFigure[];
+}
+
+export interface MemoryPoint {
+  readonly rowEvents: number;
+  readonly rowsPerSec: number;
+  readonly peakRssBytes: number;
+}
+
+export interface BenchReport {
+  readonly startedAt: string;
+  readonly totalMs: number;
+  readonly machine: { readonly cores: number; readonly cpu: string; readonly memoryBytes: number; readonly node: string; readonly mariadb: string; readonly os: string };
+  readonly durability: { readonly source: string; readonly targets: string };
+  readonly settings: Record<string, unknown>;
+  readonly scenarios: readonly CatchUpScenario[];
+  readonly steady?: SteadyScenario;
+  readonly memory?: readonly MemoryPoint[];
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function rate(rows: number, ms: number): number {
+  return ms > 0 ? (rows * 1000) / ms : Number.NaN;
+}
+
+export function summarise(name: string, backlog: Backlog, runs: readonly CatchUpRun[], profile?: ProfileSummary): CatchUpScenario {
+  const nat = median(runs.map((r) => r.native.rowsPerSec));
+  const pipe = median(runs.map((r) => r.pipeline.rowsPerSec));
+  const dec = median(runs.map((r) => r.decoder.rowsPerSec));
+  const src = runs.every((r) => r.source) ? median(runs.map((r) => r.source!.rowsPerSec)) : null;
+  return {
+    name,
+    backlog,
+    runs,
+    median: {
+      nativeRowsPerSec: nat,
+      pipelineRowsPerSec: pipe,
+      sourceRowsPerSec: src,
+      decoderRowsPerSec: dec,
+      pipelineVsNative: pipe / nat,
+      pipelineVsDecoder: pipe / dec,
+      pipelinePeakRssBytes: Math.max(...runs.map((r) => r.pipeline.peakRssBytes)),
+    },
+    ...(profile ? { profile } : {}),
+  };
+}
+
+const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
+const ratio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '–');
+const mb = (b: number): string => (Number.isFinite(b) ? `${(b / 1048576).toFixed(0)} MB` : '–');
+const ms = (n: number): string => (Number.isFinite(n) ? `${n < 10 ? n.toFixed(1) : Math.round(n)} ms` : '–');
+
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function formatReport(r: BenchReport): string {
+  const out: string[] = [];
+  const m = r.machine;
+  out.push(`machine: ${m.cores} cores (${m.cpu}), ${mb(m.memoryBytes)} RAM, ${m.os}, Node ${m.node}, MariaDB ${m.mariadb}`);
+  out.push('source, both targets and the pipeline share these cores');
+  out.push(`durability: source ${r.durability.source}; both targets (native replica and binlog-sync) ${r.durability.targets}`);
+  out.push(`settings: ${Object.entries(r.settings).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')}`);
+  out.push('');
+  if (r.scenarios.length) {
+    const withSource = r.scenarios.some((s) => s.median.sourceRowsPerSec !== null);
+    out.push(`catch-up of a backlog (row events / catch-up seconds; medians of ${Math.max(...r.scenarios.map((s) => s.runs.length))} runs)`);
+    out.push(
+      formatTable(
+        ['scenario', 'row events', 'tx', 'native rows/s', 'binlog-sync rows/s', ...(withSource ? ['source-only rows/s'] : []), 'decoder rows/s', 'sync/native', 'sync/decoder', 'sync peak RSS'],
+        r.scenarios.map((s) => [
+          s.name,
+          int(s.backlog.rowEvents),
+          int(s.backlog.transactions),
+          int(s.median.nativeRowsPerSec),
+          int(s.median.pipelineRowsPerSec),
+          ...(withSource ? [s.median.sourceRowsPerSec === null ? '–' : int(s.median.sourceRowsPerSec)] : []),
+          int(s.median.decoderRowsPerSec),
+          ratio(s.median.pipelineVsNative),
+          ratio(s.median.pipelineVsDecoder),
+          mb(s.median.pipelinePeakRssBytes),
+        ]),
+      ),
+    );
+    out.push('');
+    out.push('per run (catch-up times; every run verified: binlog-sync target = native replica = source, row counts and checksums)');
+    out.push(
+      formatTable(
+        ['scenario', 'run', 'native', 'binlog-sync', ...(withSource ? ['source-only'] : []), 'decoder', 'sync RSS', 'batches'],
+        r.scenarios.flatMap((s) =>
+          s.runs.map((run) => [
+            s.name,
+            String(run.run),
+            ms(run.native.ms),
+            ms(run.pipeline.ms),
+            ...(withSource ? [run.source ? ms(run.source.ms) : '–'] : []),
+            ms(run.decoder.ms),
+            mb(run.pipeline.peakRssBytes),
+            int(run.pipeline.batches),
+          ]),
+        ),
+      ),
+    );
+    out.push('');
+    for (const s of r.scenarios) {
+      out.push(`${s.name} backlog: ${s.backlog.description}; range ${s.backlog.from} → ${s.backlog.to}; written in ${ms(s.backlog.writeMs)} (${int(rate(s.backlog.transactions, s.backlog.writeMs))} tx/s)`);
+    }
+  }
+  if (r.steady) {
+    const s = r.steady;
+    out.push('');
+    out.push(`steady load: ${int(s.achievedRowChangesPerSec)} row changes/s written (target ${int(s.targetRowChangesPerSec)}) for ${ms(s.durationMs)}, ${int(s.transactions)} tx (${int(s.lateTransactions)} started >100 ms late)`);
+    out.push(
+      formatTable(
+        ['lag source commit → target apply', 'samples', 'p50', 'p90', 'p99', 'max', 'sync peak RSS'],
+        [['steady', int(s.lag.samples), ms(s.lag.p50Ms), ms(s.lag.p90Ms), ms(s.lag.p99Ms), ms(s.lag.maxMs), mb(s.pipelinePeakRssBytes)]],
+      ),
+    );
+  }
+  if (r.memory?.length) {
+    out.push('');
+    out.push('memory: binlog-sync catching up bulk backlogs of different sizes');
+    out.push(formatTable(['backlog row events', 'rows/s', 'peak RSS (VmHWM)'], r.memory.map((p) => [int(p.rowEvents), int(p.rowsPerSec), mb(p.peakRssBytes)])));
+  }
+  for (const s of r.scenarios) {
+    if (!s.profile) continue;
+    out.push('');
+    out.push(`CPU profile of the binlog-sync child, ${s.name} (one extra run under --cpu-prof; self time, % of non-idle ${ms(s.profile.totalMs)}): ${s.profile.file}`);
+    out.push(formatTable(['by package', 'self %'], s.profile.byPackage.map((f) => [f.frame, f.selfPct.toFixed(1)])));
+    out.push(formatTable(['top frames', 'self %'], s.profile.top.map((f) => [f.frame, f.selfPct.toFixed(1)])));
+  }
+  out.push('');
+  out.push(`total bench time ${(r.totalMs / 1000).toFixed(0)} s`);
+  return out.join('\n');
+}
+
+export async function writeReport(file: string, r: BenchReport): Promise<void> {
+  await writeFile(file, JSON.stringify(r, null, 2) + '\n');
+}

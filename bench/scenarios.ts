@@ -1,0 +1,234 @@
+/**
+ * The benchmark's scenarios. Catch-up (OLTP, bulk): build a backlog on a fresh source, then per run
+ * re-create the two targets' tables with the same seed rows and time the native replica, binlog-sync,
+ * and (for reference) the source connector alone and zongji alone over the same binlog range,
+ * verifying after each run that binlog-sync's target equals the native replica and the source.
+ * Steady: lag at a fixed write rate. Memory: peak RSS against backlogs of two sizes.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LocalMariaDb, ServerEndpoint } from '../src/local/mariadb-server.js';
+import { formatPosition, type BinlogPosition } from '../src/core/position.js';
+import { bulkSchema, oltpSchema, prepareDatabase, steadySchema, writeBulk, writeOltp, writeSteady, type Schema } from './backlog.js';
+import { runChild, startChild } from './child.js';
+import type { ChildResult, ChildSpec, Tuning } from './child-spec.js';
+import { measureNativeReplica } from './native-replica.js';
+import { newestProfile, summariseProfile } from './profile.js';
+import { rate, summarise, type Backlog, type CatchUpRun, type CatchUpScenario, type MemoryPoint, type SteadyScenario } from './report.js';
+import { BENCH_DB, binlogHead, digestDatabase, digestDifference, startServer, withConnection, type TableFigure } from './sql.js';
+
+export interface Targets {
+  /** MariaDB's own replica (no binlog). */
+  readonly replica: LocalMariaDb;
+  /** binlog-sync's target (no binlog), same settings as the replica. */
+  readonly target: LocalMariaDb;
+}
+
+export interface CatchUpOptions {
+  readonly runs: number;
+  readonly sourceOnly: boolean;
+  readonly profile: boolean;
+  readonly tuning: Tuning;
+  readonly log: (line: string) => void;
+}
+
+let serverIds = 100;
+/** A replica server id no other reader of the source uses at the same time. */
+const nextServerId = (): number => ++serverIds;
+
+/** A fresh binlog source: ROW, FULL image, FULL metadata; flush=2 so that backlogs are written fast. */
+export async function startSource(label: string): Promise<{ server: LocalMariaDb; stop: () => Promise<void> }> {
+  return startServer({ label, serverId: 1, binlog: true, durable: false });
+}
+
+function spec(mode: ChildSpec['mode'], name: string, source: ServerEndpoint, target: ServerEndpoint, from: BinlogPosition, to: BinlogPosition | undefined, tuning: Tuning): ChildSpec {
+  return { mode, name, source, target, serverId: nextServerId(), schema: BENCH_DB, from, ...(to ? { to } : {}), tuning };
+}
+
+function readerFigures(r: ChildResult, rows: number): CatchUpRun['decoder'] {
+  return { ms: r.ms, rowsPerSec: rate(rows, r.ms), peakRssBytes: r.peakRssBytes };
+}
+
+/** Compares the pipeline's target with the other sides; throws naming every difference. */
+async function verify(what: string, target: ServerEndpoint, others: Record<string, ServerEndpoint>): Promise<TableFigure[]> {
+  const mine = await digestDatabase(target);
+  const problems: string[] = [];
+  for (const [name, endpoint] of Object.entries(others)) {
+    const d = digestDifference(mine, await digestDatabase(endpoint), 'binlog-sync target', name);
+    if (d) problems.push(d);
+  }
+  if (problems.length) throw new Error(`${what}: binlog-sync's target differs: ${problems.join('; ')}`);
+  return mine;
+}
+
+interface BuiltBacklog {
+  readonly schema: Schema;
+  readonly backlog: Omit<Backlog, 'rowEvents'>;
+  readonly from: BinlogPosition;
+  readonly to: BinlogPosition;
+}
+
+async function buildBacklog(source: LocalMariaDb, schema: Schema, description: string, write: () => Promise<{ transactions: number; ms: number; retries: number }>): Promise<BuiltBacklog> {
+  await prepareDatabase(source.endpoint(), schema);
+  const from = await withConnection(source.endpoint(), binlogHead);
+  const w = await write();
+  const to = await withConnection(source.endpoint(), binlogHead);
+  return {
+    schema,
+    from,
+    to,
+    backlog: { description, from: formatPosition(from), to: formatPosition(to), transactions: w.transactions, writeMs: w.ms, writerRetries: w.retries },
+  };
+}
+
+async function catchUp(name: string, source: LocalMariaDb, targets: Targets, b: BuiltBacklog, o: CatchUpOptions): Promise<CatchUpScenario> {
+  const src = source.endpoint();
+  const runs: CatchUpRun[] = [];
+  let rowEvents = 0;
+  for (let run = 1; run <= o.runs; run++) {
+    await prepareDatabase(targets.replica.endpoint(), b.schema);
+    await prepareDatabase(targets.target.endpoint(), b.schema);
+    o.log(`${name} run ${run}/${o.runs}: native replica…`);
+    const native = await measureNativeReplica(targets.replica.endpoint(), src, b.from, b.to);
+    o.log(`${name} run ${run}/${o.runs}: native ${native.ms.toFixed(0)} ms; binlog-sync…`);
+    const pipe = await runChild(spec('pipeline', `bench-${name}-${run}`, src, targets.target.endpoint(), b.from, b.to, o.tuning));
+    const tables = await verify(`${name} run ${run}`, targets.target.endpoint(), { 'native replica': targets.replica.endpoint(), source: src });
+    o.log(`${name} run ${run}/${o.runs}: binlog-sync ${pipe.ms.toFixed(0)} ms, target verified; ${o.sourceOnly ? 'source-only, ' : ''}decoder-only…`);
+    const sourceOnly = o.sourceOnly ? await runChild(spec('source', `bench-${name}-src-${run}`, src, targets.target.endpoint(), b.from, b.to, o.tuning)) : null;
+    const decoder = await runChild(spec('decoder', `bench-${name}-dec-${run}`, src, targets.target.endpoint(), b.from, b.to, o.tuning));
+    rowEvents = decoder.rowEvents;
+    if (pipe.rowEvents !== decoder.rowEvents) {
+      o.log(`WARNING ${name} run ${run}: binlog-sync read ${pipe.rowEvents} row events, the decoder ${decoder.rowEvents}`);
+    }
+    runs.push({
+      run,
+      native: { ms: native.ms, rowsPerSec: rate(rowEvents, native.ms) },
+      pipeline: {
+        ...readerFigures(pipe, rowEvents),
+        mutationsApplied: pipe.mutationsApplied ?? 0,
+        batches: pipe.batches ?? 0,
+        storedCheckpoint: pipe.storedCheckpoint ?? null,
+      },
+      ...(sourceOnly ? { source: readerFigures(sourceOnly, rowEvents) } : {}),
+      decoder: readerFigures(decoder, rowEvents),
+      tables,
+    });
+    o.log(`${name} run ${run}/${o.runs}: ${rowEvents} row events; native ${rate(rowEvents, native.ms).toFixed(0)}/s, binlog-sync ${rate(rowEvents, pipe.ms).toFixed(0)}/s, decoder ${rate(rowEvents, decoder.ms).toFixed(0)}/s`);
+  }
+  let profile;
+  if (o.profile) {
+    o.log(`${name}: one more binlog-sync run under --cpu-prof…`);
+    await prepareDatabase(targets.target.endpoint(), b.schema);
+    const dir = await mkdtemp(join(tmpdir(), `binlog-sync-bench-prof-${name}-`));
+    await runChild(spec('pipeline', `bench-${name}-prof`, src, targets.target.endpoint(), b.from, b.to, o.tuning), { cpuProfDir: dir });
+    await verify(`${name} profiled run`, targets.target.endpoint(), { source: src });
+    const file = await newestProfile(dir);
+    if (file) profile = await summariseProfile(file);
+  }
+  return summarise(name, { ...b.backlog, rowEvents }, runs, profile);
+}
+
+export interface OltpSettings {
+  readonly tables: number;
+  readonly rowsPerTable: number;
+  readonly transactions: number;
+  readonly concurrency: number;
+}
+
+export async function oltpScenario(name: string, targets: Targets, s: OltpSettings, o: CatchUpOptions): Promise<CatchUpScenario> {
+  const source = await startSource(`bench-${name}-source`);
+  try {
+    o.log(`${name}: writing ${s.transactions} transactions (2 updates, 1 delete, 1 insert) over ${s.concurrency} connections into ${s.tables} × ${s.rowsPerTable} rows…`);
+    const schema = oltpSchema(s.tables, s.rowsPerTable);
+    const b = await buildBacklog(source.server, schema, `${s.transactions} tx × (2 updates, 1 delete, 1 insert) on ${s.tables} tables × ${s.rowsPerTable} rows, ${s.concurrency} writers`, () =>
+      writeOltp(source.server.endpoint(), { ...s }),
+    );
+    o.log(`${name}: backlog ${b.backlog.from} → ${b.backlog.to} written in ${(b.backlog.writeMs / 1000).toFixed(1)} s`);
+    return await catchUp(name, source.server, targets, b, o);
+  } finally {
+    await source.stop();
+  }
+}
+
+export interface BulkSettings {
+  readonly transactions: number;
+  readonly rowsPerTx: number;
+}
+
+export async function bulkScenario(name: string, targets: Targets, s: BulkSettings, o: CatchUpOptions): Promise<CatchUpScenario> {
+  const source = await startSource(`bench-${name}-source`);
+  try {
+    o.log(`${name}: writing ${s.transactions} INSERT … SELECT transactions of ${s.rowsPerTx} rows…`);
+    const b = await buildBacklog(source.server, bulkSchema(), `${s.transactions} INSERT … SELECT tx × ${s.rowsPerTx} rows`, () =>
+      writeBulk(source.server.endpoint(), s),
+    );
+    o.log(`${name}: backlog ${b.backlog.from} → ${b.backlog.to} written in ${(b.backlog.writeMs / 1000).toFixed(1)} s`);
+    return await catchUp(name, source.server, targets, b, o);
+  } finally {
+    await source.stop();
+  }
+}
+
+export interface SteadySettings {
+  readonly rowChangesPerSec: number;
+  readonly durationMs: number;
+  readonly rows: number;
+  readonly concurrency: number;
+}
+
+export async function steadyScenario(target: LocalMariaDb, s: SteadySettings, tuning: Tuning, log: (line: string) => void): Promise<SteadyScenario> {
+  const source = await startSource('bench-steady-source');
+  try {
+    const schema = steadySchema(s.rows);
+    await prepareDatabase(source.server.endpoint(), schema);
+    await prepareDatabase(target.endpoint(), schema);
+    const from = await withConnection(source.server.endpoint(), binlogHead);
+    const child = startChild({
+      ...spec('pipeline', 'bench-steady', source.server.endpoint(), target.endpoint(), from, undefined, tuning),
+      lag: { table: 'steady', column: 'ts_us' },
+    });
+    await child.running;
+    await new Promise((r) => setTimeout(r, 1000));
+    log(`steady: writing ${s.rowChangesPerSec} row changes/s for ${(s.durationMs / 1000).toFixed(0)} s while binlog-sync runs…`);
+    const w = await writeSteady(source.server.endpoint(), s);
+    const to = await withConnection(source.server.endpoint(), binlogHead);
+    child.send({ type: 'until', position: to });
+    const r = await child.result;
+    if (!r.lag) throw new Error('steady: the pipeline child reported no lag figures');
+    const tables = await verify('steady', target.endpoint(), { source: source.server.endpoint() });
+    return {
+      targetRowChangesPerSec: s.rowChangesPerSec,
+      achievedRowChangesPerSec: rate(w.rowChanges, w.ms),
+      durationMs: w.ms,
+      transactions: w.transactions,
+      lateTransactions: w.late,
+      lag: r.lag,
+      pipelinePeakRssBytes: r.peakRssBytes,
+      tables,
+    };
+  } finally {
+    await source.stop();
+  }
+}
+
+export async function memoryScenario(target: LocalMariaDb, sizes: readonly number[], rowsPerTx: number, tuning: Tuning, log: (line: string) => void): Promise<MemoryPoint[]> {
+  const source = await startSource('bench-memory-source');
+  const points: MemoryPoint[] = [];
+  try {
+    for (const size of sizes) {
+      const transactions = Math.max(1, Math.round(size / rowsPerTx));
+      log(`memory: ${transactions} × ${rowsPerTx}-row INSERT … SELECT backlog…`);
+      const b = await buildBacklog(source.server, bulkSchema(), '', () => writeBulk(source.server.endpoint(), { transactions, rowsPerTx }));
+      await prepareDatabase(target.endpoint(), b.schema);
+      log(`memory: binlog-sync catching up ${transactions * rowsPerTx} rows…`);
+      const r = await runChild(spec('pipeline', `bench-memory-${size}`, source.server.endpoint(), target.endpoint(), b.from, b.to, tuning));
+      await verify(`memory ${size}`, target.endpoint(), { source: source.server.endpoint() });
+      points.push({ rowEvents: r.rowEvents, rowsPerSec: rate(r.rowEvents, r.ms), peakRssBytes: r.peakRssBytes });
+      log(`memory: ${r.rowEvents} row events at ${rate(r.rowEvents, r.ms).toFixed(0)}/s, peak RSS ${(r.peakRssBytes / 1048576).toFixed(0)} MB`);
+    }
+    return points;
+  } finally {
+    await source.stop();
+  }
+}
