@@ -110,8 +110,14 @@ export class BinlogReader {
         for (;;) {
           const pulled = await session.buffer.next();
           if (pulled.done) return; // only an abort ends a session without an error
-          const events = await this.handle(pulled.value, asm);
-          if (events === null) continue;
+          const item = pulled.value;
+          const events = await this.handle(item, asm);
+          if (events === null) {
+            // Non-transaction events between groups (format, GTID list, checkpoint) also reach `until`.
+            // (Not rotate: its header position belongs to the file it ends.)
+            if (until && asm.idle && item.name !== 'rotate' && item.event.nextPosition > 0 && comparePositions(asm.position(item.event.nextPosition, undefined), until) >= 0) return;
+            continue;
+          }
           for (const event of events) {
             yield event;
             if (event.kind === 'commit' || event.kind === 'schema-change') {

@@ -31,6 +31,11 @@ export const INCLUDED_EVENTS = Object.freeze([
   'writerows',
   'updaterows',
   'deleterows',
+  // Not used for data; they tell us how far the binlog goes between transactions (a replay whose
+  // `until` is the head after FLUSH LOGS ends on these, not on a commit).
+  'format',
+  'mariadbgtidlist',
+  'binlogcheckpoint',
 ]);
 
 export interface SessionConnection {

@@ -68,6 +68,11 @@ export class TxAssembler {
     return this.open !== null && this.open.changeCount > 0;
   }
 
+  /** Between event groups: no GTID, BEGIN or change since the last end. */
+  get idle(): boolean {
+    return this.open === null;
+  }
+
   /** The txSeq the next transaction will get. */
   get nextTxSeq(): number {
     return this.seq + 1;
