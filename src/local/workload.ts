@@ -106,8 +106,8 @@ export async function createWorkloadSchema(conn: mysql.Connection, db: string): 
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness
 
-/** mulberry32: small, fast, good enough for test data. */
-function prng(seed: number): () => number {
+/** mulberry32: a small, fast, seeded PRNG in [0, 1); good enough for test data. */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
