@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MySqlSource } from '../../connectors/mysql-source/index.js';
+import type { SourceStreamEvent } from '../../src/core/ports.js';
+import { LocalMariaDb } from '../../src/local/mariadb-server.js';
+import { silentLogger } from '../../src/core/log.js';
+
+let db: LocalMariaDb;
+
+beforeAll(async () => {
+  db = await LocalMariaDb.start({ label: 'src-recovery', serverId: 24, binlog: true });
+  await db.rootQuery(`CREATE DATABASE shop; CREATE TABLE shop.big (id INT PRIMARY KEY, pad VARCHAR(100));`);
+});
+
+afterAll(async () => {
+  await db?.stop();
+});
+
+/** Ids whose insert belongs to a transaction the stream committed (abandoned parts do not count). */
+function committedIds(events: readonly SourceStreamEvent[]): Set<number> {
+  const byTx = new Map<number, number[]>();
+  const ids = new Set<number>();
+  for (const e of events) {
+    if (e.kind === 'change' && e.after) {
+      let l = byTx.get(e.txSeq);
+      if (!l) byTx.set(e.txSeq, (l = []));
+      l.push(e.after.id as number);
+    } else if (e.kind === 'commit') {
+      for (const id of byTx.get(e.txSeq) ?? []) ids.add(id);
+    }
+  }
+  return ids;
+}
+
+describe('MySqlSource recovery', () => {
+  it('reconnects by itself after the source is SIGKILLed mid-transaction, abandons the partial transaction and misses nothing', async () => {
+    const source = new MySqlSource({
+      ...db.endpoint(),
+      serverId: 2401,
+      include: ['shop.*'],
+      exclude: [],
+      reconnect: { initialMs: 100, maxMs: 1_000, factor: 2 },
+      bufferHighWaterBytes: 256 << 10,
+      bufferLowWaterBytes: 64 << 10,
+      logger: silentLogger(),
+    });
+    try {
+      const start = await source.head();
+      await db.rootQuery(`INSERT INTO shop.big VALUES (1, 'small tx before')`);
+      // One transaction far larger than what the buffer and socket buffers can hold (~25 MB of binlog).
+      await db.rootQuery(`USE shop; INSERT INTO shop.big SELECT seq + 1, REPEAT('p', 100) FROM seq_1_to_200000`);
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(), 50_000);
+      const events: SourceStreamEvent[] = [];
+      let killed = false;
+      let wroteAfter = false;
+      for await (const e of source.read({ from: { kind: 'position', position: start }, signal: ac.signal })) {
+        events.push(e);
+        if (!killed && e.kind === 'change' && e.txSeq === 2 && events.length > 1_000) {
+          killed = true;
+          await db.restart(); // SIGKILL + start again with crash recovery
+        }
+        if (killed && !wroteAfter && e.kind === 'commit' && e.changeCount === 200_000) {
+          wroteAfter = true;
+          await db.rootQuery(`INSERT INTO shop.big VALUES (300000, 'after restart')`);
+        }
+        if (e.kind === 'commit' && e.changeCount === 1 && wroteAfter) break;
+      }
+      clearTimeout(timer);
+      expect(ac.signal.aborted).toBe(false);
+
+      const abandons = events.filter((e) => e.kind === 'abandon');
+      expect(abandons).toHaveLength(1);
+      const abandoned = abandons[0]!;
+      expect(abandoned).toMatchObject({ kind: 'abandon', txSeq: 2 });
+      // The abandoned transaction never commits; it is read again in full under a new txSeq.
+      expect(events.some((e) => e.kind === 'commit' && e.txSeq === abandoned.txSeq)).toBe(false);
+      const partial = events.filter((e) => e.kind === 'change' && e.txSeq === abandoned.txSeq).length;
+      expect(partial).toBe(abandoned.kind === 'abandon' ? abandoned.changeCount : -1);
+      expect(partial).toBeLessThan(200_000);
+      const reread = events.filter((e) => e.kind === 'change' && e.txSeq > abandoned.txSeq && (e.after?.id as number) <= 200_001).length;
+      expect(reread).toBe(200_000);
+      expect(source.stats()!.reconnects).toBeGreaterThanOrEqual(1);
+
+      const [{ n }] = (await db.rootQuery('SELECT COUNT(*) AS n FROM shop.big')) as { n: number }[];
+      const ids = committedIds(events);
+      expect(ids.size).toBe(Number(n));
+      expect(ids.has(1) && ids.has(200_001) && ids.has(300_000)).toBe(true);
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('treats a frozen source as dead after silentAfterMs, and an idle one as alive', async () => {
+    const source = new MySqlSource({
+      ...db.endpoint(),
+      serverId: 2402,
+      include: ['shop.*'],
+      exclude: [],
+      silentAfterMs: 800,
+      connectTimeoutMs: 1_500,
+      reconnect: { initialMs: 100, maxMs: 500, factor: 2 },
+      logger: silentLogger(),
+    });
+    try {
+      const start = await source.head();
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(), 40_000);
+      const it = source.read({ from: { kind: 'position', position: start }, signal: ac.signal })[Symbol.asyncIterator]();
+      const nextChange = async (): Promise<SourceStreamEvent> => {
+        for (;;) {
+          const r = await it.next();
+          if (r.done) throw new Error('stream ended');
+          if (r.value.kind === 'change') return r.value;
+        }
+      };
+      await db.rootQuery(`INSERT INTO shop.big VALUES (400000, 'before freeze')`);
+      expect((await nextChange()).after).toMatchObject({ id: 400000 });
+      // Idle but healthy: several silent periods pass without a reconnect.
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect(source.stats()!.silentReconnects).toBe(0);
+      expect(source.stats()!.reconnects).toBe(0);
+
+      db.freeze();
+      await new Promise((r) => setTimeout(r, 4_000));
+      db.thaw();
+      await db.rootQuery(`INSERT INTO shop.big VALUES (400001, 'after thaw')`);
+      expect((await nextChange()).after).toMatchObject({ id: 400001 });
+      expect(source.stats()!.silentReconnects).toBeGreaterThanOrEqual(1);
+      clearTimeout(timer);
+      ac.abort();
+      await it.return?.();
+    } finally {
+      db.thaw();
+      await source.close();
+    }
+  });
+});
