@@ -39,6 +39,8 @@ const SELECT_COLUMNS = `pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, D
 export interface MySqlCheckpointStoreOptions extends TargetEndpoint {
   readonly logger?: Logger;
   readonly retry?: BackoffPolicy;
+  /** Give up after this many failed attempts instead of waiting for the target forever. */
+  readonly maxAttempts?: number;
 }
 
 /** A stored checkpoint with its bookkeeping, for `status`. */
@@ -63,11 +65,13 @@ export class MySqlCheckpointStore implements CheckpointStore {
   private readonly retry: BackoffPolicy;
   private readonly closing = new AbortController();
   private ready: Promise<void> | null = null;
+  private readonly maxAttempts: number | undefined;
 
   constructor(options: MySqlCheckpointStoreOptions) {
     this.pool = new TargetPool(options, 2);
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.retry = options.retry ?? DEFAULT_BACKOFF;
+    this.maxAttempts = options.maxAttempts;
   }
 
   /** Creates `_binlog_sync.checkpoints` if missing. Called by every other method; call it to fail early. */
@@ -128,7 +132,7 @@ export class MySqlCheckpointStore implements CheckpointStore {
 
   private async run<T>(what: string, work: (conn: mysql.PoolConnection) => Promise<T>): Promise<T> {
     try {
-      return await retryTransient({ policy: this.retry, logger: this.logger, signal: this.closing.signal, what }, async () => {
+      return await retryTransient({ policy: this.retry, logger: this.logger, signal: this.closing.signal, what, ...(this.maxAttempts ? { maxAttempts: this.maxAttempts } : {}) }, async () => {
         const conn = await this.pool.acquire();
         try {
           const result = await work(conn);

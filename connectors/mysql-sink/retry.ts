@@ -15,6 +15,8 @@ export interface RetryContext {
   readonly signal: AbortSignal;
   /** What is being attempted, for log lines and the closing error ("apply 3 statements to `db`.`t`"). */
   readonly what: string;
+  /** Give up after this many failed attempts (one-shot commands such as `status`); default: never. */
+  readonly maxAttempts?: number;
 }
 
 export async function retryTransient<T>(ctx: RetryContext, attempt: (n: number) => Promise<T>): Promise<T> {
@@ -26,6 +28,7 @@ export async function retryTransient<T>(ctx: RetryContext, attempt: (n: number) 
       if (err instanceof TargetError) throw err;
       const cls = classifyMySqlError(err);
       if (!cls.retriable) throw err;
+      if (ctx.maxAttempts !== undefined && n + 1 >= ctx.maxAttempts) throw err;
       if (ctx.signal.aborted) throw closedError(ctx, err);
       const delayMs = backoffDelay(ctx.policy, n);
       ctx.logger.warn(

@@ -96,6 +96,8 @@ export class LocalMariaDb {
         `--datadir=${join(dir, 'data')}`,
         '--auth-root-authentication-method=normal',
         '--skip-test-db',
+        // Our own tmpdir: parallel installs sharing /tmp have collided on temporary tables.
+        `--tmpdir=${dir}`,
       ]);
       await server.launch();
       await server.rootQuery(
@@ -136,6 +138,7 @@ export class LocalMariaDb {
       `--socket=${this.socket}`,
       `--pid-file=${join(this.dir, 'mysqld.pid')}`,
       `--log-error=${this.errorLog}`,
+      `--tmpdir=${this.dir}`,
       `--server-id=${o.serverId}`,
       '--character-set-server=utf8mb4',
       '--collation-server=utf8mb4_general_ci',

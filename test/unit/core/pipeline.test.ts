@@ -64,8 +64,8 @@ function workload(seed: number, txCount: number): Tx[] {
         const ra = users.get(a)!;
         const rb = users.get(b)!;
         const tmp = { id: a, email: `tmp${t}` };
-        const nb = { id: b, email: ra.email };
-        const na = { id: a, email: rb.email };
+        const nb = { id: b, email: ra.email ?? null };
+        const na = { id: a, email: rb.email ?? null };
         events.push(ev(t, 'update', usersKeys, ra, tmp), ev(t, 'update', usersKeys, rb, nb), ev(t, 'update', usersKeys, tmp, na));
         users.set(a, na);
         users.set(b, nb);

@@ -1,0 +1,66 @@
+/**
+ * The composition root: builds the configured connectors. The only module under src/ that imports
+ * from connectors/ (connectors depend on the core, the core never on them).
+ */
+import type { PipelineConfig } from '../config/load.js';
+import type { Logger } from '../core/log.js';
+import { MySqlSource } from '../../connectors/mysql-source/index.js';
+import { MySqlCheckpointStore, MySqlSink, PipelineLock, type HeldPipelineLock, type LockHolder } from '../../connectors/mysql-sink/index.js';
+
+export interface OpenConnectors {
+  readonly source: MySqlSource;
+  /** Absent when opened with `sink: false` (dry runs apply nothing). */
+  readonly sink: MySqlSink;
+  readonly checkpoints: MySqlCheckpointStore;
+  readonly lock: {
+    /** Takes the pipeline's lock for this process's lifetime; fails if a daemon already holds it. */
+    acquire(): Promise<HeldPipelineLock>;
+    /** The target connection id of the daemon holding the lock, or null. */
+    holder(): Promise<number | null>;
+  };
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Build the sink (default true). */
+  readonly sink?: boolean;
+  /** One-shot commands give up on an unreachable target instead of waiting for it. */
+  readonly oneShot?: boolean;
+}
+
+export async function openConnectors(config: PipelineConfig, logger: Logger, options: OpenOptions = {}): Promise<OpenConnectors> {
+  const { source: s, target: t } = config;
+  const target = { host: t.host, port: t.port, user: t.user, password: t.password };
+  const source = new MySqlSource({
+    host: s.host,
+    port: s.port,
+    user: s.user,
+    password: s.password,
+    serverId: s.serverId,
+    include: s.include,
+    exclude: s.exclude,
+    keys: s.keys,
+    silentAfterMs: s.silentAfterMs,
+    allowNoRowMetadata: s.allowNoRowMetadata,
+    logger: logger.child({ component: 'source' }),
+  });
+  const sink = options.sink === false ? null : new MySqlSink({ ...target, poolSize: t.poolSize, logger: logger.child({ component: 'sink' }) });
+  const checkpoints = new MySqlCheckpointStore({ ...target, logger: logger.child({ component: 'checkpoints' }), ...(options.oneShot ? { maxAttempts: 2 } : {}) });
+  const lock = new PipelineLock({ ...target, logger: logger.child({ component: 'lock' }) });
+  let held: HeldPipelineLock | null = null;
+  return {
+    source,
+    get sink(): MySqlSink {
+      if (!sink) throw new Error('this command opened no sink');
+      return sink;
+    },
+    checkpoints,
+    lock: {
+      acquire: async () => (held = await lock.acquire(config.name)),
+      holder: async () => ((await lock.isHeld(config.name)) as LockHolder | null)?.connectionId ?? null,
+    },
+    async close() {
+      await Promise.allSettled([source.close(), sink?.close(), checkpoints.close(), held?.release()]);
+    },
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * `binlog-sync run --config FILE [--reset-to FILE:POS --yes]`: the sync daemon.
+ * Preflight (refuses to start on a hard failure), lock the pipeline name, resolve the start, run until
+ * SIGTERM/SIGINT, drain, store a final checkpoint, exit 0. A second signal exits at once.
+ */
+import { loadPipelineConfig, type PipelineConfig } from '../config/load.js';
+import { createLogger, type Logger } from '../core/log.js';
+import { Pipeline, type PipelineResult } from '../core/pipeline.js';
+import { formatPosition, parsePosition, type BinlogPosition } from '../core/position.js';
+import { resolveStart } from '../core/start-position.js';
+import { EmbeddedTransport } from '../transport/embedded.js';
+import { assertPreflightPassed, runPreflight } from '../preflight/index.js';
+import { configPath, parseCommandArgs, UsageError } from './args.js';
+import { openConnectors } from './connectors.js';
+import { reportProgress, summarize } from './progress.js';
+
+export interface RunOptions {
+  readonly config: PipelineConfig;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  readonly resetTo?: BinlogPosition | null;
+  readonly progressEveryMs?: number;
+  /** Called once the pipeline is running (the demo starts its workload here). */
+  readonly onStarted?: (pipeline: Pipeline) => void;
+}
+
+/** The daemon's body, shared by `run` and `demo`. Throws on fatal errors; resolves after a clean stop. */
+export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
+  const { config, logger } = o;
+  const c = await openConnectors(config, logger);
+  try {
+    await c.lock.acquire();
+    const stored = await c.checkpoints.load(config.name);
+    const report = await runPreflight(config, {
+      ...(o.resetTo ? { checkpoint: o.resetTo } : stored ? { checkpoint: stored.position } : {}),
+    });
+    for (const check of report.checks) if (check.status === 'warn') logger.warn({ check: check.id }, `${check.title}: ${check.detail}`);
+    assertPreflightPassed(report);
+    if (o.resetTo) {
+      await c.checkpoints.clear(config.name);
+      await c.checkpoints.save(config.name, { position: o.resetTo, sourceTimestampMs: Date.now() });
+      logger.warn({ position: formatPosition(o.resetTo), previous: stored ? formatPosition(stored.position) : null }, 'checkpoint rewound (--reset-to)');
+    }
+    const start = await resolveStart(config.name, config.source.start, c.source, c.checkpoints);
+    logger.info(
+      { pipeline: config.name, from: start.from.kind === 'gtid' ? start.from.gtid : formatPosition(start.from.position), origin: start.origin },
+      'starting',
+    );
+    const pipeline = new Pipeline({
+      name: config.name,
+      source: c.source,
+      sink: c.sink,
+      transport: new EmbeddedTransport(config.transport.partitions, config.transport.queueCapacity),
+      checkpoints: c.checkpoints,
+      from: start.from,
+      initialCheckpoint: start.checkpoint,
+      lanes: config.sink.lanes,
+      batchSize: config.sink.batchSize,
+      concurrency: config.target.poolSize,
+      checkpointIntervalMs: config.checkpoint.intervalMs,
+      logger,
+    });
+    const stopProgress = reportProgress(pipeline, logger, o.progressEveryMs ?? 5000);
+    o.onStarted?.(pipeline);
+    try {
+      const result = await pipeline.run(o.signal);
+      logger.info(summarize(result.stats), 'stopped cleanly; final checkpoint stored');
+      return result;
+    } finally {
+      stopProgress();
+    }
+  } finally {
+    await c.close();
+  }
+}
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('run', argv, {
+    config: { type: 'string', short: 'c' },
+    'reset-to': { type: 'string' },
+    yes: { type: 'boolean', default: false },
+    'progress-interval': { type: 'string' },
+  });
+  const file = configPath('run', values, positionals);
+  const resetTo = values['reset-to'] ? parsePosition(values['reset-to']) : null;
+  if (resetTo && !values.yes) {
+    throw new UsageError(
+      `run --reset-to ${formatPosition(resetTo)} rewinds the stored checkpoint: changes after it are applied again (idempotently), changes before it are never read. Add --yes to confirm.`,
+    );
+  }
+  const config = await loadPipelineConfig(file);
+  const logger = createLogger({ name: config.name });
+  const ac = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    if (signals === 1) {
+      logger.info({ signal: sig }, 'stopping: draining in-flight changes and storing a final checkpoint (send again to exit at once)');
+      ac.abort();
+    } else {
+      logger.warn('second signal: exiting without draining (the stored checkpoint stays valid)');
+      process.exit(130);
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const progress = values['progress-interval'] ? Number(values['progress-interval']) : undefined;
+  try {
+    await runPipeline({ config, logger, signal: ac.signal, resetTo, ...(progress ? { progressEveryMs: progress } : {}) });
+    return 0;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    logger.flush?.();
+  }
+}
