@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MySqlSource } from '../../connectors/mysql-source/index.js';
+import type { ChangeEvent } from '../../src/core/event.js';
 import type { SourceStreamEvent } from '../../src/core/ports.js';
 import { LocalMariaDb } from '../../src/local/mariadb-server.js';
 import { silentLogger } from '../../src/core/log.js';
@@ -81,7 +82,7 @@ describe('MySqlSource recovery', () => {
       expect(reread).toBe(200_000);
       expect(source.stats()!.reconnects).toBeGreaterThanOrEqual(1);
 
-      const [{ n }] = (await db.rootQuery('SELECT COUNT(*) AS n FROM shop.big')) as { n: number }[];
+      const n = ((await db.rootQuery('SELECT COUNT(*) AS n FROM shop.big')) as { n: number }[])[0]!.n;
       const ids = committedIds(events);
       expect(ids.size).toBe(Number(n));
       expect(ids.has(1) && ids.has(200_001) && ids.has(300_000)).toBe(true);
@@ -106,7 +107,7 @@ describe('MySqlSource recovery', () => {
       const ac = new AbortController();
       const timer = setTimeout(() => ac.abort(), 40_000);
       const it = source.read({ from: { kind: 'position', position: start }, signal: ac.signal })[Symbol.asyncIterator]();
-      const nextChange = async (): Promise<SourceStreamEvent> => {
+      const nextChange = async (): Promise<ChangeEvent> => {
         for (;;) {
           const r = await it.next();
           if (r.done) throw new Error('stream ended');
