@@ -53,6 +53,9 @@ export interface ChildResult {
   readonly storedCheckpoint?: string | null;
   /** VmHWM of the child process. */
   readonly peakRssBytes: number;
+  /** Peak V8 heap in use and peak Buffer/ArrayBuffer memory, sampled every 200 ms. */
+  readonly peakHeapUsedBytes: number;
+  readonly peakArrayBuffersBytes: number;
   readonly lag?: LagFigures;
 }
 

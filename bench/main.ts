@@ -7,7 +7,7 @@
  *   node dist/bench/main.js [--quick] [--runs N] [--oltp-tx N] [--bulk-rows N] [--target-flush 1|2|1,2]
  *                           [--steady] [--memory] [--profile] [--out FILE] …   (--help lists everything)
  */
-import { cpus, totalmem, release } from 'node:os';
+import { cpus, loadavg, totalmem, release } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { cleanupAll } from './cleanup.js';
@@ -174,6 +174,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const startedAt = new Date();
+  const loadAtStart = loadavg()[0] ?? 0;
   const t0 = performance.now();
   log(`starting the native replica and binlog-sync's target (same settings)…`);
   // One at a time: concurrent mariadb-install-db runs can trip over each other's temporary tables.
@@ -205,6 +206,7 @@ async function main(argv: string[]): Promise<number> {
   const report: BenchReport = {
     startedAt: startedAt.toISOString(),
     totalMs: performance.now() - t0,
+    loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
     machine: { cores: cpus().length, cpu: cpus()[0]?.model.trim() ?? '?', memoryBytes: totalmem(), node: process.version, mariadb, os: osName() },
     durability: {
       source: 'innodb_flush_log_at_trx_commit=2, sync_binlog=0 (so that backlogs are written fast)',

@@ -22,10 +22,24 @@ import { openConnectors } from '../src/cli/connectors.js';
 import { decodeRange } from './decoder-only.js';
 import { RESULT_PREFIX, SPEC_ENV, type ChildMessage, type ChildResult, type ChildSpec, type LagFigures, type ParentMessage } from './child-spec.js';
 
-function peakRssBytes(): number {
-  const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) * 1024 : process.memoryUsage().rss;
-}
+/** Peak memory: VmHWM from the kernel, V8 heap and Buffer memory sampled every 200 ms. */
+const memory = (() => {
+  let heap = 0;
+  let buffers = 0;
+  const sample = (): void => {
+    const m = process.memoryUsage();
+    heap = Math.max(heap, m.heapUsed);
+    buffers = Math.max(buffers, m.arrayBuffers);
+  };
+  setInterval(sample, 200).unref();
+  return {
+    peaks(): { peakRssBytes: number; peakHeapUsedBytes: number; peakArrayBuffersBytes: number } {
+      sample();
+      const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+      return { peakRssBytes: m ? Number(m[1]) * 1024 : process.memoryUsage().rss, peakHeapUsedBytes: heap, peakArrayBuffersBytes: buffers };
+    },
+  };
+})();
 
 function send(message: ChildMessage): void {
   process.send?.(message);
@@ -139,7 +153,7 @@ async function runPipelineMode(spec: ChildSpec, logger: Logger): Promise<ChildRe
       mutationsApplied: result.stats.mutationsApplied,
       batches: result.stats.batches,
       storedCheckpoint: stored ? formatPosition(stored.position) : null,
-      peakRssBytes: peakRssBytes(),
+      ...memory.peaks(),
       ...(lag ? { lag: lag.figures() } : {}),
     };
   } finally {
@@ -165,7 +179,7 @@ async function runSourceMode(spec: ChildSpec, logger: Logger): Promise<ChildResu
         if (to && comparePositions(ev.position, to) >= 0) {
           const ms = performance.now() - started;
           stop.abort();
-          return { mode: 'source', ms, rowEvents, transactions, peakRssBytes: peakRssBytes() };
+          return { mode: 'source', ms, rowEvents, transactions, ...memory.peaks() };
         }
       }
     }
@@ -179,7 +193,7 @@ async function runDecoderMode(spec: ChildSpec): Promise<ChildResult> {
   if (!spec.to) throw new Error('decoder mode needs the end of the range');
   send({ type: 'running' });
   const r = await decodeRange(spec.source, spec.from, spec.to, { serverId: spec.serverId, schema: spec.schema });
-  return { mode: 'decoder', ms: r.ms, rowEvents: r.rowEvents, transactions: r.transactions, peakRssBytes: peakRssBytes() };
+  return { mode: 'decoder', ms: r.ms, rowEvents: r.rowEvents, transactions: r.transactions, ...memory.peaks() };
 }
 
 async function main(): Promise<void> {

@@ -11,6 +11,7 @@ export interface Timed {
 
 export interface ReaderFigures extends Timed {
   readonly peakRssBytes: number;
+  readonly peakHeapUsedBytes: number;
 }
 
 export interface CatchUpRun {
@@ -65,12 +66,16 @@ export interface MemoryPoint {
   readonly rowEvents: number;
   readonly rowsPerSec: number;
   readonly peakRssBytes: number;
+  readonly peakHeapUsedBytes: number;
+  readonly peakArrayBuffersBytes: number;
 }
 
 export interface BenchReport {
   readonly startedAt: string;
   readonly totalMs: number;
   readonly machine: { readonly cores: number; readonly cpu: string; readonly memoryBytes: number; readonly node: string; readonly mariadb: string; readonly os: string };
+  /** 1-minute load average at the start and the end: other work on the machine skews every figure. */
+  readonly loadAverage: { readonly start: number; readonly end: number };
   readonly durability: { readonly source: string; readonly targets: string };
   readonly settings: Record<string, unknown>;
   readonly scenarios: readonly CatchUpScenario[];
@@ -127,7 +132,10 @@ export function formatReport(r: BenchReport): string {
   const out: string[] = [];
   const m = r.machine;
   out.push(`machine: ${m.cores} cores (${m.cpu}), ${mb(m.memoryBytes)} RAM, ${m.os}, Node ${m.node}, MariaDB ${m.mariadb}`);
-  out.push('source, both targets and the pipeline share these cores');
+  out.push(
+    `source, both targets and the pipeline share these cores; 1-min load average ${r.loadAverage.start.toFixed(1)} at start, ${r.loadAverage.end.toFixed(1)} at end` +
+      (Math.max(r.loadAverage.start, r.loadAverage.end) > m.cores ? ' (BUSY: other work on this machine skews these figures)' : ''),
+  );
   out.push(`durability: source ${r.durability.source}; both targets (native replica and binlog-sync) ${r.durability.targets}`);
   out.push(`settings: ${Object.entries(r.settings).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')}`);
   out.push('');
@@ -155,7 +163,7 @@ export function formatReport(r: BenchReport): string {
     out.push('per run (catch-up times; every run verified: binlog-sync target = native replica = source, row counts and checksums)');
     out.push(
       formatTable(
-        ['scenario', 'run', 'native', 'binlog-sync', ...(withSource ? ['source-only'] : []), 'decoder', 'sync RSS', 'batches'],
+        ['scenario', 'run', 'native', 'binlog-sync', ...(withSource ? ['source-only'] : []), 'decoder', 'sync RSS', 'sync heap', 'batches'],
         r.scenarios.flatMap((s) =>
           s.runs.map((run) => [
             s.name,
@@ -165,6 +173,7 @@ export function formatReport(r: BenchReport): string {
             ...(withSource ? [run.source ? ms(run.source.ms) : '–'] : []),
             ms(run.decoder.ms),
             mb(run.pipeline.peakRssBytes),
+            mb(run.pipeline.peakHeapUsedBytes),
             int(run.pipeline.batches),
           ]),
         ),
@@ -189,7 +198,12 @@ export function formatReport(r: BenchReport): string {
   if (r.memory?.length) {
     out.push('');
     out.push('memory: binlog-sync catching up bulk backlogs of different sizes');
-    out.push(formatTable(['backlog row events', 'rows/s', 'peak RSS (VmHWM)'], r.memory.map((p) => [int(p.rowEvents), int(p.rowsPerSec), mb(p.peakRssBytes)])));
+    out.push(
+      formatTable(
+        ['backlog row events', 'rows/s', 'peak RSS (VmHWM)', 'peak V8 heap used', 'peak Buffers'],
+        r.memory.map((p) => [int(p.rowEvents), int(p.rowsPerSec), mb(p.peakRssBytes), mb(p.peakHeapUsedBytes), mb(p.peakArrayBuffersBytes)]),
+      ),
+    );
   }
   for (const s of r.scenarios) {
     if (!s.profile) continue;

@@ -47,7 +47,7 @@ function spec(mode: ChildSpec['mode'], name: string, source: ServerEndpoint, tar
 }
 
 function readerFigures(r: ChildResult, rows: number): CatchUpRun['decoder'] {
-  return { ms: r.ms, rowsPerSec: rate(rows, r.ms), peakRssBytes: r.peakRssBytes };
+  return { ms: r.ms, rowsPerSec: rate(rows, r.ms), peakRssBytes: r.peakRssBytes, peakHeapUsedBytes: r.peakHeapUsedBytes };
 }
 
 /** Compares the pipeline's target with the other sides; throws naming every difference. */
@@ -224,7 +224,13 @@ export async function memoryScenario(target: LocalMariaDb, sizes: readonly numbe
       log(`memory: binlog-sync catching up ${transactions * rowsPerTx} rows…`);
       const r = await runChild(spec('pipeline', `bench-memory-${size}`, source.server.endpoint(), target.endpoint(), b.from, b.to, tuning));
       await verify(`memory ${size}`, target.endpoint(), { source: source.server.endpoint() });
-      points.push({ rowEvents: r.rowEvents, rowsPerSec: rate(r.rowEvents, r.ms), peakRssBytes: r.peakRssBytes });
+      points.push({
+        rowEvents: r.rowEvents,
+        rowsPerSec: rate(r.rowEvents, r.ms),
+        peakRssBytes: r.peakRssBytes,
+        peakHeapUsedBytes: r.peakHeapUsedBytes,
+        peakArrayBuffersBytes: r.peakArrayBuffersBytes,
+      });
       log(`memory: ${r.rowEvents} row events at ${rate(r.rowEvents, r.ms).toFixed(0)}/s, peak RSS ${(r.peakRssBytes / 1048576).toFixed(0)} MB`);
     }
     return points;
