@@ -1,0 +1,30 @@
+/** Small SQL helpers shared by the preflight checks. */
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+
+export function quoteIdent(name: string): string {
+  return `\`${name.replace(/`/g, '``')}\``;
+}
+
+export function quoteString(text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** `sync@%` (CURRENT_USER()) → `'sync'@'%'`, as GRANT statements want it. */
+export function quoteAccount(currentUser: string): string {
+  const at = currentUser.lastIndexOf('@');
+  return at < 0 ? quoteString(currentUser) : `${quoteString(currentUser.slice(0, at))}@${quoteString(currentUser.slice(at + 1))}`;
+}
+
+export async function rows(conn: Connection, sql: string, params: readonly unknown[] = []): Promise<RowDataPacket[]> {
+  const [result] = await conn.query<RowDataPacket[]>(sql, params as unknown[]);
+  return result;
+}
+
+/** mysql2 error code/number, when the error is one. */
+export function sqlErrorCode(err: unknown): { code?: string; errno?: number } {
+  const e = err as { code?: unknown; errno?: unknown };
+  return {
+    ...(typeof e.code === 'string' ? { code: e.code } : {}),
+    ...(typeof e.errno === 'number' ? { errno: e.errno } : {}),
+  };
+}

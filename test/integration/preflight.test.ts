@@ -1,0 +1,397 @@
+/**
+ * Preflight against real MariaDB servers. Three servers for the whole file:
+ *  - `source`: binlog ROW/FULL/FULL (the good case), with tables for every table-level scenario;
+ *  - `target`: no binlog; also serves as "a source without a binlog" and as a registered replica;
+ *  - `misconfigured`: binlog in STATEMENT format, MINIMAL row image, NO_LOG row metadata.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPipelineConfig } from '../../src/config/load.js';
+import type { PipelineConfig } from '../../src/config/schema.js';
+import { PreflightError } from '../../src/core/errors.js';
+import { LocalMariaDb, LOCAL_PASSWORD, type ServerEndpoint } from '../../src/local/mariadb-server.js';
+import { canSelect, hasGlobal, parseGrants } from '../../src/preflight/grants.js';
+import { assertPreflightPassed, formatPreflightReport, runPreflight, type PreflightCheck, type PreflightReport } from '../../src/preflight/index.js';
+import { makeReport } from '../../src/preflight/report.js';
+
+const example = fileURLToPath(new URL('../../config/example.yaml', import.meta.url));
+
+const SHOP_DDL = `
+CREATE DATABASE shop;
+CREATE TABLE shop.orders (id BIGINT PRIMARY KEY, customer VARCHAR(40) NOT NULL, total DECIMAL(10,2));
+CREATE TABLE shop.items (order_id BIGINT NOT NULL, line INT NOT NULL, sku VARCHAR(20), PRIMARY KEY (order_id, line));
+`;
+
+let source: LocalMariaDb;
+let target: LocalMariaDb;
+let misconfigured: LocalMariaDb;
+let base: PipelineConfig;
+let privateTmp: string | undefined;
+
+function envFor(src: ServerEndpoint, tgt: ServerEndpoint): Record<string, string> {
+  return {
+    SOURCE_HOST: src.host,
+    SOURCE_PORT: String(src.port),
+    SOURCE_USER: src.user,
+    SOURCE_PASSWORD: src.password,
+    TARGET_HOST: tgt.host,
+    TARGET_PORT: String(tgt.port),
+    TARGET_USER: tgt.user,
+    TARGET_PASSWORD: tgt.password,
+  };
+}
+
+/** `base` with parts of `source` replaced (the loaded config is frozen: build a new one). */
+function withSource(patch: Partial<PipelineConfig['source']>, config: PipelineConfig = base): PipelineConfig {
+  return { ...config, source: { ...config.source, ...patch } };
+}
+
+function check(report: PreflightReport, id: string): PreflightCheck {
+  const c = report.checks.find((x) => x.id === id);
+  if (!c) throw new Error(`no check ${id} in:\n${formatPreflightReport(report)}`);
+  return c;
+}
+
+function statuses(report: PreflightReport): Record<string, string> {
+  return Object.fromEntries(report.checks.map((c) => [c.id, c.status]));
+}
+
+/**
+ * Starts a server with its own TMPDIR (inherited by mariadb-install-db and mariadbd). Bootstraps run
+ * at the same time with a shared TMPDIR were seen to delete each other's temporary tables ("Could not
+ * remove temporary table '/tmp/#sql-temptable-…'", then "Unknown table 'mysql.tmp_user_sys'"), so the
+ * servers start one after the other, each with its own directory.
+ */
+async function startServer(options: Parameters<typeof LocalMariaDb.start>[0]): Promise<LocalMariaDb> {
+  const previous = process.env.TMPDIR;
+  process.env.TMPDIR = await mkdtemp(join(privateTmp!, `${options.label}-`));
+  try {
+    return await LocalMariaDb.start(options);
+  } finally {
+    if (previous === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previous;
+  }
+}
+
+beforeAll(async () => {
+  privateTmp = await mkdtemp(join(tmpdir(), 'binlog-sync-preflight-'));
+  source = await startServer({ label: 'pf-source', serverId: 101, binlog: true });
+  target = await startServer({ label: 'pf-target', serverId: 102, binlog: false });
+  misconfigured = await startServer({
+    label: 'pf-misconf',
+    serverId: 103,
+    binlog: true,
+    extraArgs: ['--binlog-format=STATEMENT', '--binlog-row-image=MINIMAL', '--binlog-row-metadata=NO_LOG'],
+  });
+  await source.rootQuery(`${SHOP_DDL}
+    CREATE TABLE shop.orders_tmp (x INT);
+    CREATE DATABASE nopk;
+    CREATE TABLE nopk.log (at DATETIME, msg TEXT);
+    CREATE TABLE nopk.events (event_id BIGINT NOT NULL, body TEXT, UNIQUE KEY uk_event (event_id));
+    CREATE DATABASE gap;
+    CREATE TABLE gap.a (id INT PRIMARY KEY, v INT);
+    CREATE TABLE gap.b (id INT PRIMARY KEY, v INT, note VARCHAR(200) NOT NULL DEFAULT 'none', seen TIMESTAMP NULL);
+    INSERT INTO shop.orders VALUES (1, 'ann', 10.50);
+    CREATE USER 'limited'@'%' IDENTIFIED BY '${LOCAL_PASSWORD}';
+    GRANT SELECT ON shop.* TO 'limited'@'%';
+    CREATE USER 'blind'@'%' IDENTIFIED BY '${LOCAL_PASSWORD}';
+    GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'blind'@'%';`);
+  await target.rootQuery(`${SHOP_DDL}
+    CREATE DATABASE gap;
+    CREATE TABLE gap.b (id INT PRIMARY KEY, v INT);`);
+  base = await loadPipelineConfig(example, envFor(source.endpoint(), target.endpoint()));
+  base = withSource({ serverId: 5401 });
+});
+
+afterAll(async () => {
+  await Promise.all([source?.stop(), target?.stop(), misconfigured?.stop()]);
+  if (privateTmp) await rm(privateTmp, { recursive: true, force: true });
+});
+
+describe('a well configured source and target', () => {
+  it('passes every check', async () => {
+    const report = await runPreflight(base);
+    expect(statuses(report)).toEqual({
+      'source.connect': 'ok',
+      'source.binlog': 'ok',
+      'source.binlog-format': 'ok',
+      'source.binlog-row-image': 'ok',
+      'source.binlog-row-metadata': 'ok',
+      'source.replication-privileges': 'ok',
+      'source.server-id': 'ok',
+      'source.tables': 'ok',
+      'source.select-privileges': 'ok',
+      'source.table-keys': 'ok',
+      'source.start-position': 'ok',
+      'target.connect': 'ok',
+      'target.tables': 'ok',
+    });
+    expect(report.hasHardFailure).toBe(false);
+    // example.yaml includes shop.* and excludes shop.*_tmp
+    expect(report.tables).toEqual(['shop.items', 'shop.orders']);
+    expect(check(report, 'source.tables').detail).toBe('2 tables: shop.items, shop.orders');
+    expect(check(report, 'target.tables').detail).toBe("all 2 tables exist with the source's columns");
+    const text = formatPreflightReport(report);
+    expect(text).toContain('✓ Source binlog_format: binlog_format=ROW');
+    expect(text).toContain('✓ Source binlog_row_metadata: binlog_row_metadata=FULL');
+    expect(text.trim().endsWith('All checks passed.')).toBe(true);
+    expect(() => assertPreflightPassed(report)).not.toThrow();
+  });
+});
+
+describe('binlog settings', () => {
+  it('binlog off: fails with the --log-bin fix and skips the position check', async () => {
+    const report = await runPreflight(
+      withSource({ port: target.port, include: ['shop.*'] }),
+      { checkpoint: { file: 'mysql-bin.000001', pos: 4 } },
+    );
+    const c = check(report, 'source.binlog');
+    expect(c.status).toBe('fail');
+    expect(c.detail).toBe('log_bin=OFF: the source writes no binlog, so there are no changes to read');
+    expect(c.fix).toContain('mariadbd --log-bin=mysql-bin --server-id=102');
+    expect(report.checks.some((x) => x.id === 'source.start-position')).toBe(false);
+    expect(report.hasHardFailure).toBe(true);
+    const err = (() => {
+      try {
+        assertPreflightPassed(report);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(err).toBeInstanceOf(PreflightError);
+    expect((err as PreflightError).code).toBe('PREFLIGHT_FAILED');
+    expect((err as PreflightError).message).toContain('✗ Source binlog enabled: log_bin=OFF');
+  });
+
+  it('STATEMENT format, MINIMAL image and NO_LOG metadata each fail with their SET GLOBAL', async () => {
+    const report = await runPreflight(withSource({ port: misconfigured.port }));
+    const format = check(report, 'source.binlog-format');
+    expect(format.status).toBe('fail');
+    expect(format.detail).toBe('binlog_format=STATEMENT: changes must be logged as rows (ROW), not as statements');
+    expect(format.fix?.split('\n')[0]).toBe("SET GLOBAL binlog_format = 'ROW';");
+    const image = check(report, 'source.binlog-row-image');
+    expect(image.status).toBe('fail');
+    expect(image.detail).toMatch(/^binlog_row_image=MINIMAL: /);
+    expect(image.fix?.split('\n')[0]).toBe("SET GLOBAL binlog_row_image = 'FULL';");
+    const meta = check(report, 'source.binlog-row-metadata');
+    expect(meta.status).toBe('fail');
+    expect(meta.detail).toMatch(/^binlog_row_metadata=NO_LOG: .*wrong columns/);
+    expect(meta.fix).toContain("SET GLOBAL binlog_row_metadata = 'FULL';");
+    expect(meta.fix).toContain('source.allowNoRowMetadata: true');
+    expect(check(report, 'source.binlog').status).toBe('ok');
+  });
+
+  it('NO_LOG metadata with allowNoRowMetadata: a loud warning, not a failure', async () => {
+    const report = await runPreflight(withSource({ port: misconfigured.port, allowNoRowMetadata: true }));
+    const meta = check(report, 'source.binlog-row-metadata');
+    expect(meta.status).toBe('warn');
+    expect(meta.detail).toContain('allowed by source.allowNoRowMetadata');
+    expect(meta.detail).toContain('rows written before an ALTER TABLE may be decoded into the wrong columns');
+    expect(formatPreflightReport(report)).toContain('! Source binlog_row_metadata: binlog_row_metadata=NO_LOG; allowed');
+  });
+});
+
+describe('privileges', () => {
+  it('a user without REPLICATION privileges gets the GRANT to paste', async () => {
+    const report = await runPreflight(withSource({ user: 'limited' }));
+    const c = check(report, 'source.replication-privileges');
+    expect(c.status).toBe('fail');
+    expect(c.detail).toBe('limited@% lacks REPLICATION SLAVE and BINLOG MONITOR on *.*: it cannot read the binlog');
+    expect(c.fix).toBe("GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'limited'@'%';");
+    expect(check(report, 'source.select-privileges').status).toBe('ok');
+  });
+
+  it('a user without SELECT on the included database: its tables are invisible, and that is said', async () => {
+    const report = await runPreflight(withSource({ user: 'blind' }));
+    expect(check(report, 'source.replication-privileges').status).toBe('ok');
+    expect(check(report, 'source.tables').status).toBe('warn');
+    const c = check(report, 'source.select-privileges');
+    expect(c.status).toBe('fail');
+    expect(c.detail).toBe('blind@% has no SELECT on database shop (its tables are invisible to the user)');
+    expect(c.fix).toBe("GRANT SELECT ON `shop`.* TO 'blind'@'%';");
+  });
+
+  it('wrong password: the source is unreachable, with what to check', async () => {
+    const report = await runPreflight(withSource({ password: 'wrong' }));
+    const c = check(report, 'source.connect');
+    expect(c.status).toBe('fail');
+    expect(c.detail).toMatch(/^cannot connect as sync@127\.0\.0\.1:\d+: Access denied .*\[ER_ACCESS_DENIED_ERROR 1045\]$/);
+    expect(c.fix).toContain('Check source.user / source.password');
+    expect(report.tables).toEqual([]);
+    expect(check(report, 'target.connect').status).toBe('ok');
+  });
+});
+
+describe('server id', () => {
+  it("equal to the source's own server_id fails", async () => {
+    const c = check(await runPreflight(withSource({ serverId: 101 })), 'source.server-id');
+    expect(c.status).toBe('fail');
+    expect(c.detail).toBe("source.serverId 101 is the source's own server_id: the source refuses a replica with its own id");
+    expect(c.fix).toBe('In the pipeline file: source.serverId: 102');
+  });
+
+  it('used by a replica connected to the source fails', async () => {
+    const ep = source.endpoint();
+    await target.rootQuery(
+      `CHANGE MASTER TO MASTER_HOST='${ep.host}', MASTER_PORT=${ep.port}, MASTER_USER='${ep.user}', MASTER_PASSWORD='${ep.password}', MASTER_USE_GTID=no; START SLAVE IO_THREAD;`,
+    );
+    try {
+      const deadline = Date.now() + 20_000;
+      while (((await source.rootQuery('SHOW SLAVE HOSTS')) as unknown[]).length === 0) {
+        if (Date.now() > deadline) throw new Error('the replica did not register');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const c = check(await runPreflight(withSource({ serverId: 102 })), 'source.server-id');
+      expect(c.status).toBe('fail');
+      expect(c.detail).toMatch(/^serverId 102 is used by the replica .* connected to the source: the source would disconnect one of the two$/);
+      expect(c.fix).toBe('In the pipeline file: source.serverId: 103');
+      const free = check(await runPreflight(base), 'source.server-id');
+      expect(free.status).toBe('ok');
+      expect(free.detail).toBe('serverId 5401 is not in use (source server_id 101; registered replicas use 102)');
+    } finally {
+      await target.rootQuery('STOP SLAVE; RESET SLAVE ALL;');
+      // The source notices a gone replica only when it next sends it something; until then its dump
+      // thread lives and PURGE keeps the files it reads. End it.
+      const dumps = (await source.rootQuery("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")) as { ID: number }[];
+      for (const d of dumps) await source.rootQuery(`KILL ${d.ID}`).catch(() => undefined);
+    }
+  });
+});
+
+describe('tables and keys', () => {
+  it('tables without a primary key fail, each named, with a fix that fits the table', async () => {
+    const report = await runPreflight(withSource({ include: ['nopk.*'] }));
+    const c = check(report, 'source.table-keys');
+    expect(c.status).toBe('fail');
+    expect(c.detail.split('\n')).toEqual([
+      'nopk.events has no PRIMARY KEY (its UNIQUE NOT NULL index on event_id can be one)',
+      'nopk.log has no PRIMARY KEY',
+    ]);
+    expect(c.fix).toContain('ALTER TABLE `nopk`.`events` ADD PRIMARY KEY (`event_id`);');
+    expect(c.fix).toContain('ALTER TABLE `nopk`.`log` ADD COLUMN `id` BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY FIRST;');
+  });
+
+  it('source.keys makes a table without a primary key acceptable, if its columns exist', async () => {
+    const ok = await runPreflight(withSource({ include: ['nopk.*'], keys: { 'nopk.events': ['event_id'], 'nopk.log': ['at', 'msg'] } }));
+    expect(check(ok, 'source.table-keys').status).toBe('ok');
+    const bad = check(await runPreflight(withSource({ include: ['nopk.*'], keys: { 'nopk.events': ['id'], 'nopk.log': ['at'] } })), 'source.table-keys');
+    expect(bad.status).toBe('fail');
+    expect(bad.detail).toBe('nopk.events: source.keys names column id, which the table does not have (it has event_id, body)');
+  });
+
+  it('no table matching the patterns is a warning', async () => {
+    const report = await runPreflight(withSource({ include: ['nothing_here.*'] }));
+    const c = check(report, 'source.tables');
+    expect(c.status).toBe('warn');
+    expect(c.detail).toBe('no base table on the source matches include ["nothing_here.*"], exclude ["shop.*_tmp"] (tables the user has no privilege on are invisible to it)');
+    expect(report.tables).toEqual([]);
+  });
+
+  it('a missing target table and a missing target column fail, with DDL from the source', async () => {
+    const report = await runPreflight(withSource({ include: ['gap.*'] }));
+    const c = check(report, 'target.tables');
+    expect(c.status).toBe('fail');
+    expect(c.detail.split('\n')).toEqual(['gap.a does not exist on the target', 'gap.b on the target lacks columns note, seen']);
+    expect(c.fix).toContain('CREATE TABLE IF NOT EXISTS `gap`.`a` (');
+    expect(c.fix).toContain("ALTER TABLE `gap`.`b` ADD COLUMN `note` varchar(200) NOT NULL DEFAULT 'none', ADD COLUMN `seen` timestamp NULL DEFAULT NULL;");
+    expect(c.fix).not.toContain('CREATE DATABASE');
+  });
+
+  it('the fix for the target really works', async () => {
+    const before = check(await runPreflight(withSource({ include: ['gap.*'] })), 'target.tables');
+    const statements = before.fix!.split('\n').slice(1).join('\n');
+    await target.rootQuery(statements);
+    try {
+      expect(check(await runPreflight(withSource({ include: ['gap.*'] })), 'target.tables').status).toBe('ok');
+    } finally {
+      await target.rootQuery('DROP TABLE gap.a; ALTER TABLE gap.b DROP COLUMN note, DROP COLUMN seen;');
+    }
+  });
+});
+
+describe('start position', () => {
+  let head: { file: string; pos: number };
+  beforeAll(async () => {
+    await source.rootQuery(
+      "FLUSH BINARY LOGS; INSERT INTO shop.orders VALUES (2, 'bob', 3.00); FLUSH BINARY LOGS; INSERT INTO shop.orders VALUES (3, 'cy', 4.00); PURGE BINARY LOGS TO 'mysql-bin.000003';",
+    );
+    const logs = (await source.rootQuery('SHOW BINARY LOGS')) as { Log_name: string; File_size: number }[];
+    expect(logs.map((l) => l.Log_name)).toEqual(['mysql-bin.000003']);
+    head = { file: logs[0]!.Log_name, pos: Number(logs[0]!.File_size) };
+  });
+
+  it('a checkpoint in a purged file fails, explaining 1236 and --reset-to', async () => {
+    const c = check(await runPreflight(base, { checkpoint: { file: 'mysql-bin.000001', pos: 1234 } }), 'source.start-position');
+    expect(c.status).toBe('fail');
+    expect(c.detail).toBe(
+      'the checkpoint mysql-bin.000001:1234 cannot be read: mysql-bin.000001 is not among the source\'s binlogs (mysql-bin.000003 … mysql-bin.000003): it was purged (expire_logs_days / binlog_expire_logs_seconds, PURGE BINARY LOGS) or never existed. The source would answer error 1236 (could not find first log file / impossible position); the changes in between are lost to this pipeline.',
+    );
+    expect(c.fix).toContain('binlog-sync run <pipeline.yaml> --reset-to mysql-bin.000003:4');
+  });
+
+  it('an explicit start in a purged file fails, suggesting start: earliest', async () => {
+    const c = check(await runPreflight(withSource({ start: { file: 'mysql-bin.000002', position: 4 } })), 'source.start-position');
+    expect(c.status).toBe('fail');
+    expect(c.detail).toMatch(/^source\.start mysql-bin\.000002:4 cannot be read: mysql-bin\.000002 is not among/);
+    expect(c.fix).toBe('In the pipeline file: start: earliest   (or start: { file: mysql-bin.000003, position: 4 })');
+  });
+
+  it('a position past the end of an existing file fails', async () => {
+    const c = check(await runPreflight(base, { checkpoint: { file: head.file, pos: head.pos + 1_000_000 } }), 'source.start-position');
+    expect(c.status).toBe('fail');
+    expect(c.detail).toContain(`${head.file} is only ${head.pos} bytes long, so position ${head.pos + 1_000_000} is past its end`);
+  });
+
+  it('a checkpoint at the head is fine; the checkpoint wins over source.start', async () => {
+    const report = await runPreflight(withSource({ start: { file: 'mysql-bin.000001', position: 4 } }), { checkpoint: head });
+    const c = check(report, 'source.start-position');
+    expect(c.status).toBe('ok');
+    expect(c.detail).toBe(`the checkpoint ${head.file}:${head.pos} is on the server (${head.file}: ${head.pos} bytes)`);
+    expect(report.hasHardFailure).toBe(false);
+  });
+});
+
+describe('pure parts', () => {
+  it('parses SHOW GRANTS in both privilege vocabularies', () => {
+    const g = parseGrants([
+      "GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `r`@`%` IDENTIFIED BY PASSWORD '*B69027D44F6E5EDC07F1AEAD1477967B16F28227'",
+      'GRANT SELECT ON `shop\\_x`.* TO `r`@`%`',
+      'GRANT SELECT (`a`, `b`), INSERT ON `shop`.`t` TO `r`@`%`',
+      'GRANT SELECT ON `app`.`users` TO `r`@`%`',
+      'GRANT `analyst` TO `r`@`%`',
+    ]);
+    expect(hasGlobal(g, ['REPLICATION SLAVE'])).toBe(true);
+    expect(hasGlobal(g, ['REPLICATION CLIENT', 'BINLOG MONITOR'])).toBe(true);
+    expect(hasGlobal(g, ['SELECT'])).toBe(false);
+    expect(canSelect(g, 'shop_x', 'anything')).toBe(true);
+    expect(canSelect(g, 'shopxx', 'anything')).toBe(false); // \_ is a literal underscore
+    expect(canSelect(g, 'shop', 't')).toBe(false); // column-level only
+    expect(canSelect(g, 'app', 'users')).toBe(true);
+    expect(canSelect(g, 'app', 'orders')).toBe(false);
+    expect(g.roles).toEqual(['analyst']);
+    const old = parseGrants(['GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO `r`@`%`', 'GRANT ALL PRIVILEGES ON `shop%`.* TO `r`@`%`']);
+    expect(hasGlobal(old, ['REPLICATION CLIENT', 'BINLOG MONITOR'])).toBe(true);
+    expect(canSelect(old, 'shop_eu', 'orders')).toBe(true);
+    expect(canSelect(parseGrants(['GRANT ALL ON *.* TO `x`@`%`']), 'a', 'b')).toBe(true);
+  });
+
+  it('formats a checklist with the fix under each failure', () => {
+    const text = formatPreflightReport(
+      makeReport(
+        [
+          { id: 'a', title: 'A', status: 'ok', detail: 'fine', fix: 'never shown' },
+          { id: 'b', title: 'B', status: 'warn', detail: 'hm' },
+          { id: 'c', title: 'C', status: 'fail', detail: 'broken\nsecond line', fix: 'SET x = 1;\nSET y = 2;' },
+        ],
+        [],
+      ),
+    );
+    expect(text).toBe(
+      ['✓ A: fine', '! B: hm', '✗ C: broken', '    second line', '    fix:', '      SET x = 1;', '      SET y = 2;', '', '1 check failed, 1 warning: fix it before running the pipeline.'].join('\n'),
+    );
+  });
+});
