@@ -138,7 +138,8 @@ export async function runPreflight(config: PipelineConfig, options: PreflightOpt
             )),
           );
         } else if (settings.logBin) {
-          const what = typeof start === 'string' ? `start: ${start}` : 'gtid' in start ? `start: { gtid: ${start.gtid} }` : '';
+          // Here start is earliest, latest or a GTID ({file, position} starts are checked above).
+          const what = typeof start === 'string' ? `start: ${start}` : `start: ${JSON.stringify(start)}`;
           checks.push({ id: 'source.start-position', title: 'Start position on the source', status: 'ok', detail: `no checkpoint yet; ${what} is resolved when the pipeline starts` });
         }
       }
