@@ -6,10 +6,10 @@
 import type mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/core/backoff.js';
-import { BinlogSyncError, describeError } from '../../src/core/errors.js';
-import type { BinlogPosition } from '../../src/core/position.js';
-import type { Checkpoint, CheckpointStore } from '../../src/core/ports.js';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/index.js';
+import { BinlogSyncError, describeError } from '../../src/index.js';
+import type { BinlogPosition } from '../../src/index.js';
+import type { Checkpoint, CheckpointStore } from '../../src/index.js';
 import { classifyMySqlError } from './error-classifier.js';
 import { retryTransient } from './retry.js';
 import { TargetPool, type TargetEndpoint } from './target-connection.js';

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { BinlogSyncError, TargetError, describeError } from '../../src/core/errors.js';
+import { BinlogSyncError, TargetError, describeError } from '../../src/index.js';
 import { classifyMySqlError } from './error-classifier.js';
 import { openTargetConnection, type TargetEndpoint } from './target-connection.js';
 

@@ -5,8 +5,8 @@
  * (`signal`) ends the wait and rejects with a retriable TARGET_CONNECTION error.
  */
 import type { Logger } from 'pino';
-import { backoffDelay, sleep, type BackoffPolicy } from '../../src/core/backoff.js';
-import { TargetError, describeError } from '../../src/core/errors.js';
+import { backoffDelay, sleep, type BackoffPolicy } from '../../src/index.js';
+import { TargetError, describeError } from '../../src/index.js';
 import { classifyMySqlError } from './error-classifier.js';
 
 export interface RetryContext {

@@ -13,8 +13,8 @@
  *   removed get their own later images from the same or a following batch, so replay converges.
  */
 import { escape as mysqlEscape } from 'mysql2/promise';
-import type { Mutation, Row, SqlValue, TableRef } from '../../src/core/event.js';
-import { TargetError } from '../../src/core/errors.js';
+import type { Mutation, Row, SqlValue, TableRef } from '../../src/index.js';
+import { TargetError } from '../../src/index.js';
 
 export type StatementKind = 'delete' | 'upsert' | 'replace';
 

@@ -7,10 +7,10 @@
 import type mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/core/backoff.js';
-import { TargetError, describeError } from '../../src/core/errors.js';
-import type { Mutation } from '../../src/core/event.js';
-import type { SinkConnector } from '../../src/core/ports.js';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/index.js';
+import { TargetError, describeError } from '../../src/index.js';
+import type { Mutation } from '../../src/index.js';
+import type { SinkConnector } from '../../src/index.js';
 import { classifyMySqlError, remedyFor } from './error-classifier.js';
 import { retryTransient } from './retry.js';
 import {

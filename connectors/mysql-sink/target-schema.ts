@@ -4,7 +4,7 @@
  * key on both sides). Returns data; the caller decides what is fatal and how to print it.
  */
 import type mysql from 'mysql2/promise';
-import type { TableRef } from '../../src/core/event.js';
+import type { TableRef } from '../../src/index.js';
 import { openTargetConnection, type TargetEndpoint } from './target-connection.js';
 
 export interface TargetTableCheck {

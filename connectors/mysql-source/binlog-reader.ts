@@ -6,16 +6,16 @@
  */
 import type { Logger } from 'pino';
 import type { AnyBinlogEvent, TableMapEntry } from '@vlasky/zongji';
-import { DEFAULT_BACKOFF, backoffDelay, sleep, type BackoffPolicy } from '../../src/core/backoff.js';
-import { SourceError, describeError } from '../../src/core/errors.js';
-import type { Row, SourceEvent, TableKeys, TableRef } from '../../src/core/event.js';
-import { comparePositions, formatPosition, type BinlogPosition } from '../../src/core/position.js';
-import type { SourceReadOptions, SourceStreamEvent, StartFrom } from '../../src/core/ports.js';
+import { DEFAULT_BACKOFF, backoffDelay, sleep, type BackoffPolicy } from '../../src/index.js';
+import { SourceError, describeError } from '../../src/index.js';
+import type { Row, SourceEvent, TableKeys, TableRef } from '../../src/index.js';
+import { comparePositions, formatPosition, type BinlogPosition } from '../../src/index.js';
+import type { SourceReadOptions, SourceStreamEvent, StartFrom } from '../../src/index.js';
 import { BinlogSession, type RawItem, type SessionConnection } from './binlog-session.js';
 import { classifyBinlogError } from './error-classes.js';
 import { compileRowDecoder, fspOf, type ColumnSpec, type RowDecoder } from './row-decoder.js';
 import type { SchemaCache } from './schema-cache.js';
-import type { TableFilter } from './table-filter.js';
+import type { TableFilter } from '../../src/index.js';
 import { TxAssembler, classifyQuery } from './tx-assembler.js';
 
 export interface BinlogReaderConfig {

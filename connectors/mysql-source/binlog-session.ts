@@ -4,9 +4,9 @@
  * when it fails, its buffer fails after the events read so far, and the reader starts a new one.
  */
 import ZongJi, { type AnyBinlogEvent, type TableMapEntry } from '@vlasky/zongji';
-import type { StartFrom } from '../../src/core/ports.js';
+import type { StartFrom } from '../../src/index.js';
 import { EventBuffer } from './event-buffer.js';
-import type { TableFilter } from './table-filter.js';
+import type { TableFilter } from '../../src/index.js';
 
 /** A binlog event as read, with the table map zongji decoded its rows with (captured at read time). */
 export interface RawItem {

@@ -4,7 +4,7 @@
  * (the position was purged or is impossible): never, the binlog will not come back. Wrong
  * credentials or a missing REPLICATION privilege: not by retrying either.
  */
-import { BinlogSyncError } from '../../src/core/errors.js';
+import { BinlogSyncError } from '../../src/index.js';
 
 export const ER_MASTER_FATAL_ERROR_READING_BINLOG = 1236;
 

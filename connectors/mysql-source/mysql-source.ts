@@ -4,15 +4,15 @@
  */
 import mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
-import { DEFAULT_BACKOFF } from '../../src/core/backoff.js';
-import { SourceError, describeError } from '../../src/core/errors.js';
-import { silentLogger } from '../../src/core/log.js';
-import type { BinlogPosition } from '../../src/core/position.js';
-import type { SourceConnector, SourceReadOptions, SourceStreamEvent } from '../../src/core/ports.js';
+import { DEFAULT_BACKOFF } from '../../src/index.js';
+import { SourceError, describeError } from '../../src/index.js';
+import { silentLogger } from '../../src/index.js';
+import type { BinlogPosition } from '../../src/index.js';
+import type { SourceConnector, SourceReadOptions, SourceStreamEvent } from '../../src/index.js';
 import { BinlogReader, type ReaderStats } from './binlog-reader.js';
 import { SOURCE_DEFAULTS, type MySqlSourceOptions } from './options.js';
 import { SchemaCache } from './schema-cache.js';
-import { TableFilter } from './table-filter.js';
+import { TableFilter } from '../../src/index.js';
 
 type Rows = Record<string, unknown>[];
 

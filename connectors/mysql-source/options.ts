@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { BackoffPolicy } from '../../src/core/backoff.js';
+import type { BackoffPolicy } from '../../src/index.js';
 
 export interface MySqlSourceOptions {
   readonly host: string;

@@ -31,8 +31,8 @@
  * - CHAR/VARCHAR/TEXT: string decoded in the column's charset (latin1 as cp1252, like the server).
  * - GEOMETRY: zongji parses it into objects, losing the WKB bytes: not supported (error).
  */
-import { SourceError } from '../../src/core/errors.js';
-import type { Row, SqlValue, TableRef } from '../../src/core/event.js';
+import { SourceError } from '../../src/index.js';
+import type { Row, SqlValue, TableRef } from '../../src/index.js';
 
 /** MySQL column type codes as they appear in table map events (after zongji resolved ENUM/SET). */
 export const TypeCode = Object.freeze({

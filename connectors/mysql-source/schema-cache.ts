@@ -6,8 +6,8 @@
  * Note that INFORMATION_SCHEMA describes the table as it is now, not as it was when an old binlog
  * event was written; keys rarely change, and a change is a DDL that refreshes the entry.
  */
-import { SourceError } from '../../src/core/errors.js';
-import type { TableKeys, TableRef } from '../../src/core/event.js';
+import { SourceError } from '../../src/index.js';
+import type { TableKeys, TableRef } from '../../src/index.js';
 
 export interface TableInfo {
   readonly keys: TableKeys;

@@ -7,9 +7,9 @@
  * carry a resume position: inside a transaction MariaDB writes end_log_pos 0 and zongji freezes
  * its position, so nothing mid-transaction is ever offered as a resume point.
  */
-import type { ChangeEvent, ChangeOp, CommitEvent, Row, SchemaChangeEvent, TableKeys } from '../../src/core/event.js';
-import type { BinlogPosition } from '../../src/core/position.js';
-import type { AbandonEvent } from '../../src/core/ports.js';
+import type { ChangeEvent, ChangeOp, CommitEvent, Row, SchemaChangeEvent, TableKeys } from '../../src/index.js';
+import type { BinlogPosition } from '../../src/index.js';
+import type { AbandonEvent } from '../../src/index.js';
 
 export type QueryKind = 'begin' | 'commit' | 'ignore' | 'ddl';
 

@@ -9,6 +9,7 @@ import { Pipeline, type PipelineResult } from '../core/pipeline.js';
 import { formatPosition, parsePosition, type BinlogPosition } from '../core/position.js';
 import { resolveStart } from '../core/start-position.js';
 import { EmbeddedTransport } from '../transport/embedded.js';
+import { TableFilter } from '../core/table-filter.js';
 import { assertPreflightPassed, runPreflight } from '../preflight/index.js';
 import { configPath, parseCommandArgs, UsageError } from './args.js';
 import { openConnectors } from './connectors.js';
@@ -46,6 +47,7 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
       { pipeline: config.name, from: start.from.kind === 'gtid' ? start.from.gtid : formatPosition(start.from.position), origin: start.origin },
       'starting',
     );
+    const filter = new TableFilter(config.source.include, config.source.exclude);
     const pipeline = new Pipeline({
       name: config.name,
       source: c.source,
@@ -58,6 +60,7 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
       batchSize: config.sink.batchSize,
       concurrency: config.target.poolSize,
       checkpointIntervalMs: config.checkpoint.intervalMs,
+      isSynced: (t) => filter.matches(t.schema, t.name),
       logger,
     });
     const stopProgress = reportProgress(pipeline, logger, o.progressEveryMs ?? 5000);

@@ -7,7 +7,9 @@
  * once and leaves the stored checkpoint where it was.
  */
 import pLimit from 'p-limit';
-import type { ChangeEvent, Mutation } from './event.js';
+import type { ChangeEvent, Mutation, SchemaChangeEvent, TableRef } from './event.js';
+import { tableKey } from './event.js';
+import { tablesInDdl } from './ddl.js';
 import type { Checkpoint, CheckpointStore, SinkConnector, SourceConnector, StartFrom } from './ports.js';
 import type { BinlogPosition } from './position.js';
 import { comparePositions, formatPosition } from './position.js';
@@ -38,6 +40,8 @@ export interface PipelineOptions {
   readonly logger: Logger;
   /** Called for every lane batch once it is committed on the target (benchmarks measure lag here). */
   readonly onApplied?: (mutations: readonly Mutation[], appliedAtMs: number) => void;
+  /** Whether a table is synced: DDL on synced tables is logged as a warning, other DDL at debug level. */
+  readonly isSynced?: (table: TableRef) => boolean;
   /** Called for every decoded change before routing (used by tests and progress displays). */
   readonly onChange?: (change: ChangeEvent) => void;
 }
@@ -167,10 +171,7 @@ export class Pipeline {
         case 'schema-change':
           this.schemaChanges++;
           this.lastReadPosition = ev.position;
-          this.o.logger.warn(
-            { sql: ev.sql.slice(0, 300), schema: ev.defaultSchema, position: formatPosition(ev.position) },
-            'DDL seen on the source: it is not applied to the target by this version; apply it to the target yourself if the table is synced',
-          );
+          this.reportDdl(ev);
           this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs);
           break;
         case 'abandon':
@@ -180,6 +181,18 @@ export class Pipeline {
     }
     if (this.stop.signal.aborted) return 'stopped';
     return until && this.lastReadPosition && comparePositions(this.lastReadPosition, until) >= 0 ? 'until-reached' : 'source-ended';
+  }
+
+  private reportDdl(ev: SchemaChangeEvent): void {
+    const synced = tablesInDdl(ev.sql, ev.defaultSchema).filter((t) => this.o.isSynced?.(t) ?? true);
+    const fields = { sql: ev.sql.slice(0, 300), position: formatPosition(ev.position) };
+    if (synced.length === 0) this.o.logger.debug(fields, 'DDL on the source (no synced table)');
+    else {
+      this.o.logger.warn(
+        { ...fields, tables: synced.map(tableKey) },
+        'DDL on a synced table: this version does not apply DDL; apply the same change to the target before rows of the new shape arrive',
+      );
+    }
   }
 
   /** Applies one partition: rounds of concurrent lane batches, acknowledging each batch once committed. */

@@ -98,7 +98,7 @@ export class LocalMariaDb {
         '--skip-test-db',
         // Our own tmpdir: parallel installs sharing /tmp have collided on temporary tables.
         `--tmpdir=${dir}`,
-      ]);
+      ], { env: { ...process.env, TMPDIR: dir } });
       await server.launch();
       await server.rootQuery(
         `CREATE USER IF NOT EXISTS '${LOCAL_USER}'@'%' IDENTIFIED BY '${LOCAL_PASSWORD}';` +

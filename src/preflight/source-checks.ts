@@ -10,7 +10,7 @@ import { canSelect, hasGlobal, type Grants } from './grants.js';
 import type { PreflightCheck } from './report.js';
 import { quoteAccount, quoteIdent, rows } from './sql.js';
 // The same filter the binlog reader applies, so preflight lists exactly the tables that will be copied.
-import { ALWAYS_EXCLUDED_SCHEMAS, TableFilter } from '../../connectors/mysql-source/table-filter.js';
+import { ALWAYS_EXCLUDED_SCHEMAS, TableFilter } from '../core/table-filter.js';
 
 export interface ServerSettings {
   /** `SELECT VERSION()`, e.g. `10.11.19-MariaDB-0+deb12u1-log`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TableFilter, TableFilterError } from '../../../connectors/mysql-source/table-filter.js';
+import { TableFilter, TableFilterError } from '../../../src/core/table-filter.js';
 
 describe('TableFilter', () => {
   it('matches db.table globs with * and ?', () => {

@@ -1,0 +1,12 @@
+/**
+ * The core's public surface: connectors import from here, never from src/core/* directly, and the
+ * core never imports a connector (the CLI's composition root, src/cli/connectors.ts, wires them).
+ */
+export * from './core/event.js';
+export * from './core/position.js';
+export * from './core/ports.js';
+export * from './core/errors.js';
+export * from './core/backoff.js';
+export * from './core/log.js';
+export * from './core/table-filter.js';
+export * from './core/json.js';
