@@ -16,15 +16,23 @@ export function onCleanup(label: string, stop: Stopper): () => void {
   };
 }
 
-/** Stops everything still registered, newest first; never throws. */
-export async function cleanupAll(log: (line: string) => void = () => {}): Promise<void> {
-  const entries = [...stoppers.entries()].reverse();
-  stoppers.clear();
-  for (const [, { label, stop }] of entries) {
-    try {
-      await stop();
-    } catch (err) {
-      log(`cleanup: could not stop ${label}: ${err instanceof Error ? err.message : String(err)}`);
+let chain: Promise<void> = Promise.resolve();
+
+/**
+ * Stops everything still registered, newest first; never throws. Calls made while a cleanup runs
+ * (Ctrl-C during a failure's cleanup) wait for it, so nobody exits halfway through removing files.
+ */
+export function cleanupAll(log: (line: string) => void = () => {}): Promise<void> {
+  chain = chain.then(async () => {
+    const entries = [...stoppers.values()].reverse();
+    stoppers.clear();
+    for (const { label, stop } of entries) {
+      try {
+        await stop();
+      } catch (err) {
+        log(`cleanup: could not stop ${label}: ${err instanceof Error ? err.message : String(err)}`);
+      }
     }
-  }
+  });
+  return chain;
 }

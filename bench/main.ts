@@ -9,6 +9,7 @@
  */
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cleanupAll } from './cleanup.js';
 import type { Tuning } from './child-spec.js';
@@ -25,12 +26,13 @@ Scenarios
   --target-flush LIST     innodb_flush_log_at_trx_commit on both targets: 1 (default), 2, or 1,2 for both variants
   --steady                also measure lag under a steady write rate
   --memory                also measure peak RSS against two backlog sizes
-  --profile               one extra binlog-sync run per scenario under node --cpu-prof; prints the top frames
+  --profile               one extra binlog-sync run per scenario under node --cpu-prof; prints the top
+                          frames (profiles kept in .tmp/bench-profiles/)
   --skip-source-only      do not time binlog-sync's source connector alone
   --out FILE              JSON results (default bench-results.json)
 
 Sizes (each also from the environment, e.g. BENCH_OLTP_TX=100000)
-  --oltp-tx N             OLTP transactions in the backlog (default 40000; quick 3000)
+  --oltp-tx N             OLTP transactions in the backlog (default 30000; quick 3000)
   --oltp-tables N         default 4
   --oltp-rows N           seed rows per table (default 20000; quick 5000)
   --oltp-writers N        writer connections (default 8)
@@ -129,7 +131,7 @@ function parse(argv: string[]) {
     only,
     flushes,
     runs: num('runs', 3, 1)!,
-    oltp: { transactions: num('oltp-tx', 40_000, 3_000)!, tables: num('oltp-tables', 4)!, rowsPerTable: num('oltp-rows', 20_000, 5_000)!, concurrency: num('oltp-writers', 8)! },
+    oltp: { transactions: num('oltp-tx', 30_000, 3_000)!, tables: num('oltp-tables', 4)!, rowsPerTable: num('oltp-rows', 20_000, 5_000)!, concurrency: num('oltp-writers', 8)! },
     bulk: { rows: num('bulk-rows', 1_000_000, 100_000)!, rowsPerTx: num('bulk-tx-rows', 100_000, 50_000)! },
     steady: v.steady === true ? { rowChangesPerSec: num('steady-rate', 5_000)!, durationMs: num('steady-seconds', 20, 5)! * 1000, rows: 10_000, concurrency: 4 } : null,
     memory: v.memory === true ? memoryRows : null,
@@ -183,7 +185,8 @@ async function main(argv: string[]): Promise<number> {
   const targets: Targets = { replica: replica.server, target: target.server };
   const mariadb = await withConnection(target.server.endpoint(), async (c) => String((await rows(c, 'SELECT VERSION() AS v'))[0]?.v));
 
-  const catchUp: CatchUpOptions = { runs: o.runs, sourceOnly: o.sourceOnly, profile: o.profile, tuning: o.tuning, log };
+  const profileDir = join('.tmp', 'bench-profiles', startedAt.toISOString().replace(/[:.]/g, '-'));
+  const catchUp: CatchUpOptions = { runs: o.runs, sourceOnly: o.sourceOnly, profile: o.profile, profileDir, tuning: o.tuning, log };
   const scenarios: CatchUpScenario[] = [];
   const targetSettings: string[] = [];
   for (const flush of o.flushes) {
@@ -247,6 +250,11 @@ main(process.argv.slice(2))
       process.exit(code);
     },
     async (err: unknown) => {
+      if (signals > 0) {
+        // Interrupted: the failure is only the consequence of stopping the servers.
+        await cleanupAll(log);
+        process.exit(130);
+      }
       if (err instanceof UsageError) process.stderr.write(`${err.message}\n\n${HELP}`);
       else log(`FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       await cleanupAll(log);

@@ -22,6 +22,8 @@ export interface ProfileFrame {
 export interface ProfileSummary {
   readonly file: string;
   readonly totalMs: number;
+  /** Sampled time minus (idle) and (program). */
+  readonly busyMs: number;
   /** Share of non-idle time. */
   readonly top: readonly ProfileFrame[];
   readonly byPackage: readonly ProfileFrame[];
@@ -79,7 +81,7 @@ export async function summariseProfile(file: string, topN = 15): Promise<Profile
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
       .map(([frame, us]) => ({ frame, selfPct: busy ? (100 * us) / busy : 0 }));
-  return { file, totalMs: total / 1000, top: rank(frames, topN), byPackage: rank(packages, 10) };
+  return { file, totalMs: total / 1000, busyMs: busy / 1000, top: rank(frames, topN), byPackage: rank(packages, 10) };
 }
 
 /** The newest `.cpuprofile` in a directory. */

@@ -48,7 +48,8 @@ export interface CatchUpScenario {
     readonly pipelineVsDecoder: number;
     readonly pipelinePeakRssBytes: number;
   };
-  readonly profile?: ProfileSummary;
+  /** CPU profiles (`--profile`) of one extra binlog-sync run and one extra source-only run. */
+  readonly profiles?: { readonly pipeline?: ProfileSummary; readonly source?: ProfileSummary };
 }
 
 export interface SteadyScenario {
@@ -94,7 +95,7 @@ export function rate(rows: number, ms: number): number {
   return ms > 0 ? (rows * 1000) / ms : Number.NaN;
 }
 
-export function summarise(name: string, backlog: Backlog, runs: readonly CatchUpRun[], profile?: ProfileSummary): CatchUpScenario {
+export function summarise(name: string, backlog: Backlog, runs: readonly CatchUpRun[], profiles: CatchUpScenario['profiles'] = {}): CatchUpScenario {
   const nat = median(runs.map((r) => r.native.rowsPerSec));
   const pipe = median(runs.map((r) => r.pipeline.rowsPerSec));
   const dec = median(runs.map((r) => r.decoder.rowsPerSec));
@@ -112,7 +113,7 @@ export function summarise(name: string, backlog: Backlog, runs: readonly CatchUp
       pipelineVsDecoder: pipe / dec,
       pipelinePeakRssBytes: Math.max(...runs.map((r) => r.pipeline.peakRssBytes)),
     },
-    ...(profile ? { profile } : {}),
+    ...(profiles.pipeline || profiles.source ? { profiles } : {}),
   };
 }
 
@@ -206,11 +207,16 @@ export function formatReport(r: BenchReport): string {
     );
   }
   for (const s of r.scenarios) {
-    if (!s.profile) continue;
-    out.push('');
-    out.push(`CPU profile of the binlog-sync child, ${s.name} (one extra run under --cpu-prof; self time, % of non-idle ${ms(s.profile.totalMs)}): ${s.profile.file}`);
-    out.push(formatTable(['by package', 'self %'], s.profile.byPackage.map((f) => [f.frame, f.selfPct.toFixed(1)])));
-    out.push(formatTable(['top frames', 'self %'], s.profile.top.map((f) => [f.frame, f.selfPct.toFixed(1)])));
+    for (const [what, p] of [
+      ['binlog-sync', s.profiles?.pipeline],
+      ['source-only', s.profiles?.source],
+    ] as const) {
+      if (!p) continue;
+      out.push('');
+      out.push(`CPU profile of the ${what} child, ${s.name} (an extra run under --cpu-prof; self time as % of ${ms(p.busyMs)} non-idle of ${ms(p.totalMs)}): ${p.file}`);
+      out.push(formatTable(['by package', 'self %'], p.byPackage.map((f) => [f.frame, f.selfPct.toFixed(1)])));
+      out.push(formatTable(['top frames', 'self %'], p.top.map((f) => [f.frame, f.selfPct.toFixed(1)])));
+    }
   }
   out.push('');
   out.push(`total bench time ${(r.totalMs / 1000).toFixed(0)} s`);

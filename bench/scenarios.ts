@@ -5,8 +5,7 @@
  * verifying after each run that binlog-sync's target equals the native replica and the source.
  * Steady: lag at a fixed write rate. Memory: peak RSS against backlogs of two sizes.
  */
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LocalMariaDb, ServerEndpoint } from '../src/local/mariadb-server.js';
 import { formatPosition, type BinlogPosition } from '../src/core/position.js';
@@ -14,7 +13,7 @@ import { bulkSchema, oltpSchema, prepareDatabase, steadySchema, writeBulk, write
 import { runChild, startChild } from './child.js';
 import type { ChildResult, ChildSpec, Tuning } from './child-spec.js';
 import { measureNativeReplica } from './native-replica.js';
-import { newestProfile, summariseProfile } from './profile.js';
+import { newestProfile, summariseProfile, type ProfileSummary } from './profile.js';
 import { rate, summarise, type Backlog, type CatchUpRun, type CatchUpScenario, type MemoryPoint, type SteadyScenario } from './report.js';
 import { BENCH_DB, binlogHead, digestDatabase, digestDifference, startServer, withConnection, type TableFigure } from './sql.js';
 
@@ -29,6 +28,8 @@ export interface CatchUpOptions {
   readonly runs: number;
   readonly sourceOnly: boolean;
   readonly profile: boolean;
+  /** Where `--profile` writes the .cpuprofile files (one folder per scenario). */
+  readonly profileDir: string;
   readonly tuning: Tuning;
   readonly log: (line: string) => void;
 }
@@ -116,17 +117,25 @@ async function catchUp(name: string, source: LocalMariaDb, targets: Targets, b: 
     });
     o.log(`${name} run ${run}/${o.runs}: ${rowEvents} row events; native ${rate(rowEvents, native.ms).toFixed(0)}/s, binlog-sync ${rate(rowEvents, pipe.ms).toFixed(0)}/s, decoder ${rate(rowEvents, decoder.ms).toFixed(0)}/s`);
   }
-  let profile;
+  const profiles: { pipeline?: ProfileSummary; source?: ProfileSummary } = {};
   if (o.profile) {
+    const dir = join(o.profileDir, name.replace(/[^A-Za-z0-9_.-]+/g, '-'));
     o.log(`${name}: one more binlog-sync run under --cpu-prof…`);
     await prepareDatabase(targets.target.endpoint(), b.schema);
-    const dir = await mkdtemp(join(tmpdir(), `binlog-sync-bench-prof-${name}-`));
-    await runChild(spec('pipeline', `bench-${name}-prof`, src, targets.target.endpoint(), b.from, b.to, o.tuning), { cpuProfDir: dir });
+    await mkdir(join(dir, 'pipeline'), { recursive: true });
+    await runChild(spec('pipeline', `bench-${name}-prof`, src, targets.target.endpoint(), b.from, b.to, o.tuning), { cpuProfDir: join(dir, 'pipeline') });
     await verify(`${name} profiled run`, targets.target.endpoint(), { source: src });
-    const file = await newestProfile(dir);
-    if (file) profile = await summariseProfile(file);
+    const file = await newestProfile(join(dir, 'pipeline'));
+    if (file) profiles.pipeline = await summariseProfile(file);
+    if (o.sourceOnly) {
+      o.log(`${name}: one more source-only run under --cpu-prof…`);
+      await mkdir(join(dir, 'source'), { recursive: true });
+      await runChild(spec('source', `bench-${name}-src-prof`, src, targets.target.endpoint(), b.from, b.to, o.tuning), { cpuProfDir: join(dir, 'source') });
+      const sourceFile = await newestProfile(join(dir, 'source'));
+      if (sourceFile) profiles.source = await summariseProfile(sourceFile);
+    }
   }
-  return summarise(name, { ...b.backlog, rowEvents }, runs, profile);
+  return summarise(name, { ...b.backlog, rowEvents }, runs, profiles);
 }
 
 export interface OltpSettings {
