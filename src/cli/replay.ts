@@ -8,7 +8,7 @@ import { loadPipelineConfig } from '../config/load.js';
 import { createLogger } from '../core/log.js';
 import { Pipeline } from '../core/pipeline.js';
 import { comparePositions, formatPosition, parsePosition } from '../core/position.js';
-import { rowToJson } from '../core/json.js';
+import { rowToJson, valueToJson } from '../core/json.js';
 import { tableKey } from '../core/event.js';
 import { EmbeddedTransport } from '../transport/embedded.js';
 import { configPath, parseCommandArgs, UsageError } from './args.js';
@@ -45,7 +45,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
             JSON.stringify({
               op: ev.op,
               table: tableKey(ev.table),
-              key: ev.keys.primaryKey,
+              key: Object.fromEntries(ev.keys.primaryKey.map((c) => [c, valueToJson((ev.after ?? ev.before)?.[c] ?? null)])),
               before: rowToJson(ev.before),
               after: rowToJson(ev.after),
               position: formatPosition(ev.position),

@@ -1,0 +1,139 @@
+/**
+ * The commands as a user runs them: status, replay (and --dry-run), run --reset-to, and the errors a
+ * user gets for bad input (pipeline file mistakes, a table without a key, a missing target column),
+ * which must leave the target unchanged.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServerPair, type ServerPair } from '../support/servers.js';
+import { assertSameData, databaseDigest } from '../support/digest.js';
+import { pipelineEnv, runCli, sourceHead, startCli, storedCheckpoint, TEST_PIPELINE, waitForCatchUp } from '../support/pipeline-process.js';
+
+const DB = 'cli';
+let servers: ServerPair;
+let env: Record<string, string>;
+const dir = mkdtempSync(join(tmpdir(), 'binlog-sync-cli-'));
+
+beforeAll(async () => {
+  servers = await startServerPair();
+  for (const s of [servers.source, servers.target]) {
+    await s.query(`CREATE DATABASE ${DB}`);
+    await s.query(`CREATE TABLE ${DB}.items (id INT PRIMARY KEY, name VARCHAR(40), qty INT NOT NULL DEFAULT 0)`);
+  }
+  env = pipelineEnv(servers.source.endpoint(), servers.target.endpoint(), { PIPELINE_NAME: 'cli', SYNC_DB: DB });
+});
+
+afterAll(async () => {
+  await servers?.stop();
+});
+
+describe('status, replay, reset', () => {
+  it('syncs, reports status, replays a range idempotently and prints it as JSON lines', async () => {
+    const startPos = await sourceHead(servers.source.endpoint());
+    for (let i = 1; i <= 20; i++) await servers.source.query(`INSERT INTO ${DB}.items VALUES (${i}, 'item ${i}', ${i})`);
+    await servers.source.query(`UPDATE ${DB}.items SET qty = qty * 10 WHERE id <= 5`);
+    await servers.source.query(`DELETE FROM ${DB}.items WHERE id = 20`);
+    const endPos = await sourceHead(servers.source.endpoint());
+
+    const cli = startCli(['run', '--config', TEST_PIPELINE], env, join(dir, 'run.log'));
+    await waitForCatchUp(servers.source.endpoint(), servers.target.endpoint(), 'cli');
+    const running = await runCli(['status', '--config', TEST_PIPELINE, '--json'], env);
+    expect(running.code, running.stderr).toBe(0);
+    const s = JSON.parse(running.stdout) as { running: boolean; lagBytes: number; checkpoint: { position: string }; sourceHead: string };
+    expect(s.running).toBe(true);
+    expect(s.lagBytes).toBe(0);
+    expect(s.checkpoint.position).toBe(s.sourceHead);
+    cli.proc.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+    const stopped = await runCli(['status', '--config', TEST_PIPELINE], env);
+    expect(stopped.stdout).toMatch(/daemon\s+not running/);
+    expect(stopped.stdout).toMatch(/lag\s+0 bytes/);
+    await assertSameData(servers.source, servers.target, DB);
+
+    // Replaying the whole range again changes nothing on the target; the checkpoint stays put.
+    const before = await databaseDigest(servers.target, DB);
+    const checkpoint = await storedCheckpoint(servers.target.endpoint(), 'cli');
+    const from = `${startPos.file}:${startPos.pos}`;
+    const to = `${endPos.file}:${endPos.pos}`;
+    const replay = await runCli(['replay', '--config', TEST_PIPELINE, '--from', from, '--to', to], env);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(JSON.parse(replay.stdout.trim().split('\n').at(-1)!)).toMatchObject({ changes: 26, transactions: 22 });
+    expect(await databaseDigest(servers.target, DB)).toEqual(before);
+    expect(await storedCheckpoint(servers.target.endpoint(), 'cli')).toEqual(checkpoint);
+
+    // --dry-run prints the decoded events, nothing else on stdout.
+    const dry = await runCli(['replay', '--config', TEST_PIPELINE, '--from', from, '--to', to, '--dry-run'], env);
+    expect(dry.code, dry.stderr).toBe(0);
+    const events = dry.stdout.trim().split('\n').map((l) => JSON.parse(l) as { op: string; table: string; key: Record<string, unknown>; after: Record<string, unknown> | null });
+    expect(events.map((e) => e.op)).toEqual([...Array(20).fill('insert'), ...Array(5).fill('update'), 'delete']);
+    expect(events[0]).toMatchObject({ table: `${DB}.items`, key: { id: 1 }, after: { id: 1, name: 'item 1', qty: 1 } });
+    expect(events.at(-1)).toMatchObject({ key: { id: 20 }, after: null });
+  });
+
+  it('rewinds with run --reset-to only when confirmed with --yes', async () => {
+    const refused = await runCli(['run', '--config', TEST_PIPELINE, '--reset-to', 'mysql-bin.000001:4'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/Add --yes to confirm/);
+  });
+});
+
+describe('start: latest', () => {
+  it('pins the start position before reading, so a crash right after the first start skips nothing', async () => {
+    const latestEnv = { ...env, PIPELINE_NAME: 'cli-latest', START: 'latest' };
+    await servers.source.query(`INSERT INTO ${DB}.items VALUES (100, 'before the first start', 0)`);
+    let cli = startCli(['run', '--config', TEST_PIPELINE], latestEnv, join(dir, 'latest.log'));
+    for (let i = 0; i < 200 && !(await storedCheckpoint(servers.target.endpoint(), 'cli-latest')); i++) await new Promise((r) => setTimeout(r, 50));
+    cli.proc.kill('SIGKILL');
+    await cli.exited;
+    await servers.source.query(`INSERT INTO ${DB}.items VALUES (101, 'while the daemon was down', 0)`);
+    cli = startCli(['run', '--config', TEST_PIPELINE], latestEnv, join(dir, 'latest.log'));
+    await waitForCatchUp(servers.source.endpoint(), servers.target.endpoint(), 'cli-latest');
+    cli.proc.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
+    const rows = await servers.target.query<{ id: number }>(`SELECT id FROM ${DB}.items WHERE id >= 100 ORDER BY id`);
+    expect(rows.map((r) => r.id)).toEqual([101]);
+    await servers.source.query(`DELETE FROM ${DB}.items WHERE id >= 100`);
+    await servers.target.query(`DELETE FROM ${DB}.items WHERE id >= 100`);
+  });
+});
+
+describe('bad input', () => {
+  it('lists every pipeline file problem with its path (exit 2)', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'name: x\nsource:\n  host: h\n  port: abc\n  user: u\n  serverId: 1\n  include: ["a.*"]\ntarget:\n  host: h\n  user: u\nsink:\n  lanez: 4\n');
+    const r = await runCli(['run', '--config', file], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('source.port: expected a number, got "abc"');
+    expect(r.stderr).toMatch(/sink\.lanez: unknown key \(did you mean "lanes"\?\)/);
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+    const missing = await runCli(['check', '--config', join(dir, 'nope.yaml')], {});
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('nope.yaml');
+  });
+
+  it('refuses to start on a table without a key or a missing target column, changing nothing', async () => {
+    await servers.source.query(`CREATE TABLE ${DB}.nokey (a INT, b INT)`);
+    await servers.target.query(`CREATE TABLE ${DB}.nokey (a INT, b INT)`);
+    await servers.source.query(`INSERT INTO ${DB}.nokey VALUES (1, 2)`);
+    let before = await databaseDigest(servers.target, DB);
+    const r = await runCli(['run', '--config', TEST_PIPELINE], { ...env, PIPELINE_NAME: 'cli-bad' });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/cli\.nokey/);
+    expect(r.stderr).toMatch(/PRIMARY KEY|source\.keys/);
+    expect(await databaseDigest(servers.target, DB)).toEqual(before);
+    await servers.source.query(`DROP TABLE ${DB}.nokey`);
+    await servers.target.query(`DROP TABLE ${DB}.nokey`);
+    before = await databaseDigest(servers.target, DB);
+
+    await servers.source.query(`ALTER TABLE ${DB}.items ADD COLUMN extra INT NULL`);
+    const r2 = await runCli(['check', '--config', TEST_PIPELINE], { ...env, PIPELINE_NAME: 'cli-bad' });
+    expect(r2.code).toBe(3);
+    expect(r2.stdout).toMatch(/cli\.items/);
+    expect(r2.stdout).toMatch(/extra/);
+    expect(await databaseDigest(servers.target, DB)).toEqual(before);
+    expect(await storedCheckpoint(servers.target.endpoint(), 'cli-bad')).toBeNull();
+    await servers.source.query(`ALTER TABLE ${DB}.items DROP COLUMN extra`);
+  });
+});
