@@ -4,6 +4,8 @@
  */
 import type { PipelineConfig } from '../config/load.js';
 import type { Logger } from '../core/log.js';
+import { BinlogSyncError, describeError } from '../core/errors.js';
+import { backoffDelay, DEFAULT_BACKOFF, sleep } from '../core/backoff.js';
 import { MySqlSource } from '../../connectors/mysql-source/index.js';
 import { MySqlCheckpointStore, MySqlSink, PipelineLock, type HeldPipelineLock, type LockHolder } from '../../connectors/mysql-sink/index.js';
 
@@ -13,8 +15,12 @@ export interface OpenConnectors {
   readonly sink: MySqlSink;
   readonly checkpoints: MySqlCheckpointStore;
   readonly lock: {
-    /** Takes the pipeline's lock for this process's lifetime; fails if a daemon already holds it. */
-    acquire(): Promise<HeldPipelineLock>;
+    /**
+     * Takes the pipeline's lock for this process's lifetime; fails if a daemon already holds it. The
+     * lock lives on a target connection: when that is lost (target restart) it is taken again; if
+     * another daemon got it meanwhile, `onTakenOver` is called.
+     */
+    acquire(onTakenOver?: (err: unknown) => void): Promise<void>;
     /** The target connection id of the daemon holding the lock, or null. */
     holder(): Promise<number | null>;
   };
@@ -48,6 +54,28 @@ export async function openConnectors(config: PipelineConfig, logger: Logger, opt
   const checkpoints = new MySqlCheckpointStore({ ...target, logger: logger.child({ component: 'checkpoints' }), ...(options.oneShot ? { maxAttempts: 2 } : {}) });
   const lock = new PipelineLock({ ...target, logger: logger.child({ component: 'lock' }) });
   let held: HeldPipelineLock | null = null;
+  let closed = false;
+  const lockLog = logger.child({ component: 'lock' });
+  const keep = (h: HeldPipelineLock, onTakenOver?: (err: unknown) => void): void => {
+    held = h;
+    void h.lost.then(async (lostErr) => {
+      if (closed) return;
+      lockLog.warn({ err: describeError(lostErr) }, 'pipeline lock lost with its target connection; taking it again');
+      for (let attempt = 0; !closed; attempt++) {
+        try {
+          keep(await lock.acquire(config.name), onTakenOver);
+          lockLog.info('pipeline lock taken again');
+          return;
+        } catch (err) {
+          if (err instanceof BinlogSyncError && err.code === 'PIPELINE_LOCKED') {
+            onTakenOver?.(err);
+            return;
+          }
+          await sleep(backoffDelay(DEFAULT_BACKOFF, attempt));
+        }
+      }
+    });
+  };
   return {
     source,
     get sink(): MySqlSink {
@@ -56,10 +84,11 @@ export async function openConnectors(config: PipelineConfig, logger: Logger, opt
     },
     checkpoints,
     lock: {
-      acquire: async () => (held = await lock.acquire(config.name)),
+      acquire: async (onTakenOver) => keep(await lock.acquire(config.name), onTakenOver),
       holder: async () => ((await lock.isHeld(config.name)) as LockHolder | null)?.connectionId ?? null,
     },
     async close() {
+      closed = true;
       await Promise.allSettled([source.close(), sink?.close(), checkpoints.close(), held?.release()]);
     },
   };

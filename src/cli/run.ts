@@ -30,7 +30,11 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
   const { config, logger } = o;
   const c = await openConnectors(config, logger);
   try {
-    await c.lock.acquire();
+    let pipeline: Pipeline | null = null;
+    await c.lock.acquire((err) => {
+      logger.error({ err: String(err) }, 'another daemon took over this pipeline while the target was unreachable: stopping');
+      pipeline?.abort(err);
+    });
     const stored = await c.checkpoints.load(config.name);
     const report = await runPreflight(config, {
       ...(o.resetTo ? { checkpoint: o.resetTo } : stored ? { checkpoint: stored.position } : {}),
@@ -48,7 +52,7 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
       'starting',
     );
     const filter = new TableFilter(config.source.include, config.source.exclude);
-    const pipeline = new Pipeline({
+    pipeline = new Pipeline({
       name: config.name,
       source: c.source,
       sink: c.sink,

@@ -135,6 +135,11 @@ export class Pipeline {
     return { stats: this.stats(), reason: signal.aborted ? 'stopped' : reason };
   }
 
+  /** Stops the run with `err` as a fatal error (e.g. another daemon took over the pipeline). */
+  abort(err: unknown): void {
+    this.fail(err);
+  }
+
   private fail(err: unknown): void {
     if (this.fatal) return;
     this.fatal = err;
