@@ -80,27 +80,48 @@ export class MySqlSink implements SinkConnector {
     }
   }
 
-  /** One attempt: every statement on one connection, in one transaction. */
+  /**
+   * One attempt: every statement on one connection, in one transaction. The statements travel as
+   * multi-statement queries (`BEGIN; …; COMMIT` in as few round trips as the size limit allows): on a
+   * durable target most of a small batch's time is round trips and the commit, not the statements.
+   */
   private async applyOnce(statements: readonly BuiltStatement[]): Promise<void> {
     const conn = await this.pool.acquire();
-    // One statement is atomic by itself under autocommit: skip the BEGIN/COMMIT round trips.
+    // One statement is atomic by itself under autocommit: no BEGIN/COMMIT needed.
     const inTransaction = statements.length > 1;
-    let current: BuiltStatement | undefined;
     try {
-      if (inTransaction) await conn.query('BEGIN');
-      for (const statement of statements) {
-        current = statement;
-        await conn.query(statement.sql);
-      }
-      current = undefined;
-      if (inTransaction) await conn.query('COMMIT');
+      for (const sql of combine(statements, inTransaction, this.limits.maxStatementBytes)) await conn.query(sql);
     } catch (err) {
       const cls = classifyMySqlError(err);
       await this.giveBack(conn, inTransaction, cls.discardConnection);
       if (cls.retriable) throw err;
-      throw applyError(err, current, statements);
+      throw applyError(err, inTransaction ? await this.locateFailure(statements) : statements[0], statements);
     }
     this.pool.release(conn);
+  }
+
+  /**
+   * Which statement of a failed batch fails: replayed one by one in a transaction that is rolled back
+   * (the slow path, only taken for errors that stop the pipeline, so the message can name the statement).
+   */
+  private async locateFailure(statements: readonly BuiltStatement[]): Promise<BuiltStatement | undefined> {
+    let conn: mysql.PoolConnection | undefined;
+    try {
+      conn = await this.pool.acquire();
+      await conn.query('BEGIN');
+      for (const statement of statements) {
+        try {
+          await conn.query(statement.sql);
+        } catch {
+          return statement;
+        }
+      }
+      return undefined;
+    } catch {
+      return undefined;
+    } finally {
+      if (conn) await this.giveBack(conn, true, false);
+    }
   }
 
   /** After a failure: roll back and reuse the connection, or drop it when its state is unknown. */
@@ -122,6 +143,25 @@ export class MySqlSink implements SinkConnector {
     this.closing.abort();
     await this.pool.close();
   }
+}
+
+/** Joins statements into multi-statement queries of at most `maxBytes` (one statement may be larger). */
+export function combine(statements: readonly BuiltStatement[], inTransaction: boolean, maxBytes: number): string[] {
+  const queries: string[] = [];
+  let parts: string[] = inTransaction ? ['BEGIN'] : [];
+  let bytes = 0;
+  for (const st of statements) {
+    if (parts.length > 0 && bytes + st.bytes > maxBytes) {
+      queries.push(parts.join(';\n'));
+      parts = [];
+      bytes = 0;
+    }
+    parts.push(st.sql);
+    bytes += st.bytes;
+  }
+  if (inTransaction) parts.push('COMMIT');
+  if (parts.length > 0) queries.push(parts.join(';\n'));
+  return queries;
 }
 
 function describeBatch(statements: readonly BuiltStatement[], mutationCount: number): string {

@@ -58,6 +58,8 @@ export function connectionOptions(endpoint: TargetEndpoint): mysql.ConnectionOpt
     supportBigNumbers: true,
     bigNumberStrings: false,
     dateStrings: true,
+    // The applier sends a batch as `BEGIN; …; COMMIT` in one round trip; every value is escaped.
+    multipleStatements: true,
     enableKeepAlive: true,
   };
 }

@@ -33,6 +33,8 @@ export interface PipelineOptions {
   readonly initialCheckpoint: Checkpoint | null;
   readonly until?: BinlogPosition;
   readonly lanes: number;
+  /** Mutations per lane before a round uses another lane (see LaneScheduler). */
+  readonly minRowsPerLane?: number;
   readonly batchSize: number;
   /** Lane batches applied at once across all partitions (≤ the sink's connection pool). */
   readonly concurrency: number;
@@ -85,7 +87,7 @@ export class Pipeline {
     this.watermark = new Watermark(o.initialCheckpoint);
     this.saved = o.initialCheckpoint;
     this.partitioner = new Partitioner(o.transport.partitions);
-    this.scheduler = new LaneScheduler(o.lanes);
+    this.scheduler = new LaneScheduler(o.lanes, o.minRowsPerLane);
   }
 
   stats(): PipelineStats {

@@ -10,7 +10,7 @@ const routed = (ms: Mutation[]) => ms.map((m) => partitioner.route(m).routed);
 
 describe('LaneScheduler', () => {
   it('folds several changes of one row into the last one and acknowledges all of them', () => {
-    const s = new LaneScheduler(4);
+    const s = new LaneScheduler(4, 1);
     const ms = [upsert(ordersKeys, { id: 1, v: 1 }, 1), upsert(ordersKeys, { id: 1, v: 2 }, 2), upsert(ordersKeys, { id: 1, v: 3 }, 2)];
     const rounds = s.plan(routed(ms));
     expect(rounds).toHaveLength(1);
@@ -25,7 +25,7 @@ describe('LaneScheduler', () => {
   });
 
   it('keeps delete then re-insert of a key as the re-insert', () => {
-    const s = new LaneScheduler(4);
+    const s = new LaneScheduler(4, 1);
     const del = toMutations(change('delete', ordersKeys, { id: 5, v: 1 }, null));
     const ins = toMutations(change('insert', ordersKeys, null, { id: 5, v: 2 }));
     const [round] = s.plan(routed([...del, ...ins]));
@@ -33,15 +33,23 @@ describe('LaneScheduler', () => {
   });
 
   it('uses several lanes for independent keys', () => {
-    const s = new LaneScheduler(8);
+    const s = new LaneScheduler(8, 1);
     const ms = Array.from({ length: 200 }, (_, i) => upsert(ordersKeys, { id: i }));
     const [round] = s.plan(routed(ms));
     expect(round!.batches.length).toBe(8);
     expect(round!.consumed).toBe(200);
   });
 
+  it('uses only as many lanes as the round has work for', () => {
+    const s = new LaneScheduler(16, 32);
+    const few = Array.from({ length: 40 }, (_, i) => upsert(ordersKeys, { id: i }));
+    expect(s.plan(routed(few))[0]!.batches).toHaveLength(1);
+    const many = Array.from({ length: 2000 }, (_, i) => upsert(ordersKeys, { id: i }));
+    expect(s.plan(routed(many))[0]!.batches).toHaveLength(16);
+  });
+
   it('puts rows that share a unique value in one lane (a swap through a temporary value)', () => {
-    const s = new LaneScheduler(16);
+    const s = new LaneScheduler(16, 1);
     const ev = [
       change('update', usersKeys, { id: 1, email: 'x' }, { id: 1, email: 'tmp' }),
       change('update', usersKeys, { id: 2, email: 'y' }, { id: 2, email: 'x' }),
@@ -57,7 +65,7 @@ describe('LaneScheduler', () => {
   });
 
   it('ends the round when a change links two lanes', () => {
-    const s = new LaneScheduler(64);
+    const s = new LaneScheduler(64, 1);
     // Find two ids whose rows hash to different lanes when independent.
     const a = toMutations(change('insert', usersKeys, null, { id: 1, email: 'a' }));
     let b: Mutation[] = [];
