@@ -69,6 +69,9 @@ function startOf(from: StartFrom): { file: string; pos: number } {
   return from.kind === 'position' ? { file: from.position.file, pos: from.position.pos } : { file: '', pos: 4 };
 }
 
+/** Most events handed on in one batch (bounds a batch's memory; a batch is typically far smaller). */
+const MAX_BATCH = 1024;
+
 export class BinlogReader {
   readonly stats: ReaderStats = { reconnects: 0, silentReconnects: 0, maxBufferedBytes: 0, bufferedBytes: 0, bufferedEvents: 0, lateFiltered: 0 };
   private readonly decoders = new Map<number, TableDecoder>();
@@ -85,7 +88,12 @@ export class BinlogReader {
     return this.stats;
   }
 
-  async *read(options: SourceReadOptions): AsyncGenerator<SourceStreamEvent, void, undefined> {
+  /**
+   * Yields events in batches: everything already buffered is converted synchronously and handed on
+   * in one array (up to MAX_BATCH), so the per-event cost is a function call, not a promise. The
+   * resume point (`from`) only moves once a batch has been handed on.
+   */
+  async *read(options: SourceReadOptions): AsyncGenerator<readonly SourceStreamEvent[], void, undefined> {
     const { signal, until } = options;
     const log = this.config.logger;
     let from: StartFrom = options.from;
@@ -104,30 +112,57 @@ export class BinlogReader {
       signal.addEventListener('abort', onAbort, { once: true });
       const watchdog = this.startWatchdog(session);
       let failure: unknown = null;
+      let batch: SourceStreamEvent[] = [];
+      let boundary: StartFrom | null = null;
       try {
         session.start();
         log.debug({ from: from.kind === 'gtid' ? from.gtid : formatPosition(from.position) }, 'binlog session started');
-        for (;;) {
-          const pulled = await session.buffer.next();
-          if (pulled.done) return; // only an abort ends a session without an error
-          const item = pulled.value;
-          const events = await this.handle(item, asm);
+        let reachedUntil = false;
+        while (!reachedUntil) {
+          let item = session.buffer.shift();
+          if (item === undefined || batch.length >= MAX_BATCH) {
+            if (batch.length > 0) {
+              yield batch;
+              batch = [];
+              if (boundary) {
+                from = boundary;
+                boundary = null;
+                attempt = 0;
+              }
+              if (signal.aborted) return;
+            }
+            if (item === undefined) {
+              const pulled = await session.buffer.next();
+              if (pulled.done) return; // only an abort ends a session without an error
+              item = pulled.value;
+            }
+          }
+          let events: readonly SourceStreamEvent[] | null = null;
+          if (item.name === 'tablemap') {
+            const preparing = this.prepareTable(item.event as AnyBinlogEvent & { tableId: number; schemaName: string; tableName: string }, item.entry);
+            if (preparing) await preparing;
+          } else {
+            events = this.handle(item, asm);
+          }
           if (events === null) {
             // Non-transaction events between groups (format, GTID list, checkpoint) also reach `until`.
             // (Not rotate: its header position belongs to the file it ends.)
-            if (until && asm.idle && item.name !== 'rotate' && item.event.nextPosition > 0 && comparePositions(asm.position(item.event.nextPosition, undefined), until) >= 0) return;
+            if (until && asm.idle && item.name !== 'rotate' && item.event.nextPosition > 0 && comparePositions(asm.position(item.event.nextPosition, undefined), until) >= 0) reachedUntil = true;
             continue;
           }
           for (const event of events) {
-            yield event;
+            batch.push(event);
             if (event.kind === 'commit' || event.kind === 'schema-change') {
-              from = { kind: 'position', position: event.position };
-              attempt = 0;
-              if (until && comparePositions(event.position, until) >= 0) return;
+              boundary = { kind: 'position', position: event.position };
+              if (until && comparePositions(event.position, until) >= 0) {
+                reachedUntil = true;
+                break;
+              }
             }
-            if (signal.aborted) return;
           }
         }
+        if (batch.length > 0) yield batch;
+        return;
       } catch (err) {
         if (signal.aborted) return;
         failure = err;
@@ -146,7 +181,7 @@ export class BinlogReader {
         throw new SourceError('SOURCE_CONNECTION', `binlog reading failed: ${describeError(failure)}`, { cause: failure });
       }
       const abandoned = asm.abandon();
-      if (abandoned) yield abandoned;
+      if (abandoned) yield [abandoned];
       const delay = backoffDelay(this.config.reconnect ?? DEFAULT_BACKOFF, attempt++);
       this.stats.reconnects++;
       log.warn(
@@ -157,8 +192,8 @@ export class BinlogReader {
     }
   }
 
-  /** Converts one binlog event; null when it yields nothing (most non-row events). */
-  private async handle(item: RawItem, asm: TxAssembler): Promise<readonly SourceStreamEvent[] | null> {
+  /** Converts one binlog event (not a table map); null when it yields nothing (most non-row events). */
+  private handle(item: RawItem, asm: TxAssembler): readonly SourceStreamEvent[] | null {
     const ev = item.event;
     switch (item.name) {
       case 'rotate': {
@@ -186,9 +221,6 @@ export class BinlogReader {
         }
         return null;
       }
-      case 'tablemap':
-        await this.prepareTable(ev as AnyBinlogEvent & { tableId: number; schemaName: string; tableName: string }, item.entry);
-        return null;
       case 'writerows':
       case 'updaterows':
       case 'deleterows':
@@ -198,12 +230,16 @@ export class BinlogReader {
     }
   }
 
-  private async prepareTable(ev: { tableId: number; schemaName: string; tableName: string }, entry: TableMapEntry | undefined): Promise<void> {
-    if (!entry || !entry.columns) return; // zongji filtered the table out
-    if (!this.config.filter.matches(ev.schemaName, ev.tableName)) return;
+  /** Builds the decoder of a table id not seen yet (a promise), or returns undefined when it is known. */
+  private prepareTable(ev: { tableId: number; schemaName: string; tableName: string }, entry: TableMapEntry | undefined): Promise<void> | undefined {
+    if (!entry || !entry.columns) return undefined; // zongji filtered the table out
+    if (!this.config.filter.matches(ev.schemaName, ev.tableName)) return undefined;
     const known = this.decoders.get(ev.tableId);
-    if (known && known.table.schema === ev.schemaName && known.table.name === ev.tableName && sameColumns(known.types, entry)) return;
-    const table: TableRef = { schema: ev.schemaName, name: ev.tableName };
+    if (known && known.table.schema === ev.schemaName && known.table.name === ev.tableName && sameColumns(known.types, entry)) return undefined;
+    return this.buildDecoder(ev.tableId, { schema: ev.schemaName, name: ev.tableName }, entry as TableMapEntry & { columns: NonNullable<TableMapEntry['columns']> });
+  }
+
+  private async buildDecoder(tableId: number, table: TableRef, entry: TableMapEntry & { columns: NonNullable<TableMapEntry['columns']> }): Promise<void> {
     // A table id we have not seen (first use, or a new id after ALTER TABLE / restart): re-read keys.
     this.config.schema.invalidate(table);
     const info = await this.config.schema.get(table);
@@ -218,7 +254,7 @@ export class BinlogReader {
         fsp: typeof decimals === 'number' ? decimals : fspOf(columnType),
       };
     });
-    this.decoders.set(ev.tableId, {
+    this.decoders.set(tableId, {
       table: info.keys.table,
       keys: info.keys,
       decode: compileRowDecoder(info.keys.table, specs),

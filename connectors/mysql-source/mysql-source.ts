@@ -47,7 +47,7 @@ export class MySqlSource implements SourceConnector {
     );
   }
 
-  read(options: SourceReadOptions): AsyncIterable<SourceStreamEvent> {
+  read(options: SourceReadOptions): AsyncIterable<readonly SourceStreamEvent[]> {
     return this.stream(options);
   }
 
@@ -56,7 +56,7 @@ export class MySqlSource implements SourceConnector {
     return this.reader?.refreshStats() ?? null;
   }
 
-  private async *stream(options: SourceReadOptions): AsyncGenerator<SourceStreamEvent, void, undefined> {
+  private async *stream(options: SourceReadOptions): AsyncGenerator<readonly SourceStreamEvent[], void, undefined> {
     if (this.closed) throw new SourceError('SOURCE_CONNECTION', 'the source connector is closed');
     await this.checkBinlogSettings();
     const o = this.options;

@@ -38,7 +38,8 @@ export async function replayCommand(argv: string[]): Promise<number> {
     if (values['dry-run']) {
       let changes = 0;
       let transactions = 0;
-      for await (const ev of c.source.read({ from: { kind: 'position', position: from }, until: to, signal: ac.signal })) {
+      for await (const batch of c.source.read({ from: { kind: 'position', position: from }, until: to, signal: ac.signal }))
+      for (const ev of batch) {
         if (ev.kind === 'change') {
           changes++;
           process.stdout.write(

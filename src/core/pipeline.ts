@@ -154,36 +154,38 @@ export class Pipeline {
   private async dispatch(): Promise<PipelineResult['reason']> {
     const { source, transport, until } = this.o;
     const read = { from: this.o.from, signal: this.stop.signal, ...(until ? { until } : {}) };
-    for await (const ev of source.read(read)) {
-      if (this.fatal) break;
-      switch (ev.kind) {
-        case 'change': {
-          this.changes++;
-          this.o.onChange?.(ev);
-          for (const m of toMutations(ev)) {
-            const { partition, routed } = this.partitioner.route(m);
-            this.watermark.track(m.txSeq);
-            while (!transport.tryPublish(partition, routed)) {
-              await transport.waitForSpace(partition);
-              if (this.fatal) return 'stopped';
+    for await (const batch of source.read(read)) {
+      for (const ev of batch) {
+        if (this.fatal) return 'stopped';
+        switch (ev.kind) {
+          case 'change': {
+            this.changes++;
+            this.o.onChange?.(ev);
+            for (const m of toMutations(ev)) {
+              const { partition, routed } = this.partitioner.route(m);
+              this.watermark.track(m.txSeq);
+              while (!transport.tryPublish(partition, routed)) {
+                await transport.waitForSpace(partition);
+                if (this.fatal) return 'stopped';
+              }
             }
+            break;
           }
-          break;
+          case 'commit':
+            this.transactions++;
+            this.lastReadPosition = ev.position;
+            this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs);
+            break;
+          case 'schema-change':
+            this.schemaChanges++;
+            this.lastReadPosition = ev.position;
+            this.reportDdl(ev);
+            this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs);
+            break;
+          case 'abandon':
+            this.watermark.abandon(ev.txSeq);
+            break;
         }
-        case 'commit':
-          this.transactions++;
-          this.lastReadPosition = ev.position;
-          this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs);
-          break;
-        case 'schema-change':
-          this.schemaChanges++;
-          this.lastReadPosition = ev.position;
-          this.reportDdl(ev);
-          this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs);
-          break;
-        case 'abandon':
-          this.watermark.abandon(ev.txSeq);
-          break;
       }
     }
     if (this.stop.signal.aborted) return 'stopped';

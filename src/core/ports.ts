@@ -34,12 +34,13 @@ export interface SourceReadOptions {
 
 export interface SourceConnector {
   /**
-   * Streams decoded events in binlog order. The stream is pull-based: when the consumer stops pulling
+   * Streams decoded events in binlog order, in batches (whatever was decoded together: the per-event
+   * cost must stay a function call, not a promise). The stream is pull-based: when the consumer stops pulling
    * (the pipeline is full), the source pauses its socket, so memory stays bounded whatever the backlog.
    * Reconnects by itself (with backoff) after a lost or silent connection; throws only what retrying
    * cannot fix (e.g. the position was purged: `SOURCE_POSITION_PURGED`).
    */
-  read(options: SourceReadOptions): AsyncIterable<SourceStreamEvent>;
+  read(options: SourceReadOptions): AsyncIterable<readonly SourceStreamEvent[]>;
   /** The source's current binlog head (SHOW MASTER STATUS). */
   head(): Promise<BinlogPosition>;
   /** The first position of the oldest binlog file still on the server. */

@@ -3,6 +3,7 @@ import { MySqlSource } from '../../connectors/mysql-source/index.js';
 import { SourceError } from '../../src/core/errors.js';
 import type { SourceStreamEvent } from '../../src/core/ports.js';
 import { LocalMariaDb } from '../../src/local/mariadb-server.js';
+import { eachEvent } from '../support/each-event.js';
 
 let db: LocalMariaDb;
 
@@ -29,7 +30,7 @@ describe('MySqlSource flow control and unrecoverable positions', () => {
       expect(head.pos - start.pos).toBeGreaterThan(30 << 20);
 
       const ac = new AbortController();
-      const it = source.read({ from: { kind: 'position', position: start }, until: head, signal: ac.signal })[Symbol.asyncIterator]();
+      const it = eachEvent(source.read({ from: { kind: 'position', position: start }, until: head, signal: ac.signal }))[Symbol.asyncIterator]();
       await it.next();
       // The consumer is busy: nothing is pulled for a while, but the socket keeps delivering until paused.
       const samples: number[] = [];
@@ -89,7 +90,7 @@ describe('MySqlSource flow control and unrecoverable positions', () => {
       const ac = new AbortController();
       const timer = setTimeout(() => ac.abort(), 15_000);
       const err = await (async () => {
-        for await (const _ of source.read({ from: { kind: 'position', position: old }, signal: ac.signal })) {
+        for await (const _ of eachEvent(source.read({ from: { kind: 'position', position: old }, signal: ac.signal }))) {
           // nothing can arrive
         }
       })().catch((e: unknown) => e);

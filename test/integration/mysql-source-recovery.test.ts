@@ -4,6 +4,7 @@ import type { ChangeEvent } from '../../src/core/event.js';
 import type { SourceStreamEvent } from '../../src/core/ports.js';
 import { LocalMariaDb } from '../../src/local/mariadb-server.js';
 import { silentLogger } from '../../src/core/log.js';
+import { eachEvent } from '../support/each-event.js';
 
 let db: LocalMariaDb;
 
@@ -54,7 +55,7 @@ describe('MySqlSource recovery', () => {
       const events: SourceStreamEvent[] = [];
       let killed = false;
       let wroteAfter = false;
-      for await (const e of source.read({ from: { kind: 'position', position: start }, signal: ac.signal })) {
+      for await (const e of eachEvent(source.read({ from: { kind: 'position', position: start }, signal: ac.signal }))) {
         events.push(e);
         if (!killed && e.kind === 'change' && e.txSeq === 2 && events.length > 1_000) {
           killed = true;
@@ -106,7 +107,7 @@ describe('MySqlSource recovery', () => {
       const start = await source.head();
       const ac = new AbortController();
       const timer = setTimeout(() => ac.abort(), 40_000);
-      const it = source.read({ from: { kind: 'position', position: start }, signal: ac.signal })[Symbol.asyncIterator]();
+      const it = eachEvent(source.read({ from: { kind: 'position', position: start }, signal: ac.signal }))[Symbol.asyncIterator]();
       const nextChange = async (): Promise<ChangeEvent> => {
         for (;;) {
           const r = await it.next();

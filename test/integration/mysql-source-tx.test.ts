@@ -5,6 +5,7 @@ import type { ChangeEvent, CommitEvent, SchemaChangeEvent } from '../../src/core
 import type { BinlogPosition } from '../../src/core/position.js';
 import type { SourceStreamEvent, StartFrom } from '../../src/core/ports.js';
 import { LocalMariaDb } from '../../src/local/mariadb-server.js';
+import { eachEvent } from '../support/each-event.js';
 
 let db: LocalMariaDb;
 let source: MySqlSource;
@@ -14,7 +15,7 @@ async function readRange(from: StartFrom, until: BinlogPosition, src = source): 
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), 20_000);
   try {
-    for await (const e of src.read({ from, until, signal: ac.signal })) events.push(e);
+    for await (const e of eachEvent(src.read({ from, until, signal: ac.signal }))) events.push(e);
   } finally {
     clearTimeout(timer);
   }

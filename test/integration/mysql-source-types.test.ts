@@ -11,6 +11,7 @@ import type { BinlogPosition } from '../../src/core/position.js';
 import type { SourceStreamEvent } from '../../src/core/ports.js';
 import { LocalMariaDb } from '../../src/local/mariadb-server.js';
 import { ALL_TYPES_COLUMNS as COLUMNS, ALL_TYPES_ROWS as ROWS } from '../support/all-types.js';
+import { eachEvent } from '../support/each-event.js';
 
 let db: LocalMariaDb;
 let source: MySqlSource;
@@ -35,7 +36,7 @@ async function readAll(from: BinlogPosition, until: BinlogPosition): Promise<Sou
   const events: SourceStreamEvent[] = [];
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), 30_000);
-  for await (const e of source.read({ from: { kind: 'position', position: from }, until, signal: ac.signal })) events.push(e);
+  for await (const e of eachEvent(source.read({ from: { kind: 'position', position: from }, until, signal: ac.signal }))) events.push(e);
   clearTimeout(timer);
   return events;
 }

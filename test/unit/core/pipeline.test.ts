@@ -78,13 +78,12 @@ function workload(seed: number, txCount: number): Tx[] {
 
 class FakeSource implements SourceConnector {
   constructor(private readonly txs: Tx[]) {}
-  async *read(o: SourceReadOptions): AsyncIterable<SourceStreamEvent> {
+  async *read(o: SourceReadOptions): AsyncIterable<readonly SourceStreamEvent[]> {
     const from = o.from.kind === 'position' ? o.from.position.pos : 0;
     for (const [i, tx] of this.txs.entries()) {
       if (tx.end <= from) continue;
       if (o.signal.aborted) return;
-      for (const e of tx.events) yield e;
-      yield { kind: 'commit', txSeq: i + 1, position: { file: 'bin.000001', pos: tx.end }, timestampMs: i, changeCount: tx.events.length };
+      yield [...tx.events, { kind: 'commit', txSeq: i + 1, position: { file: 'bin.000001', pos: tx.end }, timestampMs: i, changeCount: tx.events.length }];
       if (i % 7 === 0) await new Promise((r) => setImmediate(r));
     }
   }
