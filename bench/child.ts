@@ -14,8 +14,14 @@ export interface ChildRun {
   send(message: ParentMessage): void;
 }
 
+/** Extra `node` options for every child (e.g. `--max-old-space-size=192`), set once by main. */
+let childNodeArgs: readonly string[] = [];
+export function setChildNodeArgs(args: readonly string[]): void {
+  childNodeArgs = args;
+}
+
 export function startChild(spec: ChildSpec, options: { cpuProfDir?: string } = {}): ChildRun {
-  const args = [...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : []), CHILD_SCRIPT];
+  const args = [...childNodeArgs, ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : []), CHILD_SCRIPT];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, [SPEC_ENV]: JSON.stringify(spec) },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -11,6 +11,7 @@ import { cpus, loadavg, totalmem, release } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setChildNodeArgs } from './child.js';
 import { cleanupAll } from './cleanup.js';
 import type { Tuning } from './child-spec.js';
 import { formatReport, writeReport, type BenchReport, type CatchUpScenario, type MemoryPoint, type SteadyScenario } from './report.js';
@@ -30,6 +31,8 @@ Scenarios
                           frames (profiles kept in .tmp/bench-profiles/)
   --skip-source-only      do not time binlog-sync's source connector alone
   --out FILE              JSON results (default bench-results.json)
+  --child-node-args=ARGS  node options for the measured children, e.g. --child-node-args=--max-old-space-size=192
+                          (tells live memory from garbage V8 has not collected yet)
 
 Sizes (each also from the environment, e.g. BENCH_OLTP_TX=100000)
   --oltp-tx N             OLTP transactions in the backlog (default 30000; quick 3000)
@@ -82,6 +85,7 @@ function parseFlags(argv: string[]) {
       'skip-source-only': { type: 'boolean', default: false },
       out: { type: 'string' },
       'memory-rows': { type: 'string' },
+      'child-node-args': { type: 'string' },
       ...Object.fromEntries(numberFlags.map((f) => [f, { type: 'string' as const }])),
     },
   }).values;
@@ -138,6 +142,7 @@ function parse(argv: string[]) {
     profile: v.profile === true,
     sourceOnly: v['skip-source-only'] !== true,
     out: (v.out as string | undefined) ?? 'bench-results.json',
+    childNodeArgs: ((v['child-node-args'] as string | undefined) ?? '').split(/\s+/).filter(Boolean),
     tuning,
   };
 }
@@ -175,6 +180,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  setChildNodeArgs(o.childNodeArgs);
   const startedAt = new Date();
   const loadAtStart = loadavg()[0] ?? 0;
   const t0 = performance.now();
@@ -221,6 +227,7 @@ async function main(argv: string[]): Promise<number> {
       oltp: o.oltp,
       bulk: o.bulk,
       pipeline: Object.keys(o.tuning).length ? o.tuning : 'pipeline file defaults',
+      ...(o.childNodeArgs.length ? { childNodeArgs: o.childNodeArgs.join(' ') } : {}),
       nativeReplica: 'one SQL thread (slave_parallel_threads=0), MASTER_USE_GTID=no',
     },
     scenarios,

@@ -171,7 +171,8 @@ async function runSourceMode(spec: ChildSpec, logger: Logger): Promise<ChildResu
     let transactions = 0;
     const started = performance.now();
     send({ type: 'running' });
-    for await (const ev of c.source.read({ from: { kind: 'position', position: spec.from }, signal: stop.signal })) {
+    for await (const batch of c.source.read({ from: { kind: 'position', position: spec.from }, signal: stop.signal }))
+    for (const ev of batch) {
       if (ev.kind === 'change') rowEvents++;
       else if (ev.kind === 'commit' || ev.kind === 'schema-change') {
         transactions++;

@@ -134,8 +134,8 @@ export function formatReport(r: BenchReport): string {
   const m = r.machine;
   out.push(`machine: ${m.cores} cores (${m.cpu}), ${mb(m.memoryBytes)} RAM, ${m.os}, Node ${m.node}, MariaDB ${m.mariadb}`);
   out.push(
-    `source, both targets and the pipeline share these cores; 1-min load average ${r.loadAverage.start.toFixed(1)} at start, ${r.loadAverage.end.toFixed(1)} at end` +
-      (Math.max(r.loadAverage.start, r.loadAverage.end) > m.cores ? ' (BUSY: other work on this machine skews these figures)' : ''),
+    `source, both targets and the pipeline share these cores; 1-min load average ${r.loadAverage.start.toFixed(1)} at start, ` +
+      `${r.loadAverage.end.toFixed(1)} at end (includes the bench's own work; other work on the machine skews the figures: compare the runs' spread)`,
   );
   out.push(`durability: source ${r.durability.source}; both targets (native replica and binlog-sync) ${r.durability.targets}`);
   out.push(`settings: ${Object.entries(r.settings).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')}`);
