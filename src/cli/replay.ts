@@ -68,7 +68,6 @@ export async function replayCommand(argv: string[]): Promise<number> {
       initialCheckpoint: null,
       until: to,
       lanes: config.sink.lanes,
-      minRowsPerLane: config.sink.minRowsPerLane,
       batchSize: config.sink.batchSize,
       concurrency: config.target.poolSize,
       checkpointIntervalMs: config.checkpoint.intervalMs,

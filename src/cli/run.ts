@@ -61,7 +61,6 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
       from: start.from,
       initialCheckpoint: start.checkpoint,
       lanes: config.sink.lanes,
-      minRowsPerLane: config.sink.minRowsPerLane,
       batchSize: config.sink.batchSize,
       concurrency: config.target.poolSize,
       checkpointIntervalMs: config.checkpoint.intervalMs,

@@ -227,8 +227,6 @@ const transportSchema = strict({
 const sinkSchema = strict({
   lanes: integer(1, 256).default(16),
   batchSize: integer(1, 100_000).default(500),
-  /** A round uses a lane per this many mutations (up to `lanes`): fewer, larger target transactions. */
-  minRowsPerLane: integer(1, 100_000).default(32),
 });
 
 const checkpointSchema = strict({

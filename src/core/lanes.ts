@@ -8,10 +8,10 @@
  *   (two rows that are independent so far now depend on each other) the round ends before it.
  * - Within a lane, several changes of one row fold into the last one (an upsert carries the full after
  *   image and a delete needs only the key, so the last change alone gives the final state).
- * - A round uses only as many lanes as it has work for (`minPerLane` mutations each): every lane batch
- *   is a target transaction, and on a durable target a commit costs more than the rows in it, so a
- *   small round is one transaction and a large one is spread over up to `lanes`. Lane choice only has
- *   to be consistent within a round, because rounds are barriers.
+ * - A round uses only as many lanes as it has work for (`perLane` mutations each, the sink's
+ *   `batchSize`): every lane batch is a target transaction, and on a durable target a commit costs
+ *   more than the rows in it, so a small round is one transaction and a large one is spread over up
+ *   to `lanes`. Lane choice only has to be consistent within a round, because rounds are barriers.
  * - Lanes of one round run concurrently; rounds run one after another. Together: each row's changes
  *   are applied in source order, and two rows that share a unique value are never in flight in two
  *   lanes at once, so no lane waits on another's locks or duplicate key.
@@ -42,20 +42,24 @@ interface OpenLane {
   readonly acks: AckCounts;
 }
 
-export const DEFAULT_MIN_PER_LANE = 32;
-
 export class LaneScheduler {
   constructor(
     readonly lanes: number,
-    readonly minPerLane = DEFAULT_MIN_PER_LANE,
+    /** Mutations a lane batch is sized for: a round uses ceil(items / perLane) lanes, at most `lanes`. */
+    readonly perLane: number,
   ) {
     if (!Number.isInteger(lanes) || lanes < 1) throw new RangeError(`lanes must be a positive integer, got ${lanes}`);
-    if (!Number.isInteger(minPerLane) || minPerLane < 1) throw new RangeError(`minPerLane must be a positive integer, got ${minPerLane}`);
+    if (!Number.isInteger(perLane) || perLane < 1) throw new RangeError(`perLane must be a positive integer, got ${perLane}`);
+  }
+
+  /** Most mutations worth planning at once: a full batch for every lane. */
+  get roundCapacity(): number {
+    return this.lanes * this.perLane;
   }
 
   /** Plans all of `items` (in queue order) into consecutive rounds. */
   plan(items: readonly Routed[]): Round[] {
-    const lanes = Math.max(1, Math.min(this.lanes, Math.floor(items.length / this.minPerLane)));
+    const lanes = Math.max(1, Math.min(this.lanes, Math.ceil(items.length / this.perLane)));
     const rounds: Round[] = [];
     let open = new Map<number, OpenLane>();
     let laneOfToken = new Map<string, number>();

@@ -33,8 +33,7 @@ export interface PipelineOptions {
   readonly initialCheckpoint: Checkpoint | null;
   readonly until?: BinlogPosition;
   readonly lanes: number;
-  /** Mutations per lane before a round uses another lane (see LaneScheduler). */
-  readonly minRowsPerLane?: number;
+  /** Mutations per lane batch (one target transaction); a round takes up to lanes × batchSize. */
   readonly batchSize: number;
   /** Lane batches applied at once across all partitions (≤ the sink's connection pool). */
   readonly concurrency: number;
@@ -87,7 +86,7 @@ export class Pipeline {
     this.watermark = new Watermark(o.initialCheckpoint);
     this.saved = o.initialCheckpoint;
     this.partitioner = new Partitioner(o.transport.partitions);
-    this.scheduler = new LaneScheduler(o.lanes, o.minRowsPerLane);
+    this.scheduler = new LaneScheduler(o.lanes, o.batchSize);
   }
 
   stats(): PipelineStats {
@@ -206,10 +205,10 @@ export class Pipeline {
 
   /** Applies one partition: rounds of concurrent lane batches, acknowledging each batch once committed. */
   private async consume(partition: number, limit: ReturnType<typeof pLimit>): Promise<void> {
-    const { transport, sink, batchSize } = this.o;
+    const { transport, sink } = this.o;
     for (;;) {
       if (this.fatal) return;
-      const items = await transport.take(partition, batchSize);
+      const items = await transport.take(partition, this.scheduler.roundCapacity);
       if (items.length === 0 || this.fatal) return;
       for (const round of this.scheduler.plan(items)) {
         const results = await Promise.allSettled(

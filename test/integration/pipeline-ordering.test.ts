@@ -57,7 +57,7 @@ describe('ordering', () => {
   it('keeps per-key order across lanes, key changes, re-inserts, unique swaps and rollbacks', async () => {
     await servers.source.query(`INSERT INTO ${DB}.counters (id, v) VALUES (1,0),(2,0),(3,0)`);
     await servers.source.query(`INSERT INTO ${DB}.accounts VALUES (1,'a@x',1,0),(2,'b@x',2,0),(3,'c@x',3,0),(4,'d@x',4,0)`);
-    const running = await startInProcess(servers.source, servers.target, { PIPELINE_NAME: 'ordering', SYNC_DB: DB, LANES: '16', PARTITIONS: '4', BATCH_SIZE: '64', MIN_ROWS_PER_LANE: '1' });
+    const running = await startInProcess(servers.source, servers.target, { PIPELINE_NAME: 'ordering', SYNC_DB: DB, LANES: '16', PARTITIONS: '4', BATCH_SIZE: '4' });
     await running.pipeline;
 
     // 6 writers × 400 updates to 3 hot keys; each appends to a history so any reordering shows.

@@ -71,7 +71,7 @@ describe('config files shipped in config/', () => {
       },
       target: { host: '127.0.0.1', port: 3307, user: 'sync', password: 'b', poolSize: 8 },
       transport: { kind: 'embedded', partitions: 8, queueCapacity: 2000 },
-      sink: { lanes: 16, batchSize: 500, minRowsPerLane: 32 },
+      sink: { lanes: 16, batchSize: 500 },
       checkpoint: { intervalMs: 1000 },
     });
   });

@@ -41,7 +41,7 @@ describe('LaneScheduler', () => {
   });
 
   it('uses only as many lanes as the round has work for', () => {
-    const s = new LaneScheduler(16, 32);
+    const s = new LaneScheduler(16, 64);
     const few = Array.from({ length: 40 }, (_, i) => upsert(ordersKeys, { id: i }));
     expect(s.plan(routed(few))[0]!.batches).toHaveLength(1);
     const many = Array.from({ length: 2000 }, (_, i) => upsert(ordersKeys, { id: i }));
