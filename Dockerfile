@@ -18,5 +18,5 @@ COPY package.json ./
 COPY bin ./bin
 COPY config ./config
 USER node
-ENTRYPOINT ["node", "/app/bin/binlog-sync.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "/app/bin/binlog-sync.js"]
 CMD ["help"]

@@ -17,6 +17,7 @@ import type { Tuning } from './child-spec.js';
 import { formatReport, writeReport, type BenchReport, type CatchUpScenario, type MemoryPoint, type SteadyScenario } from './report.js';
 import { bulkScenario, memoryScenario, oltpScenario, steadyScenario, type CatchUpOptions, type Targets } from './scenarios.js';
 import { rows, startServer, variable, withConnection } from './sql.js';
+import { DAEMON_NODE_FLAGS } from '../src/cli/node-flags.js';
 
 const HELP = `npm run bench -- [options]     (or: node dist/bench/main.js [options])
 
@@ -180,7 +181,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  setChildNodeArgs(o.childNodeArgs);
+  // The measured children run with the daemon's V8 flags, plus whatever --child-node-args adds.
+  setChildNodeArgs([...DAEMON_NODE_FLAGS, ...o.childNodeArgs]);
   const startedAt = new Date();
   const loadAtStart = loadavg()[0] ?? 0;
   const t0 = performance.now();

@@ -60,6 +60,10 @@ export function connectionOptions(endpoint: TargetEndpoint): mysql.ConnectionOpt
     dateStrings: true,
     // The applier sends a batch as `BEGIN; …; COMMIT` in one round trip; every value is escaped.
     multipleStatements: true,
+    // mysql2 scans every query for `?` placeholders, also when there are no values: the applier's
+    // statements are built and escaped already, and megabytes long, so only format when given values.
+    queryFormat: (sql: string, values: unknown) =>
+      values === undefined || (Array.isArray(values) && values.length === 0) ? sql : mysql.format(sql, values as never, false, 'Z'),
     enableKeepAlive: true,
   };
 }

@@ -8,11 +8,10 @@ import type { ChangeEvent, Mutation, Row, SqlValue, TableKeys } from './event.js
 import { uniqueToken } from './key.js';
 
 function keyValues(keys: TableKeys, row: Row): SqlValue[] {
-  const out = new Array<SqlValue>(keys.primaryKey.length);
-  for (let i = 0; i < keys.primaryKey.length; i++) {
-    const v = row[keys.primaryKey[i]!];
-    out[i] = v === undefined ? null : v;
-  }
+  const pk = keys.primaryKey;
+  if (pk.length === 1) return [row[pk[0]!] ?? null];
+  const out: SqlValue[] = [];
+  for (let i = 0; i < pk.length; i++) out.push(row[pk[i]!] ?? null);
   return out;
 }
 
@@ -30,11 +29,11 @@ function sameKey(a: readonly SqlValue[], b: readonly SqlValue[]): boolean {
 const NO_TOKENS: readonly string[] = Object.freeze([]);
 
 /** Unique-index value tokens of each given image (before and after), deduplicated. */
-export function uniqueTokens(keys: TableKeys, ...rows: (Row | null)[]): readonly string[] {
+export function uniqueTokens(keys: TableKeys, first: Row, second?: Row): readonly string[] {
   if (keys.uniqueKeys.length === 0) return NO_TOKENS;
+  const rows = second ? [first, second] : [first];
   const out = new Set<string>();
   for (const row of rows) {
-    if (!row) continue;
     keys.uniqueKeys.forEach((cols, i) => {
       const t = uniqueToken(keys.table, i, cols.map((c) => row[c]));
       if (t !== null) out.add(t);
@@ -43,30 +42,29 @@ export function uniqueTokens(keys: TableKeys, ...rows: (Row | null)[]): readonly
   return [...out];
 }
 
+/** One mutation, built as a literal of one fixed shape (V8 keeps every mutation on one hidden class). */
+function mutation(ev: ChangeEvent, op: Mutation['op'], key: readonly SqlValue[], row: Row, tokens: readonly string[]): Mutation {
+  return { op, table: ev.table, keys: ev.keys, key, row, uniqueTokens: tokens, txSeq: ev.txSeq, timestampMs: ev.timestampMs };
+}
+
 export function toMutations(ev: ChangeEvent): Mutation[] {
-  const { keys, table, txSeq, timestampMs } = ev;
-  const base = { table, keys, txSeq, timestampMs };
+  const keys = ev.keys;
   switch (ev.op) {
     case 'insert': {
       const after = ev.after!;
-      return [{ ...base, op: 'upsert', key: keyValues(keys, after), row: after, uniqueTokens: uniqueTokens(keys, after) }];
+      return [mutation(ev, 'upsert', keyValues(keys, after), after, uniqueTokens(keys, after))];
     }
     case 'delete': {
       const before = ev.before!;
-      return [{ ...base, op: 'delete', key: keyValues(keys, before), row: before, uniqueTokens: uniqueTokens(keys, before) }];
+      return [mutation(ev, 'delete', keyValues(keys, before), before, uniqueTokens(keys, before))];
     }
     case 'update': {
       const before = ev.before!;
       const after = ev.after!;
       const newKey = keyValues(keys, after);
       const oldKey = keyValues(keys, before);
-      if (sameKey(oldKey, newKey)) {
-        return [{ ...base, op: 'upsert', key: newKey, row: after, uniqueTokens: uniqueTokens(keys, before, after) }];
-      }
-      return [
-        { ...base, op: 'delete', key: oldKey, row: before, uniqueTokens: uniqueTokens(keys, before) },
-        { ...base, op: 'upsert', key: newKey, row: after, uniqueTokens: uniqueTokens(keys, after) },
-      ];
+      if (sameKey(oldKey, newKey)) return [mutation(ev, 'upsert', newKey, after, uniqueTokens(keys, before, after))];
+      return [mutation(ev, 'delete', oldKey, before, uniqueTokens(keys, before)), mutation(ev, 'upsert', newKey, after, uniqueTokens(keys, after))];
     }
   }
 }
