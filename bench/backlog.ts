@@ -15,6 +15,7 @@
 import type mysql from 'mysql2/promise';
 import type { ServerEndpoint } from '../src/local/mariadb-server.js';
 import { BENCH_DB, connect, q, withConnection } from './sql.js';
+import { prng } from '../src/local/workload.js';
 
 export interface Schema {
   readonly tables: readonly string[];
@@ -95,18 +96,6 @@ export async function prepareDatabase(endpoint: ServerEndpoint, schema: Schema):
 /** Microseconds since the epoch, with sub-millisecond resolution. */
 export function nowUs(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
-}
-
-/** A small deterministic PRNG (mulberry32), so every run writes the same kind of data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** sysbench's `c` value: ten groups of 11 digits joined by '-' (119 chars). */

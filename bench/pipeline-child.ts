@@ -13,11 +13,10 @@
 import { readFileSync } from 'node:fs';
 import { parsePipelineConfig } from '../src/config/load.js';
 import { createLogger, type Logger } from '../src/core/log.js';
-import { Pipeline } from '../src/core/pipeline.js';
 import type { Mutation } from '../src/core/event.js';
 import { comparePositions, formatPosition, type BinlogPosition } from '../src/core/position.js';
 import { resolveStart } from '../src/core/start-position.js';
-import { EmbeddedTransport } from '../src/transport/embedded.js';
+import { createPipeline } from '../src/cli/run.js';
 import { openConnectors } from '../src/cli/connectors.js';
 import { decodeRange } from './decoder-only.js';
 import { RESULT_PREFIX, SPEC_ENV, type ChildMessage, type ChildResult, type ChildSpec, type LagFigures, type ParentMessage } from './child-spec.js';
@@ -106,19 +105,10 @@ async function runPipelineMode(spec: ChildSpec, logger: Logger): Promise<ChildRe
   try {
     await c.lock.acquire();
     const start = await resolveStart(config.name, config.source.start, c.source, c.checkpoints);
-    const pipeline = new Pipeline({
-      name: config.name,
-      source: c.source,
-      sink: c.sink,
-      transport: new EmbeddedTransport(config.transport.partitions, config.transport.queueCapacity),
-      checkpoints: c.checkpoints,
+    const pipeline = createPipeline(config, c, logger, {
       from: start.from,
       initialCheckpoint: start.checkpoint,
-      lanes: config.sink.lanes,
-      batchSize: config.sink.batchSize,
-      concurrency: config.target.poolSize,
-      checkpointIntervalMs: config.checkpoint.intervalMs,
-      logger,
+      checkpoints: c.checkpoints,
       ...(lag ? { onApplied: (m: readonly Mutation[], at: number) => lag.record(m, at) } : {}),
     });
     const stop = new AbortController();

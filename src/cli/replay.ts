@@ -6,13 +6,12 @@
  */
 import { loadPipelineConfig } from '../config/load.js';
 import { createLogger } from '../core/log.js';
-import { Pipeline } from '../core/pipeline.js';
 import { comparePositions, formatPosition, parsePosition } from '../core/position.js';
 import { rowToJson, valueToJson } from '../core/json.js';
 import { tableKey } from '../core/event.js';
-import { EmbeddedTransport } from '../transport/embedded.js';
 import { configPath, parseCommandArgs, UsageError } from './args.js';
 import { openConnectors } from './connectors.js';
+import { createPipeline } from './run.js';
 
 export async function replayCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('replay', argv, {
@@ -58,21 +57,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       logger.info({ changes, transactions, from: formatPosition(from), to: formatPosition(to) }, 'dry run: nothing applied');
       return 0;
     }
-    const pipeline = new Pipeline({
-      name: config.name,
-      source: c.source,
-      sink: c.sink,
-      transport: new EmbeddedTransport(config.transport.partitions, config.transport.queueCapacity),
-      checkpoints: null,
-      from: { kind: 'position', position: from },
-      initialCheckpoint: null,
-      until: to,
-      lanes: config.sink.lanes,
-      batchSize: config.sink.batchSize,
-      concurrency: config.target.poolSize,
-      checkpointIntervalMs: config.checkpoint.intervalMs,
-      logger,
-    });
+    const pipeline = createPipeline(config, c, logger, { from: { kind: 'position', position: from }, initialCheckpoint: null, checkpoints: null, until: to });
     const { stats, reason } = await pipeline.run(ac.signal);
     const summary = { changes: stats.changes, transactions: stats.transactions, applied: stats.mutationsApplied, from: formatPosition(from), to: formatPosition(to), reason };
     console.log(JSON.stringify(summary));

@@ -5,14 +5,14 @@
  */
 import { loadPipelineConfig, type PipelineConfig } from '../config/load.js';
 import { createLogger, type Logger } from '../core/log.js';
-import { Pipeline, type PipelineResult } from '../core/pipeline.js';
+import { Pipeline, type PipelineOptions, type PipelineResult } from '../core/pipeline.js';
 import { formatPosition, parsePosition, type BinlogPosition } from '../core/position.js';
 import { resolveStart } from '../core/start-position.js';
 import { EmbeddedTransport } from '../transport/embedded.js';
 import { TableFilter } from '../core/table-filter.js';
 import { assertPreflightPassed, runPreflight } from '../preflight/index.js';
 import { configPath, parseCommandArgs, UsageError } from './args.js';
-import { openConnectors } from './connectors.js';
+import { openConnectors, type OpenConnectors } from './connectors.js';
 import { reportProgress, summarize } from './progress.js';
 
 export interface RunOptions {
@@ -23,6 +23,29 @@ export interface RunOptions {
   readonly progressEveryMs?: number;
   /** Called once the pipeline is running (the demo starts its workload here). */
   readonly onStarted?: (pipeline: Pipeline) => void;
+}
+
+/** A pipeline as the pipeline file describes it, over opened connectors; `run` specifics in `extra`. */
+export function createPipeline(
+  config: PipelineConfig,
+  c: Pick<OpenConnectors, 'source' | 'sink'>,
+  logger: Logger,
+  extra: Pick<PipelineOptions, 'from' | 'initialCheckpoint' | 'checkpoints'> & Partial<PipelineOptions>,
+): Pipeline {
+  const filter = new TableFilter(config.source.include, config.source.exclude);
+  return new Pipeline({
+    name: config.name,
+    source: c.source,
+    sink: c.sink,
+    transport: new EmbeddedTransport(config.transport.partitions, config.transport.queueCapacity),
+    lanes: config.sink.lanes,
+    batchSize: config.sink.batchSize,
+    concurrency: config.target.poolSize,
+    checkpointIntervalMs: config.checkpoint.intervalMs,
+    isSynced: (t) => filter.matches(t.schema, t.name),
+    logger,
+    ...extra,
+  });
 }
 
 /** The daemon's body, shared by `run` and `demo`. Throws on fatal errors; resolves after a clean stop. */
@@ -51,22 +74,7 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
       { pipeline: config.name, from: start.from.kind === 'gtid' ? start.from.gtid : formatPosition(start.from.position), origin: start.origin },
       'starting',
     );
-    const filter = new TableFilter(config.source.include, config.source.exclude);
-    pipeline = new Pipeline({
-      name: config.name,
-      source: c.source,
-      sink: c.sink,
-      transport: new EmbeddedTransport(config.transport.partitions, config.transport.queueCapacity),
-      checkpoints: c.checkpoints,
-      from: start.from,
-      initialCheckpoint: start.checkpoint,
-      lanes: config.sink.lanes,
-      batchSize: config.sink.batchSize,
-      concurrency: config.target.poolSize,
-      checkpointIntervalMs: config.checkpoint.intervalMs,
-      isSynced: (t) => filter.matches(t.schema, t.name),
-      logger,
-    });
+    pipeline = createPipeline(config, c, logger, { from: start.from, initialCheckpoint: start.checkpoint, checkpoints: c.checkpoints });
     const stopProgress = reportProgress(pipeline, logger, o.progressEveryMs ?? 5000);
     o.onStarted?.(pipeline);
     try {

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServerPair, type ServerPair } from '../support/servers.js';
+import type { ServerPair } from '../support/servers.js';
 import { assertSameData } from '../support/digest.js';
-import { createWorkloadSchema, runWorkload } from '../support/workload.js';
+import { runWorkload, startPairWithWorkloadSchema } from '../support/workload.js';
 import { pipelineEnv, sourceHead, startCli, storedCheckpoint, TEST_PIPELINE, waitForCatchUp, type CliRun } from '../support/pipeline-process.js';
 
 const DB = 'app';
@@ -18,12 +18,7 @@ let servers: ServerPair;
 const logDir = mkdtempSync(join(tmpdir(), 'binlog-sync-crash-'));
 
 beforeAll(async () => {
-  servers = await startServerPair();
-  for (const s of [servers.source, servers.target]) {
-    const c = await s.connect();
-    await createWorkloadSchema(c, DB);
-    await c.end();
-  }
+  servers = await startPairWithWorkloadSchema(DB);
 });
 
 afterAll(async () => {

@@ -4,21 +4,16 @@
  * source.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServerPair, type ServerPair } from '../support/servers.js';
+import type { ServerPair } from '../support/servers.js';
 import { assertSameData } from '../support/digest.js';
-import { createWorkloadSchema, runWorkload } from '../support/workload.js';
+import { runWorkload, startPairWithWorkloadSchema } from '../support/workload.js';
 import { startInProcess } from '../support/in-process.js';
 
 const DB = 'rec';
 let servers: ServerPair;
 
 beforeAll(async () => {
-  servers = await startServerPair();
-  for (const s of [servers.source, servers.target]) {
-    const c = await s.connect();
-    await createWorkloadSchema(c, DB);
-    await c.end();
-  }
+  servers = await startPairWithWorkloadSchema(DB);
 });
 
 afterAll(async () => {
