@@ -11,6 +11,7 @@ import { fnv1a32, mutationRowId } from './key.js';
 
 export interface Routed {
   readonly mutation: Mutation;
+  readonly partition: number;
   /** Row identity (`rowId`) and its hash, computed once here and reused by the lanes. */
   readonly rowId: string;
   readonly hash: number;
@@ -21,10 +22,10 @@ export class Partitioner {
     if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions must be a positive integer, got ${partitions}`);
   }
 
-  route(mutation: Mutation): { partition: number; routed: Routed } {
+  route(mutation: Mutation): Routed {
     const rowId = mutationRowId(mutation);
     const hash = fnv1a32(rowId);
     const partitionHash = mutation.keys.uniqueKeys.length > 0 ? fnv1a32(tableKey(mutation.table)) : hash;
-    return { partition: partitionHash % this.partitions, routed: { mutation, rowId, hash } };
+    return { mutation, partition: partitionHash % this.partitions, rowId, hash };
   }
 }

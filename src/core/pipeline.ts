@@ -161,10 +161,10 @@ export class Pipeline {
             this.changes++;
             this.o.onChange?.(ev);
             for (const m of toMutations(ev)) {
-              const { partition, routed } = this.partitioner.route(m);
+              const routed = this.partitioner.route(m);
               this.watermark.track(m.txSeq);
-              while (!transport.tryPublish(partition, routed)) {
-                await transport.waitForSpace(partition);
+              while (!transport.tryPublish(routed.partition, routed)) {
+                await transport.waitForSpace(routed.partition);
                 if (this.fatal) return 'stopped';
               }
             }

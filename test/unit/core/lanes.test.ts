@@ -6,7 +6,7 @@ import type { Mutation } from '../../../src/core/event.js';
 import { change, ordersKeys, upsert, usersKeys } from './fixtures.js';
 
 const partitioner = new Partitioner(1);
-const routed = (ms: Mutation[]) => ms.map((m) => partitioner.route(m).routed);
+const routed = (ms: Mutation[]) => ms.map((m) => partitioner.route(m));
 
 describe('LaneScheduler', () => {
   it('folds several changes of one row into the last one and acknowledges all of them', () => {

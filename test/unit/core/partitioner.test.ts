@@ -33,7 +33,7 @@ describe('Partitioner', () => {
     const lanes = new Set<number>();
     for (let i = 0; i < 5000; i++) {
       const r = p.route(upsert(ordersKeys, { id: i }));
-      if (r.partition === 3) lanes.add(laneHash(r.routed.hash) % 16);
+      if (r.partition === 3) lanes.add(laneHash(r.hash) % 16);
     }
     expect(lanes.size).toBe(16);
   });
