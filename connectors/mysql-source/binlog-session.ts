@@ -6,6 +6,7 @@
 import ZongJi, { type AnyBinlogEvent, type TableMapEntry } from '@vlasky/zongji';
 import type { StartFrom } from '../../src/index.js';
 import { EventBuffer } from './event-buffer.js';
+import { installZongjiFastPath } from './zongji-fastpath.js';
 import type { TableFilter } from '../../src/index.js';
 
 /** A binlog event as read, with the table map zongji decoded its rows with (captured at read time). */
@@ -90,6 +91,7 @@ export class BinlogSession {
     filter: TableFilter,
     water: { high: number; low: number },
   ) {
+    installZongjiFastPath(); // faster row/table-map decoding; BINLOG_SYNC_ZONGJI_FASTPATH=0 disables it
     this.zongji = new ZongJi(zongjiConnectionOptions(connection));
     // Filter excluded tables inside zongji, before it decodes their rows: its table map parser asks
     // `_skipSchema(db, table)` and, when true, drops the map so the row events are skipped unparsed.
