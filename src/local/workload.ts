@@ -338,7 +338,9 @@ class Writer {
         tx.swaps++;
       } else if (r < 0.85) {
         // A new email that a deleted row may have had before: unique values get reused.
-        const email = `w${this.index}-${this.keyBase + d.int(1, this.counter + 1) * this.writers + this.index}@example.com`;
+        // Only keys already handed out: a future key's insert uses its own default email.
+        if (this.counter === 0) return;
+        const email = `w${this.index}-${this.keyBase + d.int(1, this.counter) * this.writers + this.index}@example.com`;
         if ([...s.users.values()].includes(email)) return;
         tx.statements.push({ sql: `UPDATE ${this.t('wl_users')} SET email = ? WHERE id = ?`, params: [email, id] });
         s.users.set(id, email);
