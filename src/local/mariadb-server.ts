@@ -208,9 +208,19 @@ export class LocalMariaDb {
     await this.launch();
   }
 
-  /** SIGSTOP / SIGCONT: a frozen server that keeps its sockets open (a silent connection). */
-  freeze(): void {
-    this.proc?.kill('SIGSTOP');
+  /**
+   * SIGSTOP / SIGCONT: a frozen server that keeps its sockets open (a silent connection). Resolves once
+   * the kernel reports the process stopped (a signal is delivered asynchronously to running threads).
+   */
+  async freeze(): Promise<void> {
+    const p = this.proc;
+    if (!p?.pid) return;
+    p.kill('SIGSTOP');
+    for (let i = 0; i < 100; i++) {
+      const stat = await readFile(`/proc/${p.pid}/stat`, 'utf8').catch(() => '');
+      if (/^\d+ \(.*\) T /.test(stat)) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   thaw(): void {

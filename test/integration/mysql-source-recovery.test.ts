@@ -122,7 +122,7 @@ describe('MySqlSource recovery', () => {
       expect(source.stats()!.silentReconnects).toBe(0);
       expect(source.stats()!.reconnects).toBe(0);
 
-      db.freeze();
+      await db.freeze();
       await new Promise((r) => setTimeout(r, 4_000));
       db.thaw();
       await db.rootQuery(`INSERT INTO shop.big VALUES (400001, 'after thaw')`);

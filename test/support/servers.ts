@@ -294,7 +294,7 @@ class LocalTestServer extends TcpServer {
     return this.server.restart();
   }
   override async freeze(): Promise<void> {
-    this.server.freeze();
+    await this.server.freeze();
   }
   override async thaw(): Promise<void> {
     this.server.thaw();
