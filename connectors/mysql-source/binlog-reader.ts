@@ -273,18 +273,19 @@ export class BinlogReader {
     const pos = ev.nextPosition;
     const ts = ev.timestamp;
     const decode = d.decode;
+    const bytes = Math.ceil(ev.size / Math.max(1, ev.rows.length));
     if (item.name === 'updaterows') {
       const rows = ev.rows as readonly { before: Record<string, unknown>; after: Record<string, unknown> }[];
       for (let i = 0; i < rows.length; i++) {
         const r = rows[i]!;
-        out[i] = asm.change('update', d.keys, decode(r.before), decode(r.after), pos, ts);
+        out[i] = asm.change('update', d.keys, decode(r.before), decode(r.after), pos, ts, bytes);
       }
     } else {
       const rows = ev.rows as readonly Record<string, unknown>[];
       const insert = item.name === 'writerows';
       for (let i = 0; i < rows.length; i++) {
         const row: Row = decode(rows[i]!);
-        out[i] = insert ? asm.change('insert', d.keys, null, row, pos, ts) : asm.change('delete', d.keys, row, null, pos, ts);
+        out[i] = insert ? asm.change('insert', d.keys, null, row, pos, ts, bytes) : asm.change('delete', d.keys, row, null, pos, ts, bytes);
       }
     }
     return out;

@@ -106,7 +106,7 @@ export class TxAssembler {
     return gtid === undefined ? { file: this.fileName, pos } : { file: this.fileName, pos, gtid };
   }
 
-  change(op: ChangeOp, keys: TableKeys, before: Row | null, after: Row | null, nextPosition: number, timestampMs: number): ChangeEvent {
+  change(op: ChangeOp, keys: TableKeys, before: Row | null, after: Row | null, nextPosition: number, timestampMs: number, bytes = 0): ChangeEvent {
     const tx = this.current();
     tx.changeCount++;
     // Row events inside a MariaDB transaction carry end_log_pos 0: fall back to the last real one.
@@ -121,6 +121,7 @@ export class TxAssembler {
       txSeq: tx.txSeq,
       position: this.position(pos, tx.gtid),
       timestampMs,
+      bytes,
     };
   }
 

@@ -37,7 +37,7 @@ export function createPipeline(
     name: config.name,
     source: c.source,
     sink: c.sink,
-    transport: new EmbeddedTransport(config.transport.partitions, config.transport.queueCapacity),
+    transport: new EmbeddedTransport(config.transport.partitions, config.transport.queueCapacity, config.transport.queueBytes),
     lanes: config.sink.lanes,
     batchSize: config.sink.batchSize,
     concurrency: config.target.poolSize,

@@ -209,6 +209,8 @@ const transportSchema = strict({
   partitions: integer(1, 256).default(8),
   /** Events per partition queue: a full queue pauses the source (backpressure). */
   queueCapacity: integer(1, 1_000_000).default(2000),
+  /** Row data (as sized in the binlog) each partition queue may hold: large rows fill it before the count does. */
+  queueBytes: integer(65_536, 2 ** 31).default(8 * 1024 * 1024),
   /** The kafka transport's settings: validated now so that files written today keep working. */
   kafka: strict({
     brokers: list(text({ pattern: /^[^\s:]+:\d{1,5}$/, patternMessage: 'is not host:port' }), { min: 1 }),

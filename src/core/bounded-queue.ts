@@ -1,6 +1,8 @@
 /**
  * A bounded FIFO between one producer and one consumer. The producer is told "full" instead of the
  * queue growing (`tryPush` → false, then `waitForSpace`), which is how backpressure reaches the source.
+ * Bounded by count and, with `weigh`, by weight (bytes): a few huge rows fill it as surely as many
+ * small ones. One item is always accepted into an empty queue, however heavy, so nothing gets stuck.
  */
 export class QueueClosedError extends Error {
   override readonly name = 'QueueClosedError';
@@ -12,9 +14,22 @@ export class BoundedQueue<T> {
   private closed = false;
   private spaceWaiters: (() => void)[] = [];
   private itemWaiter: (() => void) | null = null;
+  private weightNow = 0;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    readonly maxWeight = Infinity,
+    private readonly weigh: (item: T) => number = () => 0,
+  ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+  }
+
+  get weight(): number {
+    return this.weightNow;
+  }
+
+  private get full(): boolean {
+    return this.size >= this.capacity || (this.size > 0 && this.weightNow >= this.maxWeight);
   }
 
   get size(): number {
@@ -27,8 +42,9 @@ export class BoundedQueue<T> {
 
   tryPush(item: T): boolean {
     if (this.closed) throw new QueueClosedError('push to a closed queue');
-    if (this.size >= this.capacity) return false;
+    if (this.full) return false;
     this.items.push(item);
+    this.weightNow += this.weigh(item);
     const w = this.itemWaiter;
     if (w) {
       this.itemWaiter = null;
@@ -39,7 +55,7 @@ export class BoundedQueue<T> {
 
   /** Resolves once there is room (or the queue is closed). */
   waitForSpace(): Promise<void> {
-    if (this.closed || this.size < this.capacity) return Promise.resolve();
+    if (this.closed || !this.full) return Promise.resolve();
     return new Promise((resolve) => this.spaceWaiters.push(resolve));
   }
 
@@ -56,6 +72,8 @@ export class BoundedQueue<T> {
     const n = Math.min(max, this.size);
     const out = this.items.slice(this.head, this.head + n);
     this.head += n;
+    for (const item of out) this.weightNow -= this.weigh(item);
+    if (this.size === 0) this.weightNow = 0;
     if (this.head === this.items.length) {
       this.items = [];
       this.head = 0;
@@ -68,7 +86,7 @@ export class BoundedQueue<T> {
   }
 
   private wakeProducers(): void {
-    if (this.spaceWaiters.length === 0 || this.size >= this.capacity) return;
+    if (this.spaceWaiters.length === 0 || this.full) return;
     const ws = this.spaceWaiters;
     this.spaceWaiters = [];
     for (const w of ws) w();

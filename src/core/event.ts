@@ -54,6 +54,8 @@ export interface ChangeEvent {
   readonly position: BinlogPosition;
   /** Source commit time in ms since the epoch (binlog event header timestamp, second resolution). */
   readonly timestampMs: number;
+  /** About how many binlog bytes this change took (its rows event's size over its rows): weighs queues. */
+  readonly bytes: number;
 }
 
 /**
@@ -104,4 +106,6 @@ export interface Mutation {
   readonly uniqueTokens: readonly string[];
   readonly txSeq: number;
   readonly timestampMs: number;
+  /** The weight of the change it came from (ChangeEvent.bytes), for byte-bounded queues. */
+  readonly bytes: number;
 }

@@ -44,7 +44,7 @@ export function uniqueTokens(keys: TableKeys, first: Row, second?: Row): readonl
 
 /** One mutation, built as a literal of one fixed shape (V8 keeps every mutation on one hidden class). */
 function mutation(ev: ChangeEvent, op: Mutation['op'], key: readonly SqlValue[], row: Row, tokens: readonly string[]): Mutation {
-  return { op, table: ev.table, keys: ev.keys, key, row, uniqueTokens: tokens, txSeq: ev.txSeq, timestampMs: ev.timestampMs };
+  return { op, table: ev.table, keys: ev.keys, key, row, uniqueTokens: tokens, txSeq: ev.txSeq, timestampMs: ev.timestampMs, bytes: ev.bytes };
 }
 
 export function toMutations(ev: ChangeEvent): Mutation[] {

@@ -1,4 +1,7 @@
-/** In-process transport: one bounded queue per partition. Memory is bounded by partitions × capacity. */
+/**
+ * In-process transport: one bounded queue per partition. Memory is bounded by partitions × capacity
+ * mutations and partitions × maxBytes of (binlog-sized) row data, whichever fills first.
+ */
 import { BoundedQueue } from '../core/bounded-queue.js';
 import type { Routed } from '../core/partitioner.js';
 import type { Transport } from './transport.js';
@@ -10,8 +13,10 @@ export class EmbeddedTransport implements Transport {
   constructor(
     readonly partitions: number,
     capacityPerPartition: number,
+    maxBytesPerPartition = Infinity,
   ) {
-    this.queues = Array.from({ length: partitions }, () => new BoundedQueue<Routed>(capacityPerPartition));
+    const weigh = (r: Routed): number => r.mutation.bytes;
+    this.queues = Array.from({ length: partitions }, () => new BoundedQueue<Routed>(capacityPerPartition, maxBytesPerPartition, weigh));
   }
 
   private queue(p: number): BoundedQueue<Routed> {

@@ -12,7 +12,7 @@ import { TargetError } from '../../src/core/errors.js';
 import { MySqlCheckpointStore, MySqlSink } from '../../connectors/mysql-sink/index.js';
 
 const T: TableKeys = { table: { schema: 'app', name: 't' }, primaryKey: ['id'], uniqueKeys: [] };
-const upsert = (row: Row): Mutation => ({ op: 'upsert', table: T.table, keys: T, key: [row.id ?? null], row, uniqueTokens: [], txSeq: 1, timestampMs: 0 });
+const upsert = (row: Row): Mutation => ({ op: 'upsert', table: T.table, keys: T, key: [row.id ?? null], row, uniqueTokens: [], txSeq: 1, timestampMs: 0, bytes: 100 });
 
 let target: LocalMariaDb;
 const lines: { msg: string; attempt?: number }[] = [];

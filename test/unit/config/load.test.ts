@@ -49,7 +49,7 @@ describe('config files shipped in config/', () => {
     expect(c.source).toMatchObject({ host: '127.0.0.1', port: 3310, password: 's3cret', serverId: 5401, start: 'earliest' });
     expect(c.source.include).toEqual(['shop.*']);
     expect(c.target).toMatchObject({ host: 'db.internal', port: 3307, password: '' });
-    expect(c.transport).toEqual({ kind: 'embedded', partitions: 8, queueCapacity: 2000 });
+    expect(c.transport).toEqual({ kind: 'embedded', partitions: 8, queueCapacity: 2000, queueBytes: 8388608 });
   });
 
   it('minimal.yaml gets every default', async () => {
@@ -70,7 +70,7 @@ describe('config files shipped in config/', () => {
         silentAfterMs: 30000,
       },
       target: { host: '127.0.0.1', port: 3307, user: 'sync', password: 'b', poolSize: 8 },
-      transport: { kind: 'embedded', partitions: 8, queueCapacity: 2000 },
+      transport: { kind: 'embedded', partitions: 8, queueCapacity: 2000, queueBytes: 8388608 },
       sink: { lanes: 16, batchSize: 500 },
       checkpoint: { intervalMs: 1000 },
     });

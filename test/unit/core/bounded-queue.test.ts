@@ -27,3 +27,18 @@ describe('BoundedQueue', () => {
     expect(await q.takeBatch(5)).toEqual([]);
   });
 });
+
+describe('BoundedQueue by weight', () => {
+  it('is full at its weight bound even with room by count, but always takes one item', async () => {
+    const q = new BoundedQueue<number>(100, 10, (n) => n);
+    expect(q.tryPush(50)).toBe(true); // heavier than the bound: accepted into an empty queue
+    expect(q.tryPush(1)).toBe(false);
+    expect(await q.takeBatch(10)).toEqual([50]);
+    expect(q.weight).toBe(0);
+    expect(q.tryPush(6)).toBe(true);
+    expect(q.tryPush(3)).toBe(true);
+    expect(q.tryPush(2)).toBe(true); // 9 < 10 before this push
+    expect(q.tryPush(1)).toBe(false); // 11 ≥ 10
+    expect(q.weight).toBe(11);
+  });
+});

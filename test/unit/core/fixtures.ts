@@ -8,9 +8,9 @@ export const ordersKeys: TableKeys = { table: ORDERS, primaryKey: ['id'], unique
 const pos = { file: 'mysql-bin.000001', pos: 4 };
 
 export function change(op: ChangeEvent['op'], keys: TableKeys, before: Row | null, after: Row | null, txSeq = 1): ChangeEvent {
-  return { kind: 'change', op, table: keys.table, keys, before, after, txSeq, position: pos, timestampMs: 0 };
+  return { kind: 'change', op, table: keys.table, keys, before, after, txSeq, position: pos, timestampMs: 0, bytes: 100 };
 }
 
 export function upsert(keys: TableKeys, row: Row, txSeq = 1, uniqueTokens: string[] = []): Mutation {
-  return { op: 'upsert', table: keys.table, keys, key: keys.primaryKey.map((c) => row[c] ?? null), row, uniqueTokens, txSeq, timestampMs: 0 };
+  return { op: 'upsert', table: keys.table, keys, key: keys.primaryKey.map((c) => row[c] ?? null), row, uniqueTokens, txSeq, timestampMs: 0, bytes: 100 };
 }

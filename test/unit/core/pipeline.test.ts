@@ -26,7 +26,7 @@ function workload(seed: number, txCount: number): Tx[] {
   ]);
   const txs: Tx[] = [];
   const ev = (txSeq: number, op: ChangeEvent['op'], keys: TableKeys, before: Row | null, after: Row | null): ChangeEvent => ({
-    kind: 'change', op, table: keys.table, keys, before, after, txSeq, position: { file: 'bin.000001', pos: txSeq * 100 }, timestampMs: txSeq,
+    kind: 'change', op, table: keys.table, keys, before, after, txSeq, position: { file: 'bin.000001', pos: txSeq * 100 }, timestampMs: txSeq, bytes: 100,
   });
   // Initial users, as inserts in tx 1.
   txs.push({ events: [...users.values()].map((r) => ev(1, 'insert', usersKeys, null, r)), end: 100 });

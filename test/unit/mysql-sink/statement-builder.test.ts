@@ -15,12 +15,12 @@ const EMAILS: TableKeys = { table: { schema: 'app', name: 'emails' }, primaryKey
 const PAIRS: TableKeys = { table: { schema: 'app', name: 'pairs' }, primaryKey: ['a', 'b'], uniqueKeys: [] };
 
 function upsert(keys: TableKeys, row: Row): Mutation {
-  return { op: 'upsert', table: keys.table, keys, key: keys.primaryKey.map((c) => row[c] ?? null), row, uniqueTokens: [], txSeq: 1, timestampMs: 0 };
+  return { op: 'upsert', table: keys.table, keys, key: keys.primaryKey.map((c) => row[c] ?? null), row, uniqueTokens: [], txSeq: 1, timestampMs: 0, bytes: 100 };
 }
 function del(keys: TableKeys, key: SqlValue[]): Mutation {
   const row: Record<string, SqlValue> = {};
   keys.primaryKey.forEach((c, i) => (row[c] = key[i] ?? null));
-  return { op: 'delete', table: keys.table, keys, key, row, uniqueTokens: [], txSeq: 1, timestampMs: 0 };
+  return { op: 'delete', table: keys.table, keys, key, row, uniqueTokens: [], txSeq: 1, timestampMs: 0, bytes: 100 };
 }
 
 describe('identifiers', () => {
