@@ -29,7 +29,7 @@
  *   binlog carries the bytes in text order, so the canonical string is the hex in 8-4-4-4-12 groups.
  *   We learn which columns are UUIDs from INFORMATION_SCHEMA (the schema cache).
  * - CHAR/VARCHAR/TEXT: string decoded in the column's charset (latin1 as cp1252, like the server).
- * - GEOMETRY: zongji parses it into objects, losing the WKB bytes: not supported (error).
+ * - GEOMETRY: zongji parses it into objects, losing the bytes; the fast path reads them raw (fixGeometry).
  */
 import { SourceError } from '../../src/index.js';
 import type { Row, SqlValue, TableRef } from '../../src/index.js';
@@ -165,6 +165,18 @@ const fixUuid: FixUp = (v) => {
   throw new FixUpFailed(`expected UUID bytes, zongji returned ${describe(v)}`);
 };
 
+/**
+ * GEOMETRY: the column's stored bytes (4-byte SRID + WKB), which the target takes back as they are.
+ * zongji itself parses geometries into objects and loses those bytes; the decoder fast path
+ * (zongji-fastpath.ts) reads them raw.
+ */
+const fixGeometry: FixUp = (v) => {
+  if (Buffer.isBuffer(v)) return v;
+  throw new FixUpFailed(
+    `expected the geometry's bytes, zongji returned ${describe(v)}: GEOMETRY columns need the decoder fast path (unset BINLOG_SYNC_ZONGJI_FASTPATH=0), or exclude the table in source.exclude`,
+  );
+};
+
 const fixTemporal: FixUp = (v, spec) => {
   if (typeof v !== 'string') {
     // A Date means zongji ran without dateStrings: microseconds and the zone are already lost.
@@ -188,13 +200,11 @@ function describe(v: unknown): string {
   return `a ${typeof v}${typeof v === 'object' && v ? ` (${Object.prototype.toString.call(v)})` : ''}`;
 }
 
-function fixUpFor(spec: ColumnSpec, table: TableRef): FixUp | null {
+function fixUpFor(spec: ColumnSpec): FixUp | null {
   const code = spec.typeCode;
   const dataType = spec.dataType?.toLowerCase();
   if (dataType === 'uuid') return fixUuid;
-  if (code === TypeCode.GEOMETRY || dataType === 'geometry' || dataType === 'point') {
-    throw new DecodeError(table, spec.name, 'GEOMETRY columns are not supported (zongji does not keep their bytes); exclude the table in source.exclude');
-  }
+  if (code === TypeCode.GEOMETRY) return fixGeometry;
   if (code === TypeCode.LONGLONG) return fixInteger;
   if (code === TypeCode.YEAR) return fixYear;
   if (code === TypeCode.ENUM || code === TypeCode.SET || /^(enum|set)\(/.test(spec.columnType)) return fixEnum;
@@ -211,7 +221,7 @@ export function compileRowDecoder(table: TableRef, columns: readonly ColumnSpec[
   const specs: ColumnSpec[] = [];
   const fixes: FixUp[] = [];
   for (const spec of columns) {
-    const fix = fixUpFor(spec, table);
+    const fix = fixUpFor(spec);
     if (fix) {
       names.push(spec.name);
       specs.push(spec);

@@ -113,6 +113,7 @@ const T = {
   LONG_BLOB: 251,
   BLOB: 252,
   STRING: 254,
+  GEOMETRY: 255,
 } as const;
 
 const ZEROS = '00000000000000000000000000000000';
@@ -424,6 +425,12 @@ export function columnReader(column: ZjColumn, schema: ZjColumnSchema | undefine
       if (column.charset === null) return blobReader(lengthSize, null);
       const kind = textKind(column.charset);
       return kind === 'other' ? null : blobReader(lengthSize, kind);
+    }
+    case T.GEOMETRY: {
+      // The stored bytes (SRID + WKB), not zongji's parsed object: the target takes the bytes back.
+      const lengthSize = md ? md['length_size'] : undefined;
+      if (typeof lengthSize !== 'number' || lengthSize < 1 || lengthSize > 6) return null;
+      return blobReader(lengthSize, null);
     }
   }
   return null;

@@ -20,6 +20,7 @@ beforeAll(async () => {
   for (const s of [servers.source, servers.target]) {
     await s.query(`CREATE DATABASE ${DB}`);
     await s.query(`CREATE TABLE ${DB}.all_types (${ALL_TYPES_COLUMNS}) DEFAULT CHARSET=utf8mb4`);
+    await s.query(`CREATE TABLE ${DB}.shapes (id INT PRIMARY KEY, g GEOMETRY NULL, p POINT NULL, poly POLYGON NULL, srid_pt POINT NULL)`);
   }
 });
 
@@ -45,6 +46,12 @@ describe('type fidelity', () => {
     await c.query(`UPDATE ${DB}.all_types SET ts6 = '2030-06-30 23:59:59.123456', dbl = -0.0, tm6 = '-00:00:00.000001', b64 = b'0', j = '{"n": 1e308}' WHERE id = 2`);
     await c.query(`UPDATE ${DB}.all_types SET id = 7 WHERE id = 5`);
     await c.query(`DELETE FROM ${DB}.all_types WHERE id = 6`);
+    await c.query(`INSERT INTO ${DB}.shapes VALUES
+      (1, ST_GeomFromText('LINESTRING(0 0, 1 1.5, -2 3e10)'), ST_GeomFromText('POINT(1 2)'), ST_GeomFromText('POLYGON((0 0,4 0,4 4,0 4,0 0),(1 1,2 1,2 2,1 1))'), ST_GeomFromText('POINT(-71.06 42.36)', 4326)),
+      (2, ST_GeomFromText('GEOMETRYCOLLECTION(POINT(1 1), LINESTRING(0 0, 2 2))'), NULL, NULL, NULL),
+      (3, NULL, ST_GeomFromText('POINT(0.1 -0.2)'), NULL, NULL)`);
+    await c.query(`UPDATE ${DB}.shapes SET p = ST_GeomFromText('POINT(5 6)') WHERE id = 2`);
+    await c.query(`DELETE FROM ${DB}.shapes WHERE id = 3`);
     await c.end();
 
     const env = pipelineEnv(src.endpoint(), servers.target.endpoint(), { PIPELINE_NAME: 'types', SYNC_DB: DB, TZ: 'America/New_York' });
@@ -58,5 +65,6 @@ describe('type fidelity', () => {
     }
     await assertSameData(src, servers.target, DB);
     expect((await tableDigest(servers.target, `${DB}.all_types`)).rows).toBe(5);
+    expect((await tableDigest(servers.target, `${DB}.shapes`)).rows).toBe(2);
   });
 });
