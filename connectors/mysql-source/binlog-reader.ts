@@ -251,6 +251,7 @@ export class BinlogReader {
         typeCode: c.type,
         columnType,
         dataType: info.dataTypes.get(c.name),
+        generated: info.generated.has(c.name),
         fsp: typeof decimals === 'number' ? decimals : fspOf(columnType),
       };
     });

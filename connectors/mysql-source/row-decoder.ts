@@ -74,6 +74,8 @@ export interface ColumnSpec {
   readonly dataType?: string | undefined;
   /** Fractional second digits of temporal columns (zongji's metadata.decimals). */
   readonly fsp?: number | undefined;
+  /** A generated column: left out of the row image (the target computes it; it refuses a value). */
+  readonly generated?: boolean | undefined;
 }
 
 export class DecodeError extends SourceError {
@@ -229,7 +231,9 @@ export function compileRowDecoder(table: TableRef, columns: readonly ColumnSpec[
     }
   }
   const n = names.length;
+  const generated = columns.filter((c) => c.generated).map((c) => c.name);
   return (row) => {
+    for (const name of generated) delete row[name];
     for (let i = 0; i < n; i++) {
       const name = names[i]!;
       const v = row[name];

@@ -13,13 +13,15 @@ export interface TableInfo {
   readonly keys: TableKeys;
   /** Column name → INFORMATION_SCHEMA DATA_TYPE ('int', 'uuid', …). */
   readonly dataTypes: ReadonlyMap<string, string>;
+  /** Generated (VIRTUAL/STORED) columns: the target computes them, so they are not copied. */
+  readonly generated: ReadonlySet<string>;
 }
 
 /** Runs a parameterised metadata query and returns its rows. */
 export type MetadataQuery = (sql: string, params: readonly unknown[]) => Promise<readonly Record<string, unknown>[]>;
 
 const COLUMNS_SQL =
-  'SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType FROM information_schema.COLUMNS ' +
+  'SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, EXTRA AS extra FROM information_schema.COLUMNS ' +
   'WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION';
 const UNIQUE_SQL =
   'SELECT INDEX_NAME AS indexName, COLUMN_NAME AS name FROM information_schema.STATISTICS ' +
@@ -85,7 +87,12 @@ export class SchemaCache {
       );
     }
     const dataTypes = new Map<string, string>();
-    for (const c of columns) dataTypes.set(String(c.name), String(c.dataType).toLowerCase());
+    const generated = new Set<string>();
+    for (const c of columns) {
+      dataTypes.set(String(c.name), String(c.dataType).toLowerCase());
+      // 'VIRTUAL GENERATED' / 'STORED GENERATED' on MySQL and MariaDB alike.
+      if (/GENERATED/i.test(String(c.extra ?? ''))) generated.add(String(c.name));
+    }
 
     const indexes = new Map<string, string[]>();
     for (const u of uniques) {
@@ -122,6 +129,7 @@ export class SchemaCache {
     return Object.freeze({
       keys: Object.freeze({ table: Object.freeze({ schema: table.schema, name: table.name }), primaryKey: Object.freeze(primaryKey), uniqueKeys: Object.freeze(uniqueKeys) }),
       dataTypes,
+      generated,
     });
   }
 }

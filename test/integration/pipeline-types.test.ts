@@ -20,6 +20,7 @@ beforeAll(async () => {
   for (const s of [servers.source, servers.target]) {
     await s.query(`CREATE DATABASE ${DB}`);
     await s.query(`CREATE TABLE ${DB}.all_types (${ALL_TYPES_COLUMNS}) DEFAULT CHARSET=utf8mb4`);
+    await s.query(`CREATE TABLE ${DB}.computed (id INT PRIMARY KEY, price DECIMAL(10,2) NOT NULL, qty INT NOT NULL, total DECIMAL(12,2) AS (price * qty) VIRTUAL, label VARCHAR(40) AS (CONCAT('#', id, ':', qty)) STORED)`);
     await s.query(`CREATE TABLE ${DB}.shapes (id INT PRIMARY KEY, g GEOMETRY NULL, p POINT NULL, poly POLYGON NULL, srid_pt POINT NULL)`);
   }
 });
@@ -50,6 +51,8 @@ describe('type fidelity', () => {
       (1, ST_GeomFromText('LINESTRING(0 0, 1 1.5, -2 3e10)'), ST_GeomFromText('POINT(1 2)'), ST_GeomFromText('POLYGON((0 0,4 0,4 4,0 4,0 0),(1 1,2 1,2 2,1 1))'), ST_GeomFromText('POINT(-71.06 42.36)', 4326)),
       (2, ST_GeomFromText('GEOMETRYCOLLECTION(POINT(1 1), LINESTRING(0 0, 2 2))'), NULL, NULL, NULL),
       (3, NULL, ST_GeomFromText('POINT(0.1 -0.2)'), NULL, NULL)`);
+    await c.query(`INSERT INTO ${DB}.computed (id, price, qty) VALUES (1, 9.99, 3), (2, 0.5, 10)`);
+    await c.query(`UPDATE ${DB}.computed SET qty = qty + 1 WHERE id = 1`);
     await c.query(`UPDATE ${DB}.shapes SET p = ST_GeomFromText('POINT(5 6)') WHERE id = 2`);
     await c.query(`DELETE FROM ${DB}.shapes WHERE id = 3`);
     await c.end();
@@ -66,5 +69,9 @@ describe('type fidelity', () => {
     await assertSameData(src, servers.target, DB);
     expect((await tableDigest(servers.target, `${DB}.all_types`)).rows).toBe(5);
     expect((await tableDigest(servers.target, `${DB}.shapes`)).rows).toBe(2);
+    expect(await servers.target.query(`SELECT id, total, label FROM ${DB}.computed ORDER BY id`)).toEqual([
+      { id: 1, total: '39.96', label: '#1:4' },
+      { id: 2, total: '5.00', label: '#2:10' },
+    ]);
   });
 });
