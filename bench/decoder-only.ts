@@ -6,6 +6,7 @@
 import ZongJi, { type AnyBinlogEvent } from '@vlasky/zongji';
 import type { ServerEndpoint } from '../src/local/mariadb-server.js';
 import { comparePositions, formatPosition, type BinlogPosition } from '../src/core/position.js';
+import { zongjiConnectionOptions } from '../connectors/mysql-source/binlog-session.js';
 
 export interface DecodeResult {
   readonly rowEvents: number;
@@ -20,18 +21,8 @@ export async function decodeRange(
   to: BinlogPosition,
   options: { serverId: number; schema: string; timeoutMs?: number },
 ): Promise<DecodeResult> {
-  const zongji = new ZongJi({
-    host: source.host,
-    port: source.port,
-    user: source.user,
-    password: source.password,
-    dateStrings: true,
-    timezone: 'Z',
-    jsonStrings: true,
-    supportBigNumbers: true,
-    bigNumberStrings: true,
-    charset: 'utf8mb4_general_ci',
-  });
+  // The same connection options as the source connector, so the two decode alike.
+  const zongji = new ZongJi(zongjiConnectionOptions({ host: source.host, port: source.port, user: source.user, password: source.password, connectTimeoutMs: 10_000 }));
   let file = from.file;
   let rowEvents = 0;
   let transactions = 0;

@@ -5,9 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
 import { LocalMariaDb } from '../../src/local/mariadb-server.js';
-import type { Mutation, Row, SqlValue, TableKeys } from '../../src/core/event.js';
+import type { Mutation, TableKeys } from '../../src/core/event.js';
 import { BinlogSyncError, TargetError } from '../../src/core/errors.js';
 import { MySqlSink, inspectTargetTables } from '../../connectors/mysql-sink/index.js';
+import { del, upsert } from '../support/mutations.js';
 
 let target: LocalMariaDb;
 let sink: MySqlSink;
@@ -19,14 +20,6 @@ const PAIRS: TableKeys = { table: { schema: 'app', name: 'pairs' }, primaryKey: 
 const TYPES: TableKeys = { table: { schema: 'app', name: 'types' }, primaryKey: ['id'], uniqueKeys: [] };
 const BULK: TableKeys = { table: { schema: 'app', name: 'bulk' }, primaryKey: ['id'], uniqueKeys: [] };
 
-function upsert(keys: TableKeys, row: Row): Mutation {
-  return { op: 'upsert', table: keys.table, keys, key: keys.primaryKey.map((c) => row[c] ?? null), row, uniqueTokens: [], txSeq: 1, timestampMs: 0, bytes: 100 };
-}
-function del(keys: TableKeys, key: SqlValue[]): Mutation {
-  const row: Record<string, SqlValue> = {};
-  keys.primaryKey.forEach((c, i) => (row[c] = key[i] ?? null));
-  return { op: 'delete', table: keys.table, keys, key, row, uniqueTokens: [], txSeq: 1, timestampMs: 0, bytes: 100 };
-}
 
 /** Every row of a table, ordered, with every column as the server's exact text (HEX for bytes). */
 async function contents(table: string, orderBy: string): Promise<string> {

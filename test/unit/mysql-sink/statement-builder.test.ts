@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Mutation, Row, SqlValue, TableKeys } from '../../../src/core/event.js';
+import type { TableKeys } from '../../../src/core/event.js';
 import { TargetError } from '../../../src/core/errors.js';
+import { del, upsert } from '../../support/mutations.js';
 import {
   buildStatements,
   buildTableStatements,
@@ -14,14 +15,6 @@ const USERS: TableKeys = { table: { schema: 'app', name: 'users' }, primaryKey: 
 const EMAILS: TableKeys = { table: { schema: 'app', name: 'emails' }, primaryKey: ['id'], uniqueKeys: [['email']] };
 const PAIRS: TableKeys = { table: { schema: 'app', name: 'pairs' }, primaryKey: ['a', 'b'], uniqueKeys: [] };
 
-function upsert(keys: TableKeys, row: Row): Mutation {
-  return { op: 'upsert', table: keys.table, keys, key: keys.primaryKey.map((c) => row[c] ?? null), row, uniqueTokens: [], txSeq: 1, timestampMs: 0, bytes: 100 };
-}
-function del(keys: TableKeys, key: SqlValue[]): Mutation {
-  const row: Record<string, SqlValue> = {};
-  keys.primaryKey.forEach((c, i) => (row[c] = key[i] ?? null));
-  return { op: 'delete', table: keys.table, keys, key, row, uniqueTokens: [], txSeq: 1, timestampMs: 0, bytes: 100 };
-}
 
 describe('identifiers', () => {
   it('backtick-quotes and doubles backticks, never splitting on dots', () => {
