@@ -317,9 +317,19 @@ describe('start position', () => {
   let head: { file: string; pos: number };
   beforeAll(async () => {
     await source.rootQuery(
-      "FLUSH BINARY LOGS; INSERT INTO shop.orders VALUES (2, 'bob', 3.00); FLUSH BINARY LOGS; INSERT INTO shop.orders VALUES (3, 'cy', 4.00); PURGE BINARY LOGS TO 'mysql-bin.000003';",
+      "FLUSH BINARY LOGS; INSERT INTO shop.orders VALUES (2, 'bob', 3.00); FLUSH BINARY LOGS; INSERT INTO shop.orders VALUES (3, 'cy', 4.00);",
     );
-    const logs = (await source.rootQuery('SHOW BINARY LOGS')) as { Log_name: string; File_size: number }[];
+    // PURGE keeps a file a binlog dump thread still reads; the replica test's thread may take a moment
+    // to go, so end dump threads and purge again until only the newest file is left.
+    let logs: { Log_name: string; File_size: number }[] = [];
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const dumps = (await source.rootQuery("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")) as { ID: number }[];
+      for (const d of dumps) await source.rootQuery(`KILL ${d.ID}`).catch(() => undefined);
+      await source.rootQuery("PURGE BINARY LOGS TO 'mysql-bin.000003'");
+      logs = (await source.rootQuery('SHOW BINARY LOGS')) as { Log_name: string; File_size: number }[];
+      if (logs.length === 1) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
     expect(logs.map((l) => l.Log_name)).toEqual(['mysql-bin.000003']);
     head = { file: logs[0]!.Log_name, pos: Number(logs[0]!.File_size) };
   });
