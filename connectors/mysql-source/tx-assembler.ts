@@ -106,6 +106,15 @@ export class TxAssembler {
     return gtid === undefined ? { file: this.fileName, pos } : { file: this.fileName, pos, gtid };
   }
 
+  /** The position object of the last change: the rows of one rows event share one (values never change). */
+  private lastChangePosition: BinlogPosition | null = null;
+
+  private changePosition(pos: number, gtid: string | undefined): BinlogPosition {
+    const last = this.lastChangePosition;
+    if (last && last.pos === pos && last.gtid === gtid && last.file === this.fileName) return last;
+    return (this.lastChangePosition = this.position(pos, gtid));
+  }
+
   change(op: ChangeOp, keys: TableKeys, before: Row | null, after: Row | null, nextPosition: number, timestampMs: number, bytes = 0): ChangeEvent {
     const tx = this.current();
     tx.changeCount++;
@@ -119,7 +128,7 @@ export class TxAssembler {
       before,
       after,
       txSeq: tx.txSeq,
-      position: this.position(pos, tx.gtid),
+      position: this.changePosition(pos, tx.gtid),
       timestampMs,
       bytes,
     };

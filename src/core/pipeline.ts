@@ -16,7 +16,7 @@ import { comparePositions, formatPosition } from './position.js';
 import { Partitioner } from './partitioner.js';
 import { LaneScheduler } from './lanes.js';
 import { Watermark } from './watermark.js';
-import { toMutations } from './router.js';
+import { appendMutations } from './router.js';
 import { describeError } from './errors.js';
 import type { Logger } from './log.js';
 import type { Transport } from '../transport/transport.js';
@@ -81,6 +81,8 @@ export class Pipeline {
   private lastReadPosition: BinlogPosition | null = null;
   private saved: Checkpoint | null;
   private saving: Promise<void> = Promise.resolve();
+  /** Reused by the (single) dispatcher for each change's mutations. */
+  private readonly scratch: Mutation[] = [];
 
   constructor(private readonly o: PipelineOptions) {
     this.watermark = new Watermark(o.initialCheckpoint);
@@ -160,7 +162,10 @@ export class Pipeline {
           case 'change': {
             this.changes++;
             this.o.onChange?.(ev);
-            for (const m of toMutations(ev)) {
+            const ms = this.scratch;
+            ms.length = 0;
+            appendMutations(ev, ms);
+            for (const m of ms) {
               const routed = this.partitioner.route(m);
               this.watermark.track(m.txSeq);
               while (!transport.tryPublish(routed.partition, routed)) {

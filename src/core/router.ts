@@ -48,23 +48,33 @@ function mutation(ev: ChangeEvent, op: Mutation['op'], key: readonly SqlValue[],
 }
 
 export function toMutations(ev: ChangeEvent): Mutation[] {
+  const out: Mutation[] = [];
+  appendMutations(ev, out);
+  return out;
+}
+
+/** `toMutations` into a caller's array (the dispatcher reuses one: no array per change). */
+export function appendMutations(ev: ChangeEvent, out: Mutation[]): void {
   const keys = ev.keys;
   switch (ev.op) {
     case 'insert': {
       const after = ev.after!;
-      return [mutation(ev, 'upsert', keyValues(keys, after), after, uniqueTokens(keys, after))];
+      out.push(mutation(ev, 'upsert', keyValues(keys, after), after, uniqueTokens(keys, after)));
+      return;
     }
     case 'delete': {
       const before = ev.before!;
-      return [mutation(ev, 'delete', keyValues(keys, before), before, uniqueTokens(keys, before))];
+      out.push(mutation(ev, 'delete', keyValues(keys, before), before, uniqueTokens(keys, before)));
+      return;
     }
     case 'update': {
       const before = ev.before!;
       const after = ev.after!;
       const newKey = keyValues(keys, after);
       const oldKey = keyValues(keys, before);
-      if (sameKey(oldKey, newKey)) return [mutation(ev, 'upsert', newKey, after, uniqueTokens(keys, before, after))];
-      return [mutation(ev, 'delete', oldKey, before, uniqueTokens(keys, before)), mutation(ev, 'upsert', newKey, after, uniqueTokens(keys, after))];
+      if (sameKey(oldKey, newKey)) out.push(mutation(ev, 'upsert', newKey, after, uniqueTokens(keys, before, after)));
+      else out.push(mutation(ev, 'delete', oldKey, before, uniqueTokens(keys, before)), mutation(ev, 'upsert', newKey, after, uniqueTokens(keys, after)));
+      return;
     }
   }
 }
