@@ -4,7 +4,7 @@
  * which must leave the target unchanged.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServerPair, type ServerPair } from '../support/servers.js';
@@ -27,6 +27,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await servers?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('status, replay, reset', () => {

@@ -4,7 +4,7 @@
  * target equals the source's. Then SIGTERM: a clean exit 0 with a final checkpoint at the head.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerPair } from '../support/servers.js';
@@ -23,6 +23,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await servers?.stop();
+  rmSync(logDir, { recursive: true, force: true });
 });
 
 describe('kill -9 and restart', () => {

@@ -4,7 +4,7 @@
  * TZ=America/New_York; the target must equal the source byte for byte (ordered digest of every column).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServerPair, type ServerPair } from '../support/servers.js';
@@ -14,6 +14,7 @@ import { pipelineEnv, startCli, TEST_PIPELINE, waitForCatchUp } from '../support
 
 const DB = 'types';
 let servers: ServerPair;
+const logDir = mkdtempSync(join(tmpdir(), 'binlog-sync-types-'));
 
 beforeAll(async () => {
   servers = await startServerPair({ sourceArgs: ['--default-time-zone=+05:30'], targetArgs: ['--default-time-zone=-03:00'] });
@@ -27,6 +28,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await servers?.stop();
+  rmSync(logDir, { recursive: true, force: true });
 });
 
 describe('type fidelity', () => {
@@ -58,7 +60,7 @@ describe('type fidelity', () => {
     await c.end();
 
     const env = pipelineEnv(src.endpoint(), servers.target.endpoint(), { PIPELINE_NAME: 'types', SYNC_DB: DB, TZ: 'America/New_York' });
-    const log = join(mkdtempSync(join(tmpdir(), 'binlog-sync-types-')), 'run.log');
+    const log = join(logDir, 'run.log');
     const cli = startCli(['run', '--config', TEST_PIPELINE], env, log);
     try {
       await waitForCatchUp(src.endpoint(), servers.target.endpoint(), 'types', 60_000);
