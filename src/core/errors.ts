@@ -63,10 +63,6 @@ export class PreflightError extends BinlogSyncError {
   override readonly name = 'PreflightError';
 }
 
-export function isRetriable(err: unknown): boolean {
-  return err instanceof BinlogSyncError && err.retriable;
-}
-
 /** The message of an unknown thrown value, including a mysql2 error's code and errno. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) {

@@ -7,7 +7,7 @@
  * once and leaves the stored checkpoint where it was.
  */
 import pLimit from 'p-limit';
-import type { ChangeEvent, Mutation, SchemaChangeEvent, TableRef } from './event.js';
+import type { Mutation, SchemaChangeEvent, TableRef } from './event.js';
 import { tableKey } from './event.js';
 import { tablesInDdl } from './ddl.js';
 import type { Checkpoint, CheckpointStore, SinkConnector, SourceConnector, StartFrom } from './ports.js';
@@ -43,8 +43,6 @@ export interface PipelineOptions {
   readonly onApplied?: (mutations: readonly Mutation[], appliedAtMs: number) => void;
   /** Whether a table is synced: DDL on synced tables is logged as a warning, other DDL at debug level. */
   readonly isSynced?: (table: TableRef) => boolean;
-  /** Called for every decoded change before routing (used by tests and progress displays). */
-  readonly onChange?: (change: ChangeEvent) => void;
 }
 
 export interface PipelineStats {
@@ -161,7 +159,6 @@ export class Pipeline {
         switch (ev.kind) {
           case 'change': {
             this.changes++;
-            this.o.onChange?.(ev);
             const ms = this.scratch;
             ms.length = 0;
             appendMutations(ev, ms);
