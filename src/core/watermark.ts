@@ -6,16 +6,38 @@
  * done transaction before which every transaction is done — acks may come back in any order, the
  * watermark only moves forward through an unbroken prefix (cf. Jeffail/checkpoint). An abandoned
  * transaction (connection lost mid-way; re-read later) closes without a position of its own.
+ *
+ * Memory stays bounded whatever the backlog: neighbouring done transactions are merged into one entry
+ * (the later position wins), so the list alternates between transactions still in flight and single
+ * done runs — at most twice the number of transactions with unacknowledged mutations, which the
+ * bounded queues limit. Transactions that touched no synced table therefore cost nothing while the
+ * target is down.
+ *
+ * Holds: a transaction whose effects arrive later (an XA PREPARE group, applied at its XA COMMIT)
+ * pins the checkpoint at the position before it until the transaction that releases it is done, so a
+ * restart reads the prepared rows again.
  */
 import type { Checkpoint } from './ports.js';
 import type { BinlogPosition } from './position.js';
+import { comparePositions } from './position.js';
 
-interface TxState {
-  readonly txSeq: number;
+interface TxNode {
+  txSeq: number;
   pending: number;
   closed: boolean;
   position: BinlogPosition | null;
   timestampMs: number;
+  /** Holds this transaction releases once it is passed (XA COMMIT / ROLLBACK). */
+  releases: string[] | null;
+  prev: TxNode | null;
+  next: TxNode | null;
+}
+
+export interface CommitOptions {
+  /** Pin the checkpoint at `from` (the position before this transaction) until `release(id)`. */
+  readonly hold?: { readonly id: string; readonly from: Checkpoint };
+  /** Holds to drop once this transaction is passed. */
+  readonly releases?: readonly string[];
 }
 
 export class WatermarkError extends Error {
@@ -23,81 +45,131 @@ export class WatermarkError extends Error {
 }
 
 export class Watermark {
-  private readonly queue: TxState[] = [];
-  private head = 0;
-  private readonly bySeq = new Map<number, TxState>();
+  private head: TxNode | null = null;
+  private tail: TxNode | null = null;
+  /** Transactions not done yet (acks and late commits find them here). */
+  private readonly open = new Map<number, TxNode>();
+  private readonly holds = new Map<string, Checkpoint>();
   private low: Checkpoint | null;
   private lastSeq = -Infinity;
+  private entries = 0;
 
   constructor(initial: Checkpoint | null = null) {
     this.low = initial;
   }
 
-  private state(txSeq: number): TxState {
-    let s = this.bySeq.get(txSeq);
-    if (s) return s;
-    if (txSeq < this.lastSeq) throw new WatermarkError(`transaction ${txSeq} arrived after ${this.lastSeq}: sources must number transactions in order`);
-    s = { txSeq, pending: 0, closed: false, position: null, timestampMs: 0 };
+  private node(txSeq: number): TxNode {
+    const found = this.open.get(txSeq);
+    if (found) return found;
+    if (txSeq <= this.lastSeq) throw new WatermarkError(`transaction ${txSeq} arrived after ${this.lastSeq}: sources must number transactions in order`);
     this.lastSeq = txSeq;
-    this.bySeq.set(txSeq, s);
-    this.queue.push(s);
-    return s;
+    const n: TxNode = { txSeq, pending: 0, closed: false, position: null, timestampMs: 0, releases: null, prev: this.tail, next: null };
+    if (this.tail) this.tail.next = n;
+    else this.head = n;
+    this.tail = n;
+    this.open.set(txSeq, n);
+    this.entries++;
+    return n;
   }
 
   /** `n` more mutations of `txSeq` are in flight. */
   track(txSeq: number, n = 1): void {
-    this.state(txSeq).pending += n;
+    const s = this.node(txSeq);
+    if (s.closed) throw new WatermarkError(`transaction ${txSeq} got more mutations after its end`);
+    s.pending += n;
   }
 
   /** The transaction ended at `position` (its resume point). */
-  commit(txSeq: number, position: BinlogPosition, timestampMs: number): void {
-    const s = this.state(txSeq);
+  commit(txSeq: number, position: BinlogPosition, timestampMs: number, options: CommitOptions = {}): void {
+    const s = this.node(txSeq);
     s.closed = true;
     s.position = position;
     s.timestampMs = timestampMs;
-    this.advance();
+    if (options.hold) this.holds.set(options.hold.id, options.hold.from);
+    if (options.releases && options.releases.length > 0) s.releases = [...options.releases];
+    if (s.pending === 0) this.settle(s);
   }
 
   /** The transaction will be re-read under a new number; what was routed for it still has to settle. */
   abandon(txSeq: number): void {
-    const s = this.bySeq.get(txSeq);
+    const s = this.open.get(txSeq);
     if (!s) return;
     s.closed = true;
     s.position = null;
-    this.advance();
+    if (s.pending === 0) this.settle(s);
   }
 
   /** `n` mutations of `txSeq` are durably applied. */
   ack(txSeq: number, n = 1): void {
-    const s = this.bySeq.get(txSeq);
+    const s = this.open.get(txSeq);
     if (!s) throw new WatermarkError(`ack for unknown transaction ${txSeq}`);
     s.pending -= n;
     if (s.pending < 0) throw new WatermarkError(`transaction ${txSeq} acknowledged more mutations than were routed`);
-    if (s.pending === 0 && s.closed) this.advance();
+    if (s.pending === 0 && s.closed) this.settle(s);
   }
 
-  private advance(): void {
-    while (this.head < this.queue.length) {
-      const s = this.queue[this.head]!;
-      if (!s.closed || s.pending > 0) break;
-      if (s.position) this.low = { position: s.position, sourceTimestampMs: s.timestampMs };
-      this.bySeq.delete(s.txSeq);
-      this.head++;
+  /** `s` just became done: merge it with done neighbours, then move the watermark if it leads. */
+  private settle(s: TxNode): void {
+    this.open.delete(s.txSeq);
+    let n = s;
+    const prev = n.prev;
+    if (prev && !this.open.has(prev.txSeq)) {
+      this.absorb(prev, n);
+      n = prev;
     }
-    // Compact now and then so the array does not grow with the stream.
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
+    const next = n.next;
+    if (next && !this.open.has(next.txSeq)) this.absorb(n, next);
+    if (n === this.head) this.pass(n);
+  }
+
+  /** Folds done `later` into done `earlier` (its neighbour): passing one passes both. */
+  private absorb(earlier: TxNode, later: TxNode): void {
+    if (later.position) {
+      earlier.position = later.position;
+      earlier.timestampMs = later.timestampMs;
     }
+    if (later.releases) earlier.releases = earlier.releases ? [...earlier.releases, ...later.releases] : later.releases;
+    earlier.txSeq = later.txSeq;
+    this.unlink(later);
+  }
+
+  private pass(n: TxNode): void {
+    if (n.position) this.low = { position: n.position, sourceTimestampMs: n.timestampMs };
+    if (n.releases) for (const id of n.releases) this.holds.delete(id);
+    this.unlink(n);
+  }
+
+  private unlink(n: TxNode): void {
+    if (n.prev) n.prev.next = n.next;
+    else this.head = n.next;
+    if (n.next) n.next.prev = n.prev;
+    else this.tail = n.prev;
+    n.prev = n.next = null;
+    this.entries--;
   }
 
   /** The checkpoint that is safe to store now (null before anything is done and no initial one). */
   get checkpoint(): Checkpoint | null {
-    return this.low;
+    const low = this.low;
+    for (const hold of this.holds.values()) {
+      // Holds are taken in stream order: the first one is the oldest.
+      return low && comparePositions(hold.position, low.position) < 0 ? hold : low;
+    }
+    return low;
   }
 
   /** Transactions seen but not yet done. */
   get inFlight(): number {
-    return this.queue.length - this.head;
+    return this.open.size;
+  }
+
+  /** Prepared transactions pinning the checkpoint. */
+  get heldCount(): number {
+    return this.holds.size;
+  }
+
+  /** Entries kept (for tests: bounded by the transactions in flight). */
+  get size(): number {
+    return this.entries;
   }
 }

@@ -65,3 +65,72 @@ describe('Watermark', () => {
     expect(w.checkpoint?.position).toEqual(p(1_000_000));
   });
 });
+
+describe('Watermark memory while the target is down', () => {
+  it('keeps one entry for any number of transactions that touched no synced table', () => {
+    const w = new Watermark();
+    w.track(1);
+    w.commit(1, p(10), 1); // in flight: the target is down
+    for (let i = 2; i <= 50_000; i++) w.commit(i, p(i * 10), i);
+    expect(w.size).toBe(2);
+    expect(w.checkpoint).toBeNull();
+    w.ack(1);
+    expect(w.checkpoint?.position).toEqual(p(500_000));
+    expect(w.size).toBe(0);
+  });
+
+  it('merges done transactions behind one that is stuck, whatever order the acks come in', () => {
+    const w = new Watermark();
+    w.track(1);
+    w.commit(1, p(10), 1);
+    for (let i = 2; i <= 20_000; i++) {
+      w.track(i);
+      w.commit(i, p(i * 10), i);
+    }
+    // Acks of everything but the first, in a scattered order.
+    for (let k = 0; k < 7; k++) for (let i = 2 + k; i <= 20_000; i += 7) w.ack(i);
+    expect(w.size).toBe(2);
+    expect(w.inFlight).toBe(1);
+    expect(w.checkpoint).toBeNull();
+    w.ack(1);
+    expect(w.checkpoint?.position).toEqual(p(200_000));
+  });
+});
+
+describe('Watermark holds (XA PREPARE … XA COMMIT)', () => {
+  it('pins the checkpoint before a prepared transaction until the one that releases it is done', () => {
+    const w = new Watermark();
+    w.commit(1, p(10), 1);
+    // tx 2 is an XA PREPARE group: its rows are applied later, with tx 4 (the XA COMMIT).
+    w.commit(2, p(20), 2, { hold: { id: 'xid-a', from: { position: p(10), sourceTimestampMs: 1 } } });
+    w.track(3);
+    w.commit(3, p(30), 3);
+    w.ack(3);
+    expect(w.checkpoint?.position).toEqual(p(10));
+    w.track(4, 2);
+    w.commit(4, p(40), 4, { releases: ['xid-a'] });
+    w.ack(4);
+    expect(w.checkpoint?.position).toEqual(p(10));
+    expect(w.heldCount).toBe(1);
+    w.ack(4);
+    expect(w.checkpoint?.position).toEqual(p(40));
+    expect(w.heldCount).toBe(0);
+  });
+
+  it('reports an earlier unfinished transaction rather than a later hold', () => {
+    const w = new Watermark({ position: p(4), sourceTimestampMs: 0 });
+    w.track(1);
+    w.commit(1, p(10), 1);
+    w.commit(2, p(20), 2, { hold: { id: 'x', from: { position: p(10), sourceTimestampMs: 1 } } });
+    expect(w.checkpoint?.position).toEqual(p(4));
+    w.ack(1);
+    expect(w.checkpoint?.position).toEqual(p(10));
+  });
+
+  it('rejects changes for a transaction after its end', () => {
+    const w = new Watermark();
+    w.track(1);
+    w.commit(1, p(10), 1);
+    expect(() => w.track(1)).toThrow(/after its end/);
+  });
+});
