@@ -236,7 +236,9 @@ function hasColumns(row: Row, cols: readonly string[]): boolean {
 function buildUpserts(out: BuiltStatement[], table: TableRef, upserts: readonly Mutation[], limits: StatementLimits): void {
   const replace = upserts[0]!.keys.uniqueKeys.length > 0;
   const kind: StatementKind = replace ? 'replace' : 'upsert';
-  const pk = upserts[0]!.keys.primaryKey;
+  // A collated key may have changed to a value the target calls equal ('key1' → 'KEY1'): the
+  // update then also writes the key columns, so the target row takes the new bytes.
+  const unchanged = upserts[0]!.keys.collatedKey ? [] : upserts[0]!.keys.primaryKey;
   let cols: string[] = [];
   let chunker: Chunker | null = null;
 
@@ -248,7 +250,7 @@ function buildUpserts(out: BuiltStatement[], table: TableRef, upserts: readonly 
       chunker?.flush();
       cols = Object.keys(row);
       if (cols.length === 0) throw new TypeError(`upsert on ${quoteTable(table)} with an empty row image`);
-      chunker = newUpsertChunker(out, kind, table, cols, pk, limits);
+      chunker = newUpsertChunker(out, kind, table, cols, unchanged, limits);
     }
     let t = '(' + sqlLiteral(row[cols[0]!] ?? null);
     for (let c = 1; c < cols.length; c++) t += ',' + sqlLiteral(row[cols[c]!] ?? null);
@@ -262,7 +264,8 @@ function newUpsertChunker(
   kind: StatementKind,
   table: TableRef,
   cols: readonly string[],
-  pk: readonly string[],
+  /** Columns the ON DUPLICATE KEY UPDATE leaves as they are (the key, unless it is collated). */
+  unchanged: readonly string[],
   limits: StatementLimits,
 ): Chunker {
   const quoted = cols.map(quoteIdentifier);
@@ -270,8 +273,8 @@ function newUpsertChunker(
   const head = `${verb}${quoteTable(table)} (${quoted.join(',')}) VALUES `;
   let tail = '';
   if (kind === 'upsert') {
-    const pkSet = new Set(pk);
-    const updates = quoted.filter((_, i) => !pkSet.has(cols[i]!)).map((q) => `${q}=VALUES(${q})`);
+    const keep = new Set(unchanged);
+    const updates = quoted.filter((_, i) => !keep.has(cols[i]!)).map((q) => `${q}=VALUES(${q})`);
     // A table made only of key columns has nothing to update; a no-op assignment keeps the syntax valid.
     if (updates.length === 0) updates.push(`${quoted[0]!}=${quoted[0]!}`);
     tail = ' ON DUPLICATE KEY UPDATE ' + updates.join(',');

@@ -9,7 +9,10 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/index.js';
 import { TargetError, describeError } from '../../src/index.js';
-import type { Mutation } from '../../src/index.js';
+import type { Mutation, StatementEvent } from '../../src/index.js';
+import { formatPosition } from '../../src/index.js';
+import { CREATE_APPLIED_SQL, READ_APPLIED_FOR_UPDATE_SQL, STATEMENTS_STREAM, WRITE_APPLIED_SQL, appliedMarkOf, isApplied } from './applied-log.js';
+import { quoteIdentifier } from './statement-builder.js';
 import type { SinkConnector } from '../../src/index.js';
 import { classifyMySqlError, remedyFor } from './error-classifier.js';
 import { retryTransient } from './retry.js';
@@ -34,6 +37,8 @@ export interface MySqlSinkOptions extends TargetEndpoint {
   readonly logger?: Logger;
   /** Backoff between retries of transient failures; the delay is capped at `maxMs`. */
   readonly retry?: BackoffPolicy;
+  /** The pipeline's name: keys what this sink records as applied exactly once (statements). */
+  readonly pipeline?: string;
 }
 
 export const DEFAULT_POOL_SIZE = 8;
@@ -47,6 +52,8 @@ export class MySqlSink implements SinkConnector {
   private readonly logger: Logger;
   private readonly retry: BackoffPolicy;
   private readonly closing = new AbortController();
+  private readonly pipeline: string;
+  private appliedReady: Promise<void> | null = null;
 
   constructor(options: MySqlSinkOptions) {
     const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
@@ -58,6 +65,79 @@ export class MySqlSink implements SinkConnector {
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.retry = options.retry ?? DEFAULT_BACKOFF;
     this.pool = new TargetPool(options, poolSize);
+    this.pipeline = options.pipeline ?? 'binlog-sync';
+  }
+
+  /**
+   * Runs a statement-format change on the target once: in one transaction it checks the applied log
+   * (a restart reads the statement again), runs the statement in a session like the source's
+   * (default database, timestamp, INSERT_ID), and records it.
+   */
+  async applyStatement(ev: StatementEvent): Promise<'applied' | 'already-applied'> {
+    if (this.closing.signal.aborted) throw new TargetError('TARGET_CONNECTION', 'target: applyStatement called on a closed sink', { retriable: false });
+    this.appliedReady ??= this.withConnection('create the applied log', async (conn) => {
+      for (const sql of CREATE_APPLIED_SQL) await conn.query(sql);
+    }).catch((err: unknown) => {
+      this.appliedReady = null;
+      throw err;
+    });
+    await this.appliedReady;
+    const where = formatPosition(ev.position);
+    return this.withConnection(`run the statement at ${where}`, async (conn) => {
+      await conn.query('BEGIN');
+      try {
+        const [rows] = await conn.query(READ_APPLIED_FOR_UPDATE_SQL, [this.pipeline, STATEMENTS_STREAM]);
+        const mark = appliedMarkOf((rows as { binlog_file: string; binlog_pos: number; ordinal: number }[])[0]);
+        if (isApplied(mark, ev.position)) {
+          await conn.query('ROLLBACK');
+          return 'already-applied';
+        }
+        const session: string[] = [`SET TIMESTAMP = ${Math.floor(ev.timestampMs / 1000)}`];
+        if (ev.defaultSchema !== '') session.push(`USE ${quoteIdentifier(ev.defaultSchema)}`);
+        if (ev.insertId !== undefined && /^\d+$/.test(ev.insertId)) session.push(`SET INSERT_ID = ${ev.insertId}`);
+        if (ev.lastInsertId !== undefined && /^\d+$/.test(ev.lastInsertId)) session.push(`SET LAST_INSERT_ID = ${ev.lastInsertId}`);
+        for (const sql of session) await conn.query(sql);
+        try {
+          await conn.query(ev.sql);
+        } catch (err) {
+          if (classifyMySqlError(err).retriable) throw err;
+          throw new TargetError(
+            'TARGET_APPLY',
+            `target: the statement-format change at ${where} failed on the target: ${describeError(err)}.\n  statement: ${excerpt(ev.sql)}\n` +
+              '  Nothing of it was written and the checkpoint did not move. What to do: make the target able to run it (the tables it names must exist with the source definition), or re-copy the tables and restart after this event.',
+            { cause: err, retriable: false, details: { position: where, statement: excerpt(ev.sql) } },
+          );
+        }
+        await conn.query(WRITE_APPLIED_SQL, [this.pipeline, STATEMENTS_STREAM, ev.position.file, ev.position.pos, 0]);
+        await conn.query('COMMIT');
+        return 'applied';
+      } finally {
+        // The session must not keep the statement's context (a later batch reuses the connection).
+        await conn.query('ROLLBACK').catch(() => undefined);
+        await conn.query('SET TIMESTAMP = DEFAULT, INSERT_ID = DEFAULT').catch(() => undefined);
+      }
+    });
+  }
+
+  /** Runs `work` on one pooled connection with the transient-error retry loop. */
+  private async withConnection<T>(what: string, work: (conn: mysql.PoolConnection) => Promise<T>): Promise<T> {
+    try {
+      return await retryTransient({ policy: this.retry, logger: this.logger, signal: this.closing.signal, what }, async () => {
+        const conn = await this.pool.acquire();
+        try {
+          const result = await work(conn);
+          this.pool.release(conn);
+          return result;
+        } catch (err) {
+          if (classifyMySqlError(err).discardConnection) this.pool.discard(conn);
+          else this.pool.release(conn);
+          throw err;
+        }
+      });
+    } catch (err) {
+      if (err instanceof TargetError) throw err;
+      throw new TargetError('TARGET_APPLY', `target: cannot ${what}: ${describeError(err)}`, { cause: err, retriable: false });
+    }
   }
 
   async applyBatch(mutations: readonly Mutation[]): Promise<void> {

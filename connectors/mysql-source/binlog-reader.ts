@@ -1,33 +1,44 @@
 /**
  * The reading loop: binlog sessions → decoded, transaction-tagged `SourceStreamEvent`s, pulled by the
- * consumer. Reconnects with backoff after a lost connection, resuming just after the last commit it
- * emitted (an open transaction is abandoned and read again under a new txSeq); a watchdog notices a
- * connection that went silent while the server moved on. Error 1236 (position purged) is final.
+ * consumer. `read` owns reconnecting (backoff, resuming just after the last commit it handed on; an
+ * open transaction is abandoned and read again under a new txSeq) and error classification (error
+ * 1236, position purged, is final); `sessionBatches` owns batching one session's events; `convert`
+ * turns one binlog event into stream events. A watchdog notices a connection that went silent while
+ * the server moved on.
  */
 import type { Logger } from 'pino';
 import type { AnyBinlogEvent, TableMapEntry } from '@vlasky/zongji';
 import { DEFAULT_BACKOFF, backoffDelay, sleep, type BackoffPolicy } from '../../src/index.js';
 import { SourceError, describeError } from '../../src/index.js';
-import type { Row, SourceEvent, TableKeys, TableRef } from '../../src/index.js';
+import type { Row, SourceEvent, StatementEvent, TableKeys, TableRef } from '../../src/index.js';
 import { comparePositions, formatPosition, type BinlogPosition } from '../../src/index.js';
 import type { SourceReadOptions, SourceStreamEvent, StartFrom } from '../../src/index.js';
 import { BinlogSession, type RawItem, type SessionConnection } from './binlog-session.js';
+import type { CollationFolder } from './collation-folder.js';
 import { classifyBinlogError } from './error-classes.js';
 import { compileRowDecoder, fspOf, type ColumnSpec, type RowDecoder } from './row-decoder.js';
+import { TableIdentity } from './row-identity.js';
 import type { SchemaCache } from './schema-cache.js';
 import type { TableFilter } from '../../src/index.js';
-import { TxAssembler, classifyQuery } from './tx-assembler.js';
+import { TxAssembler, classifyQuery, type DecodedChange } from './tx-assembler.js';
+import { XaTracker } from './xa-tracker.js';
+import { statementWriteTargets, xidOfQuery, xidOfEvent, type XidFields } from './statements.js';
+
+/** What to do with a statement-format data change on a synced table (`source.statementEvents`). */
+export type StatementPolicy = 'stop' | 'apply';
 
 export interface BinlogReaderConfig {
   readonly connection: SessionConnection;
   readonly serverId: number;
   readonly filter: TableFilter;
   readonly schema: SchemaCache;
+  readonly folder: CollationFolder;
   readonly logger: Logger;
   readonly silentAfterMs: number;
   readonly reconnect: BackoffPolicy;
   readonly highWaterBytes: number;
   readonly lowWaterBytes: number;
+  readonly statementEvents: StatementPolicy;
   /** The server's binlog head; rejects or hangs when the server does not answer. */
   readonly head: () => Promise<BinlogPosition>;
   /** The oldest binlog position still on the server (for the purged-position message). */
@@ -44,6 +55,8 @@ export interface ReaderStats {
   bufferedEvents: number;
   /** Row events (not rows) zongji handed us that we then dropped by the filter (should stay 0). */
   lateFiltered: number;
+  /** Bytes of rows held for prepared XA transactions. */
+  xaHeldBytes: number;
 }
 
 interface TableDecoder {
@@ -51,12 +64,32 @@ interface TableDecoder {
   readonly keys: TableKeys;
   readonly decode: RowDecoder;
   readonly types: readonly number[];
+  readonly identity: TableIdentity;
+  /** Column positions the row images may lack with a FULL image (generated columns). */
+  readonly optional: ReadonlySet<number>;
+  readonly names: readonly string[];
 }
 
 type RowsEvent = AnyBinlogEvent & {
   readonly tableId: number;
+  readonly numberOfColumns?: number;
+  readonly columns_present_bitmap?: Buffer;
+  readonly columns_present_bitmap2?: Buffer;
   readonly rows: readonly Record<string, unknown>[] | readonly { before: Record<string, unknown>; after: Record<string, unknown> }[];
 };
+
+type Converted = readonly SourceStreamEvent[] | null;
+
+/** State of one `read` that outlives its sessions. */
+interface ReadState {
+  readonly asm: TxAssembler;
+  readonly xa: XaTracker;
+  /** The XA group whose rows are being read (held, not emitted), or null. */
+  xaGroup: string | null;
+  /** INTVAR values for the next statement-format query. */
+  insertId: string | undefined;
+  lastInsertId: string | undefined;
+}
 
 function sameColumns(types: readonly number[], entry: TableMapEntry): boolean {
   const cols = entry.columns;
@@ -69,13 +102,30 @@ function startOf(from: StartFrom): { file: string; pos: number } {
   return from.kind === 'position' ? { file: from.position.file, pos: from.position.pos } : { file: '', pos: 4 };
 }
 
+/** Columns (by position) a rows event's bitmap leaves out, ignoring `optional` ones. */
+function absentColumns(bitmap: Buffer | undefined, count: number, optional: ReadonlySet<number>): number[] {
+  if (!bitmap) return [];
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    if (((bitmap[i >> 3] ?? 0) & (1 << (i & 7))) === 0 && !optional.has(i)) out.push(i);
+  }
+  return out;
+}
+
 /** Most events handed on in one batch (bounds a batch's memory; a batch is typically far smaller). */
 const MAX_BATCH = 1024;
 
+interface SessionBatch {
+  readonly events: SourceStreamEvent[];
+  /** The resume point after this batch (its last transaction end), if it has one. */
+  readonly boundary: StartFrom | null;
+}
+
 export class BinlogReader {
-  readonly stats: ReaderStats = { reconnects: 0, silentReconnects: 0, maxBufferedBytes: 0, bufferedBytes: 0, bufferedEvents: 0, lateFiltered: 0 };
+  readonly stats: ReaderStats = { reconnects: 0, silentReconnects: 0, maxBufferedBytes: 0, bufferedBytes: 0, bufferedEvents: 0, lateFiltered: 0, xaHeldBytes: 0 };
   private readonly decoders = new Map<number, TableDecoder>();
   private session: BinlogSession | null = null;
+  private state: ReadState | null = null;
 
   constructor(private readonly config: BinlogReaderConfig) {}
 
@@ -85,19 +135,20 @@ export class BinlogReader {
     this.stats.bufferedBytes = b?.weight ?? 0;
     this.stats.bufferedEvents = b?.length ?? 0;
     if (b && b.maxWeight > this.stats.maxBufferedBytes) this.stats.maxBufferedBytes = b.maxWeight;
+    this.stats.xaHeldBytes = this.state?.xa.heldBytes ?? 0;
     return this.stats;
   }
 
   /**
-   * Yields events in batches: everything already buffered is converted synchronously and handed on
-   * in one array (up to MAX_BATCH), so the per-event cost is a function call, not a promise. The
-   * resume point (`from`) only moves once a batch has been handed on.
+   * Yields events in batches (see `sessionBatches`); the resume point (`from`) only moves once a
+   * batch has been handed on. Ends when `until` is reached, on abort, or after a halt event.
    */
   async *read(options: SourceReadOptions): AsyncGenerator<readonly SourceStreamEvent[], void, undefined> {
-    const { signal, until } = options;
+    const { signal } = options;
     const log = this.config.logger;
     let from: StartFrom = options.from;
-    const asm = new TxAssembler(startOf(from));
+    const state: ReadState = { asm: new TxAssembler(startOf(from)), xa: new XaTracker(), xaGroup: null, insertId: undefined, lastInsertId: undefined };
+    this.state = state;
     let attempt = 0;
     while (!signal.aborted) {
       const session = new BinlogSession(this.config.connection, this.config.serverId, from, this.config.filter, {
@@ -112,56 +163,17 @@ export class BinlogReader {
       signal.addEventListener('abort', onAbort, { once: true });
       const watchdog = this.startWatchdog(session);
       let failure: unknown = null;
-      let batch: SourceStreamEvent[] = [];
-      let boundary: StartFrom | null = null;
       try {
         session.start();
         log.debug({ from: from.kind === 'gtid' ? from.gtid : formatPosition(from.position) }, 'binlog session started');
-        let reachedUntil = false;
-        while (!reachedUntil) {
-          let item = session.buffer.shift();
-          if (item === undefined || batch.length >= MAX_BATCH) {
-            if (batch.length > 0) {
-              yield batch;
-              batch = [];
-              if (boundary) {
-                from = boundary;
-                boundary = null;
-                attempt = 0;
-              }
-              if (signal.aborted) return;
-            }
-            if (item === undefined) {
-              const pulled = await session.buffer.next();
-              if (pulled.done) return; // only an abort ends a session without an error
-              item = pulled.value;
-            }
+        for await (const batch of this.sessionBatches(session, state, options)) {
+          yield batch.events;
+          if (batch.boundary) {
+            from = batch.boundary;
+            attempt = 0;
           }
-          let events: readonly SourceStreamEvent[] | null = null;
-          if (item.name === 'tablemap') {
-            const preparing = this.prepareTable(item.event as AnyBinlogEvent & { tableId: number; schemaName: string; tableName: string }, item.entry);
-            if (preparing) await preparing;
-          } else {
-            events = this.handle(item, asm);
-          }
-          if (events === null) {
-            // Non-transaction events between groups (format, GTID list, checkpoint) also reach `until`.
-            // (Not rotate: its header position belongs to the file it ends.)
-            if (until && asm.idle && item.name !== 'rotate' && item.event.nextPosition > 0 && comparePositions(asm.position(item.event.nextPosition, undefined), until) >= 0) reachedUntil = true;
-            continue;
-          }
-          for (const event of events) {
-            batch.push(event);
-            if (event.kind === 'commit' || event.kind === 'schema-change') {
-              boundary = { kind: 'position', position: event.position };
-              if (until && comparePositions(event.position, until) >= 0) {
-                reachedUntil = true;
-                break;
-              }
-            }
-          }
+          if (signal.aborted) return;
         }
-        if (batch.length > 0) yield batch;
         return;
       } catch (err) {
         if (signal.aborted) return;
@@ -180,7 +192,8 @@ export class BinlogReader {
         if (failure instanceof SourceError) throw failure;
         throw new SourceError('SOURCE_CONNECTION', `binlog reading failed: ${describeError(failure)}`, { cause: failure });
       }
-      const abandoned = asm.abandon();
+      const abandoned = state.asm.abandon();
+      state.xaGroup = null;
       if (abandoned) yield [abandoned];
       const delay = backoffDelay(this.config.reconnect ?? DEFAULT_BACKOFF, attempt++);
       this.stats.reconnects++;
@@ -192,42 +205,223 @@ export class BinlogReader {
     }
   }
 
-  /** Converts one binlog event (not a table map); null when it yields nothing (most non-row events). */
-  private handle(item: RawItem, asm: TxAssembler): readonly SourceStreamEvent[] | null {
+  /**
+   * One session's events in batches: everything already buffered is converted (synchronously where
+   * possible) and handed on in one array (up to MAX_BATCH), so the per-event cost is a function call,
+   * not a promise. When the session fails, what was converted before the failure is handed on first
+   * (it may end a transaction whose changes went out in an earlier batch), then the error is thrown.
+   */
+  private async *sessionBatches(session: BinlogSession, state: ReadState, options: SourceReadOptions): AsyncGenerator<SessionBatch, void, undefined> {
+    const { until } = options;
+    const asm = state.asm;
+    let events: SourceStreamEvent[] = [];
+    let boundary: StartFrom | null = null;
+    const take = (): SessionBatch => {
+      const b = { events, boundary };
+      events = [];
+      boundary = null;
+      return b;
+    };
+    try {
+      for (;;) {
+        let item = session.buffer.shift();
+        if (item === undefined || events.length >= MAX_BATCH) {
+          if (events.length > 0) yield take();
+          if (options.signal.aborted) return;
+          if (item === undefined) {
+            const pulled = await session.buffer.next();
+            if (pulled.done) return; // only an abort ends a session without an error
+            item = pulled.value;
+          }
+        }
+        let converted = this.convert(item, state);
+        if (converted instanceof Promise) converted = await converted;
+        if (converted === null) {
+          // Non-transaction events between groups (format, GTID list, checkpoint) also reach `until`.
+          // (Not rotate: its header position belongs to the file it ends.)
+          if (until && asm.idle && item.name !== 'rotate' && item.event.nextPosition > 0 && comparePositions(asm.position(item.event.nextPosition, undefined), until) >= 0) {
+            if (events.length > 0) yield take();
+            return;
+          }
+          continue;
+        }
+        for (const event of converted) {
+          events.push(event);
+          if (event.kind === 'halt') {
+            yield take();
+            return;
+          }
+          if (event.kind === 'commit' || event.kind === 'schema-change') {
+            boundary = { kind: 'position', position: event.position };
+            if (until && comparePositions(event.position, until) >= 0) {
+              yield take();
+              return;
+            }
+          }
+        }
+      }
+    } catch (err) {
+      if (events.length > 0) yield take();
+      throw err;
+    }
+  }
+
+  /** Converts one binlog event; null when it yields nothing (most non-row events). */
+  private convert(item: RawItem, state: ReadState): Converted | Promise<Converted> {
     const ev = item.event;
+    const asm = state.asm;
     switch (item.name) {
+      case 'tablemap': {
+        const preparing = this.prepareTable(ev as AnyBinlogEvent & { tableId: number; schemaName: string; tableName: string }, item.entry);
+        return preparing ? preparing.then(() => null) : null;
+      }
       case 'rotate': {
         const r = ev as AnyBinlogEvent & { binlogName: string; position: number };
         asm.rotate(r.binlogName, r.position);
         return null;
       }
-      case 'mariadbgtid':
+      case 'mariadbgtid': {
+        const g = ev as AnyBinlogEvent & XidFields & { gtid: string; preparedXa?: boolean };
+        asm.gtid(g.gtid);
+        state.xaGroup = null;
+        // MariaDB marks the XA PREPARE group in its GTID event (there is no XA START query).
+        if (g.preparedXa) this.startXa(state, xidOfEvent(g));
+        return null;
+      }
       case 'gtid':
         asm.gtid((ev as AnyBinlogEvent & { gtid: string }).gtid);
+        state.xaGroup = null;
         return null;
       case 'anonymousgtid':
         asm.gtid(undefined);
+        state.xaGroup = null;
         return null;
-      case 'xid':
-        return [asm.commit(ev.nextPosition, ev.timestamp)];
-      case 'query': {
-        const q = ev as AnyBinlogEvent & { query: string; schema: string };
-        const kind = classifyQuery(q.query);
-        if (kind === 'begin') asm.begin();
-        else if (kind === 'commit') return [asm.commit(ev.nextPosition, ev.timestamp)];
-        else if (kind === 'ddl') {
-          this.config.schema.invalidateMentionedIn(q.query);
-          return [asm.ddl(q.query, q.schema, ev.nextPosition, ev.timestamp)];
-        }
+      case 'intvar': {
+        const iv = ev as AnyBinlogEvent & { type: number; value: number | string | bigint };
+        if (iv.type === 2) state.insertId = String(iv.value);
+        else if (iv.type === 1) state.lastInsertId = String(iv.value);
         return null;
       }
+      case 'xid':
+        return this.endGroup(state, ev);
+      case 'xaprepare': {
+        const p = ev as AnyBinlogEvent & XidFields & { onePhase: boolean };
+        const xid = state.xaGroup ?? xidOfEvent(p);
+        if (p.onePhase) return this.endGroup(state, ev);
+        state.xa.prepared(xid);
+        state.xaGroup = null;
+        return [asm.commit(ev.nextPosition, ev.timestamp, { hold: xid })];
+      }
+      case 'query':
+        return this.query(item, state);
       case 'writerows':
       case 'updaterows':
       case 'deleterows':
-        return this.rowChanges(item, asm);
+        return this.rowChanges(item, state);
       default:
         return null;
     }
+  }
+
+  private startXa(state: ReadState, xid: string): void {
+    state.xaGroup = xid;
+    state.xa.start(xid);
+  }
+
+  /** An Xid event (or a one-phase XA end): commits the group, with the rows an XA group held. */
+  private endGroup(state: ReadState, ev: AnyBinlogEvent): Converted {
+    const { asm } = state;
+    if (state.xaGroup === null) return [asm.commit(ev.nextPosition, ev.timestamp)];
+    const held = state.xa.take(state.xaGroup) ?? [];
+    state.xaGroup = null;
+    const out: SourceStreamEvent[] = held.map((c) => asm.change(c, ev.nextPosition, ev.timestamp));
+    out.push(asm.commit(ev.nextPosition, ev.timestamp));
+    return out;
+  }
+
+  private query(item: RawItem, state: ReadState): Converted {
+    const q = item.event as AnyBinlogEvent & { query: string; schema: string } & Partial<XidFields> & { completedXa?: boolean };
+    const { asm, xa } = state;
+    const kind = classifyQuery(q.query);
+    switch (kind) {
+      case 'begin':
+        asm.begin();
+        return null;
+      case 'commit':
+        return this.endGroup(state, q);
+      case 'xa-start': {
+        // MySQL writes XA START as a query; MariaDB marks the group in its GTID event instead.
+        if (asm.idle) asm.begin();
+        const xid = xidOfQuery(q.query);
+        if (xid !== null) this.startXa(state, xid);
+        return null;
+      }
+      case 'xa-end':
+      case 'ignore':
+        return null;
+      case 'xa-commit':
+      case 'xa-rollback': {
+        const xid = xidOfQuery(q.query);
+        if (xid === null) return [this.halt(new SourceError('SOURCE_XA', `cannot read the XA transaction id of "${q.query.slice(0, 200)}" at ${formatPosition(asm.position(q.nextPosition, undefined))}`))];
+        if (kind === 'xa-rollback') {
+          xa.forget(xid);
+          return [asm.commit(q.nextPosition, q.timestamp, { releases: [xid] })];
+        }
+        const held = xa.take(xid);
+        if (held === undefined) {
+          return [
+            this.halt(
+              new SourceError(
+                'SOURCE_XA',
+                `XA COMMIT of ${xid} at ${formatPosition(asm.position(q.nextPosition, undefined))}, but this pipeline never read its XA PREPARE (it lies before the position the pipeline started from), so its rows are unknown. ` +
+                  'Restart from a position before that XA PREPARE (mariadb-binlog / mysqlbinlog shows it) with `binlog-sync run --reset-to FILE:POS --yes`, or re-copy the tables it wrote and reset to a position after this event.',
+                { details: { xid, position: formatPosition(asm.position(q.nextPosition, undefined)) } },
+              ),
+            ),
+          ];
+        }
+        const out: SourceStreamEvent[] = held.map((c) => asm.change(c, q.nextPosition, q.timestamp));
+        out.push(asm.commit(q.nextPosition, q.timestamp, { releases: [xid] }));
+        return out;
+      }
+      case 'dml':
+        return this.statement(q, state);
+      case 'ddl':
+        this.config.schema.invalidateMentionedIn(q.query);
+        return [asm.ddl(q.query, q.schema, q.nextPosition, q.timestamp)];
+    }
+  }
+
+  /** A statement-format data change: ignored when it writes no synced table, else stop or apply. */
+  private statement(q: AnyBinlogEvent & { query: string; schema: string }, state: ReadState): Converted {
+    const { asm } = state;
+    const insertId = state.insertId;
+    const lastInsertId = state.lastInsertId;
+    state.insertId = state.lastInsertId = undefined;
+    const targets = statementWriteTargets(q.query, q.schema);
+    const synced = targets === null ? null : targets.filter((t) => this.config.filter.matches(t.schema, t.name));
+    if (synced !== null && synced.length === 0) return null;
+    const position = asm.position(q.nextPosition, undefined);
+    if (this.config.statementEvents === 'stop') {
+      const tables = synced === null ? 'tables binlog-sync could not determine' : synced.map((t) => `${t.schema}.${t.name}`).join(', ');
+      return [
+        this.halt(
+          new SourceError(
+            'SOURCE_STATEMENT_EVENT',
+            `statement-format change at ${formatPosition(position)} (default database \`${q.schema}\`) on ${tables}: the writing session ran with binlog_format=STATEMENT or MIXED, so the binlog holds the statement, not the rows it changed:\n  ${q.query.slice(0, 500)}\n` +
+              'binlog-sync stopped before applying it; the checkpoint stays before this transaction. Either set binlog_format=ROW for every session on the source, re-copy the table(s) to the target and restart after this event (`binlog-sync run --reset-to FILE:POS --yes`), ' +
+              'or set source.statementEvents: apply in the pipeline file to run such statements on the target as a native replica would (deterministic statements only).',
+            { details: { position: formatPosition(position), statement: q.query.slice(0, 500), tables: synced?.map((t) => `${t.schema}.${t.name}`) ?? null } },
+          ),
+        ),
+      ];
+    }
+    const event: StatementEvent = asm.statement(q.query, q.schema, synced ?? [], q.nextPosition, q.timestamp, { insertId, lastInsertId });
+    return [event];
+  }
+
+  private halt(error: SourceError): SourceStreamEvent {
+    return { kind: 'halt', error };
   }
 
   /** Builds the decoder of a table id not seen yet (a promise), or returns undefined when it is known. */
@@ -255,41 +449,90 @@ export class BinlogReader {
         fsp: typeof decimals === 'number' ? decimals : fspOf(columnType),
       };
     });
+    const optional = new Set<number>();
+    specs.forEach((s, i) => s.generated && optional.add(i));
     this.decoders.set(tableId, {
       table: info.keys.table,
       keys: info.keys,
       decode: compileRowDecoder(info.keys.table, specs),
       types: entry.columns.map((c) => c.type),
+      identity: await TableIdentity.build(info, this.config.folder),
+      optional,
+      names: specs.map((s) => s.name),
     });
   }
 
-  private rowChanges(item: RawItem, asm: TxAssembler): readonly SourceEvent[] | null {
+  private rowChanges(item: RawItem, state: ReadState): Converted | Promise<Converted> {
     const ev = item.event as RowsEvent;
     const d = this.decoders.get(ev.tableId);
     if (!d) {
       if (item.entry) this.stats.lateFiltered++;
       return null;
     }
-    const out: SourceEvent[] = new Array(ev.rows.length);
-    const pos = ev.nextPosition;
-    const ts = ev.timestamp;
-    const decode = d.decode;
-    const bytes = Math.ceil(ev.size / Math.max(1, ev.rows.length));
-    if (item.name === 'updaterows') {
-      const rows = ev.rows as readonly { before: Record<string, unknown>; after: Record<string, unknown> }[];
-      for (let i = 0; i < rows.length; i++) {
-        const r = rows[i]!;
-        out[i] = asm.change('update', d.keys, decode(r.before), decode(r.after), pos, ts, bytes);
+    const partial = this.partialImage(ev, item.name, d, state);
+    if (partial) return [partial];
+    const decoded = this.decodeRows(ev, item.name, d);
+    if (d.identity.folds) {
+      const pending: Parameters<CollationFolder['prepare']>[0][number][] = [];
+      for (const r of decoded) {
+        d.identity.pending(r.before, pending);
+        d.identity.pending(r.after, pending);
       }
-    } else {
-      const rows = ev.rows as readonly Record<string, unknown>[];
-      const insert = item.name === 'writerows';
-      for (let i = 0; i < rows.length; i++) {
-        const row: Row = decode(rows[i]!);
-        out[i] = insert ? asm.change('insert', d.keys, null, row, pos, ts, bytes) : asm.change('delete', d.keys, row, null, pos, ts, bytes);
-      }
+      if (pending.length > 0) return this.config.folder.prepare(pending).then(() => this.placeRows(ev, decoded, d, state));
     }
-    return out;
+    return this.placeRows(ev, decoded, d, state);
+  }
+
+  /** A rows event that lacks columns (binlog_row_image MINIMAL or NOBLOB in the writing session). */
+  private partialImage(ev: RowsEvent, name: string, d: TableDecoder, state: ReadState): SourceStreamEvent | null {
+    const count = ev.numberOfColumns ?? d.names.length;
+    const first = absentColumns(ev.columns_present_bitmap, count, d.optional);
+    const second = name === 'updaterows' ? absentColumns(ev.columns_present_bitmap2, count, d.optional) : [];
+    if (first.length === 0 && second.length === 0) return null;
+    const cols = (idx: number[]): string => idx.map((i) => d.names[i] ?? `#${i + 1}`).join(', ');
+    const images = [
+      first.length > 0 ? `${name === 'writerows' ? 'after' : 'before'} image lacks ${cols(first)}` : '',
+      second.length > 0 ? `after image lacks ${cols(second)}` : '',
+    ].filter((s) => s).join('; ');
+    const position = ev.nextPosition > 0 ? state.asm.position(ev.nextPosition, undefined) : state.asm.groupStart;
+    const table = `${d.table.schema}.${d.table.name}`;
+    return this.halt(
+      new SourceError(
+        'SOURCE_PARTIAL_ROW_IMAGE',
+        `${table}: the rows event at ${position ? formatPosition(position) : 'an unknown position'} carries a partial row image (${images}): the writing session ran with binlog_row_image=MINIMAL or NOBLOB. ` +
+          'binlog-sync applies full row images only and never writes a column the event did not carry, so it stopped here; the checkpoint stays before this transaction. ' +
+          `Make every session log binlog_row_image=FULL (in the server configuration, and do not let applications change it per session), re-copy ${table} to the target, then restart after this event with \`binlog-sync run --reset-to FILE:POS --yes\`.`,
+        { details: { table, position: position ? formatPosition(position) : null, absent: [...new Set([...first, ...second])].map((i) => d.names[i]) } },
+      ),
+    );
+  }
+
+  private decodeRows(ev: RowsEvent, name: string, d: TableDecoder): { before: Row | null; after: Row | null }[] {
+    const decode = d.decode;
+    if (name === 'updaterows') {
+      const rows = ev.rows as readonly { before: Record<string, unknown>; after: Record<string, unknown> }[];
+      return rows.map((r) => ({ before: decode(r.before), after: decode(r.after) }));
+    }
+    const rows = ev.rows as readonly Record<string, unknown>[];
+    const insert = name === 'writerows';
+    return rows.map((r) => (insert ? { before: null, after: decode(r) } : { before: decode(r), after: null }));
+  }
+
+  /** Gives decoded rows their identities and puts them in the open transaction (or holds them for XA). */
+  private placeRows(ev: RowsEvent, rows: readonly { before: Row | null; after: Row | null }[], d: TableDecoder, state: ReadState): Converted {
+    const id = d.identity;
+    const bytes = Math.ceil(ev.size / Math.max(1, rows.length));
+    const xid = state.xaGroup;
+    const out: SourceEvent[] = [];
+    for (const { before, after } of rows) {
+      const beforeId = before && id.identify(before);
+      const afterId = after && (before && beforeId ? id.identifyAfter(after, before, beforeId) : id.identify(after));
+      const op = before && after ? 'update' : after ? 'insert' : 'delete';
+      const change: DecodedChange = { op, keys: d.keys, before, after, beforeId, afterId, bytes };
+      if (xid !== null) state.xa.hold(xid, change);
+      else out.push(state.asm.change(change, ev.nextPosition, ev.timestamp));
+    }
+    return out.length > 0 ? out : null;
   }
 
   private startWatchdog(session: BinlogSession): NodeJS.Timeout {

@@ -32,6 +32,10 @@ export const INCLUDED_EVENTS = Object.freeze([
   'writerows',
   'updaterows',
   'deleterows',
+  // XA: the end of an XA PREPARE group (its rows wait for the XA COMMIT).
+  'xaprepare',
+  // INSERT_ID / LAST_INSERT_ID for statement-format inserts applied as statements.
+  'intvar',
   // Not used for data; they tell us how far the binlog goes between transactions (a replay whose
   // `until` is the head after FLUSH LOGS ends on these, not on a commit).
   'format',

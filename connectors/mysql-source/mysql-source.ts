@@ -12,6 +12,7 @@ import type { SourceConnector, SourceReadOptions, SourceStreamEvent } from '../.
 import { BinlogReader, type ReaderStats } from './binlog-reader.js';
 import { SOURCE_DEFAULTS, type MySqlSourceOptions } from './options.js';
 import { SchemaCache } from './schema-cache.js';
+import { CollationFolder } from './collation-folder.js';
 import { TableFilter } from '../../src/index.js';
 
 type Rows = Record<string, unknown>[];
@@ -20,6 +21,7 @@ export class MySqlSource implements SourceConnector {
   private readonly pool: mysql.Pool;
   private readonly filter: TableFilter;
   private readonly schema: SchemaCache;
+  private readonly folder: CollationFolder;
   private readonly logger: Logger;
   private readonly connectTimeoutMs: number;
   private reader: BinlogReader | null = null;
@@ -45,6 +47,7 @@ export class MySqlSource implements SourceConnector {
       options.keys ?? {},
       (message) => this.logger.warn({ code: 'SOURCE_METADATA' }, message),
     );
+    this.folder = new CollationFolder(async (sql, params) => (await this.pool.query({ sql, values: params as unknown[], rowsAsArray: true }))[0] as unknown[][]);
   }
 
   read(options: SourceReadOptions): AsyncIterable<readonly SourceStreamEvent[]> {
@@ -65,6 +68,8 @@ export class MySqlSource implements SourceConnector {
       serverId: o.serverId,
       filter: this.filter,
       schema: this.schema,
+      folder: this.folder,
+      statementEvents: o.statementEvents ?? 'stop',
       logger: this.logger,
       silentAfterMs: o.silentAfterMs ?? SOURCE_DEFAULTS.silentAfterMs,
       reconnect: o.reconnect ?? DEFAULT_BACKOFF,

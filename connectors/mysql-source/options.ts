@@ -28,6 +28,12 @@ export interface MySqlSourceOptions {
   readonly bufferLowWaterBytes?: number;
   /** Timeout of connects and of the watchdog's head query (default 10 s). */
   readonly connectTimeoutMs?: number;
+  /**
+   * A statement-format data change (a session with binlog_format STATEMENT/MIXED) on a synced table:
+   * `stop` (default) halts before it with SOURCE_STATEMENT_EVENT; `apply` hands it on to be run on the
+   * target as a barrier.
+   */
+  readonly statementEvents?: 'stop' | 'apply';
 }
 
 export const SOURCE_DEFAULTS = Object.freeze({

@@ -9,10 +9,26 @@
 import { SourceError } from '../../src/index.js';
 import type { TableKeys, TableRef } from '../../src/index.js';
 
+/** How the server compares a character column (null for binary and non-string columns). */
+export interface ColumnCollation {
+  readonly charset: string;
+  readonly collation: string;
+}
+
+/** Prefix lengths of key parts (`KEY (c(10))`): characters for text, bytes for binary columns. */
+export interface KeyPrefixes {
+  readonly primary: ReadonlyMap<string, number>;
+  /** Per `keys.uniqueKeys` index. */
+  readonly unique: readonly ReadonlyMap<string, number>[];
+}
+
 export interface TableInfo {
   readonly keys: TableKeys;
   /** Column name → INFORMATION_SCHEMA DATA_TYPE ('int', 'uuid', …). */
   readonly dataTypes: ReadonlyMap<string, string>;
+  /** Character columns (CHAR, VARCHAR, TEXT…) → their character set and collation. */
+  readonly collations: ReadonlyMap<string, ColumnCollation>;
+  readonly prefixes: KeyPrefixes;
   /** Generated (VIRTUAL/STORED) columns: the target computes them, so they are not copied. */
   readonly generated: ReadonlySet<string>;
 }
@@ -21,11 +37,14 @@ export interface TableInfo {
 export type MetadataQuery = (sql: string, params: readonly unknown[]) => Promise<readonly Record<string, unknown>[]>;
 
 const COLUMNS_SQL =
-  'SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, EXTRA AS extra FROM information_schema.COLUMNS ' +
+  'SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, EXTRA AS extra, CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation FROM information_schema.COLUMNS ' +
   'WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION';
 const UNIQUE_SQL =
-  'SELECT INDEX_NAME AS indexName, COLUMN_NAME AS name FROM information_schema.STATISTICS ' +
+  'SELECT INDEX_NAME AS indexName, COLUMN_NAME AS name, SUB_PART AS subPart FROM information_schema.STATISTICS ' +
   'WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND NON_UNIQUE = 0 ORDER BY INDEX_NAME, SEQ_IN_INDEX';
+
+/** DATA_TYPEs whose values are text compared by a collation. */
+const CHARACTER_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
 
 export class SchemaCache {
   private readonly entries = new Map<string, Promise<TableInfo>>();
@@ -88,21 +107,34 @@ export class SchemaCache {
     }
     const dataTypes = new Map<string, string>();
     const generated = new Set<string>();
+    const collations = new Map<string, ColumnCollation>();
     for (const c of columns) {
       dataTypes.set(String(c.name), String(c.dataType).toLowerCase());
+      // ENUM and SET also carry a collation, but their values arrive as the exact member text.
+      if (typeof c.collation === 'string' && typeof c.charset === 'string' && CHARACTER_TYPES.has(String(c.dataType).toLowerCase())) {
+        collations.set(String(c.name), { charset: c.charset, collation: c.collation });
+      }
       // 'VIRTUAL GENERATED' / 'STORED GENERATED' on MySQL and MariaDB alike.
       if (/GENERATED/i.test(String(c.extra ?? ''))) generated.add(String(c.name));
     }
 
     const indexes = new Map<string, string[]>();
+    const subParts = new Map<string, Map<string, number>>();
     for (const u of uniques) {
       const index = String(u.indexName);
       let cols = indexes.get(index);
       if (!cols) indexes.set(index, (cols = []));
       cols.push(String(u.name));
+      if (u.subPart !== null && u.subPart !== undefined) {
+        let parts = subParts.get(index);
+        if (!parts) subParts.set(index, (parts = new Map()));
+        parts.set(String(u.name), Number(u.subPart));
+      }
     }
     const primary = indexes.get('PRIMARY');
-    const uniqueKeys = [...indexes.entries()].filter(([name]) => name !== 'PRIMARY').map(([, cols]) => Object.freeze(cols));
+    const uniqueEntries = [...indexes.entries()].filter(([name]) => name !== 'PRIMARY');
+    const uniqueKeys = uniqueEntries.map(([, cols]) => Object.freeze(cols));
+    const NONE = new Map<string, number>();
 
     const configured = this.configuredKeys[full];
     let primaryKey: readonly string[];
@@ -127,8 +159,15 @@ export class SchemaCache {
       );
     }
     return Object.freeze({
-      keys: Object.freeze({ table: Object.freeze({ schema: table.schema, name: table.name }), primaryKey: Object.freeze(primaryKey), uniqueKeys: Object.freeze(uniqueKeys) }),
+      keys: Object.freeze({
+        table: Object.freeze({ schema: table.schema, name: table.name }),
+        primaryKey: Object.freeze(primaryKey),
+        uniqueKeys: Object.freeze(uniqueKeys),
+        ...(primaryKey.some((c) => collations.has(c)) ? { collatedKey: true } : {}),
+      }),
       dataTypes,
+      collations,
+      prefixes: { primary: (primary && subParts.get('PRIMARY')) || NONE, unique: uniqueEntries.map(([name]) => subParts.get(name) ?? NONE) },
       generated,
     });
   }

@@ -7,11 +7,23 @@
  * carry a resume position: inside a transaction MariaDB writes end_log_pos 0 and zongji freezes
  * its position, so nothing mid-transaction is ever offered as a resume point.
  */
-import type { ChangeEvent, ChangeOp, CommitEvent, Row, SchemaChangeEvent, TableKeys } from '../../src/index.js';
+import type { ChangeEvent, ChangeOp, CommitEvent, Row, RowIdentity, SchemaChangeEvent, StatementEvent, TableKeys, TableRef } from '../../src/index.js';
 import type { BinlogPosition } from '../../src/index.js';
 import type { AbandonEvent } from '../../src/index.js';
 
-export type QueryKind = 'begin' | 'commit' | 'ignore' | 'ddl';
+/** One decoded row change, before it is placed in a transaction (the XA tracker holds these). */
+export interface DecodedChange {
+  readonly op: ChangeOp;
+  readonly keys: TableKeys;
+  readonly before: Row | null;
+  readonly after: Row | null;
+  readonly beforeId: RowIdentity | null;
+  readonly afterId: RowIdentity | null;
+  /** Share of its rows event's size. */
+  readonly bytes: number;
+}
+
+export type QueryKind = 'begin' | 'commit' | 'ignore' | 'ddl' | 'dml' | 'xa-start' | 'xa-end' | 'xa-commit' | 'xa-rollback';
 
 /** Skips leading blanks and comments (`/* … *\/`, `-- …`, `# …`) before the first keyword. */
 function firstWords(sql: string): string {
@@ -34,15 +46,22 @@ function firstWords(sql: string): string {
 
 export function classifyQuery(sql: string): QueryKind {
   const head = firstWords(sql);
-  if (/^(BEGIN|START\s+TRANSACTION|XA\s+START|XA\s+BEGIN)\b/.test(head)) return 'begin';
-  if (/^(SAVEPOINT|ROLLBACK\s+TO|RELEASE\s+SAVEPOINT|XA\s+END|XA\s+PREPARE)\b/.test(head)) return 'ignore';
-  if (/^(COMMIT|ROLLBACK|XA\s+COMMIT|XA\s+ROLLBACK)\b/.test(head)) return 'commit';
+  if (/^(BEGIN|START\s+TRANSACTION)\b/.test(head)) return 'begin';
+  if (/^XA\s+(START|BEGIN)\b/.test(head)) return 'xa-start';
+  if (/^XA\s+(END|PREPARE)\b/.test(head)) return 'xa-end';
+  if (/^XA\s+COMMIT\b/.test(head)) return 'xa-commit';
+  if (/^XA\s+ROLLBACK\b/.test(head)) return 'xa-rollback';
+  if (/^(SAVEPOINT|ROLLBACK\s+TO|RELEASE\s+SAVEPOINT)\b/.test(head)) return 'ignore';
+  if (/^(COMMIT|ROLLBACK)\b/.test(head)) return 'commit';
+  if (/^(INSERT|REPLACE|UPDATE|DELETE|LOAD\s+DATA|LOAD\s+XML)\b/.test(head)) return 'dml';
   return 'ddl';
 }
 
 interface OpenTx {
   readonly txSeq: number;
   readonly gtid: string | undefined;
+  /** Where the group began: the end of the one before it (a resume point). */
+  readonly start: BinlogPosition;
   changeCount: number;
   /** A BEGIN was seen (after the GTID event, on MySQL): a second BEGIN is a new transaction. */
   begun: boolean;
@@ -84,9 +103,14 @@ export class TxAssembler {
     this.lastPos = pos;
   }
 
+  private openTx(gtid: string | undefined, begun: boolean): OpenTx {
+    this.open = { txSeq: ++this.seq, gtid, start: this.position(this.lastPos, undefined), changeCount: 0, begun };
+    return this.open;
+  }
+
   /** A GTID event: a new event group begins. */
   gtid(gtid: string | undefined): void {
-    this.open = { txSeq: ++this.seq, gtid, changeCount: 0, begun: false };
+    this.openTx(gtid, false);
   }
 
   begin(): void {
@@ -94,12 +118,16 @@ export class TxAssembler {
       this.open.begun = true;
       return;
     }
-    this.open = { txSeq: ++this.seq, gtid: undefined, changeCount: 0, begun: true };
+    this.openTx(undefined, true);
   }
 
   private current(): OpenTx {
-    if (!this.open) this.open = { txSeq: ++this.seq, gtid: undefined, changeCount: 0, begun: true };
-    return this.open;
+    return this.open ?? this.openTx(undefined, true);
+  }
+
+  /** Where the open event group began (the position before it); null between groups. */
+  get groupStart(): BinlogPosition | null {
+    return this.open?.start ?? null;
   }
 
   position(pos: number, gtid: string | undefined): BinlogPosition {
@@ -115,31 +143,51 @@ export class TxAssembler {
     return (this.lastChangePosition = this.position(pos, gtid));
   }
 
-  change(op: ChangeOp, keys: TableKeys, before: Row | null, after: Row | null, nextPosition: number, timestampMs: number, bytes = 0): ChangeEvent {
+  change(c: DecodedChange, nextPosition: number, timestampMs: number): ChangeEvent {
     const tx = this.current();
     tx.changeCount++;
     // Row events inside a MariaDB transaction carry end_log_pos 0: fall back to the last real one.
     const pos = nextPosition > 0 ? nextPosition : this.lastPos;
     return {
       kind: 'change',
-      op,
-      table: keys.table,
-      keys,
-      before,
-      after,
+      op: c.op,
+      table: c.keys.table,
+      keys: c.keys,
+      before: c.before,
+      after: c.after,
+      beforeId: c.beforeId,
+      afterId: c.afterId,
       txSeq: tx.txSeq,
       position: this.changePosition(pos, tx.gtid),
       timestampMs,
-      bytes,
+      bytes: c.bytes,
     };
   }
 
-  /** An `xid` or a COMMIT/ROLLBACK query. */
-  commit(nextPosition: number, timestampMs: number): CommitEvent {
+  /**
+   * An `xid`, a COMMIT/ROLLBACK query, or the end of an XA group. `xa.hold`: the group is an XA
+   * PREPARE whose rows come later, with the XA COMMIT; `xa.releases`: it is that XA COMMIT/ROLLBACK.
+   */
+  commit(nextPosition: number, timestampMs: number, xa: { hold?: string; releases?: readonly string[] } = {}): CommitEvent {
     const tx = this.current();
     this.open = null;
     this.lastPos = nextPosition;
-    return { kind: 'commit', txSeq: tx.txSeq, position: this.position(nextPosition, tx.gtid), timestampMs, changeCount: tx.changeCount };
+    const event: CommitEvent = { kind: 'commit', txSeq: tx.txSeq, position: this.position(nextPosition, tx.gtid), timestampMs, changeCount: tx.changeCount };
+    if (xa.hold !== undefined) return { ...event, hold: { id: xa.hold, from: tx.start, fromTimestampMs: timestampMs } };
+    if (xa.releases && xa.releases.length > 0) return { ...event, releases: xa.releases };
+    return event;
+  }
+
+  /** A statement-format data change to be applied as it is (part of the open transaction). */
+  statement(sql: string, defaultSchema: string, tables: readonly TableRef[], nextPosition: number, timestampMs: number, ids: { insertId?: string | undefined; lastInsertId?: string | undefined }): StatementEvent {
+    const tx = this.current();
+    tx.changeCount++;
+    const event: StatementEvent = { kind: 'statement', txSeq: tx.txSeq, sql, defaultSchema, tables, position: this.position(nextPosition > 0 ? nextPosition : this.lastPos, tx.gtid), timestampMs };
+    return {
+      ...event,
+      ...(ids.insertId !== undefined ? { insertId: ids.insertId } : {}),
+      ...(ids.lastInsertId !== undefined ? { lastInsertId: ids.lastInsertId } : {}),
+    };
   }
 
   /** A DDL query: its own group (a standalone GTID opened it), a transaction boundary. */

@@ -33,6 +33,26 @@ export interface TableKeys {
   readonly table: TableRef;
   readonly primaryKey: readonly string[];
   readonly uniqueKeys: readonly (readonly string[])[];
+  /**
+   * Some primary-key column compares by a collation, not byte for byte (a case-insensitive VARCHAR,
+   * a PAD SPACE collation): a key can change to a value the target calls equal, which is then one
+   * update of that row, and an upsert must also write the key columns so the target takes the new
+   * bytes. Absent: every key column compares byte for byte.
+   */
+  readonly collatedKey?: boolean;
+}
+
+/**
+ * Who a row image is, as the target tells rows apart: its primary key and each UNIQUE key, with string
+ * columns folded by their collation (the source computes it: it knows the collations). Two images
+ * with equal `key` are the same target row whatever their bytes; equal `unique[i]` tokens collide in
+ * unique index i.
+ */
+export interface RowIdentity {
+  /** Table and folded primary key: equal for images of one target row, different otherwise. */
+  readonly key: string;
+  /** Per `TableKeys.uniqueKeys` index: the folded token, or null when a column is NULL (never conflicts). */
+  readonly unique: readonly (string | null)[];
 }
 
 export type ChangeOp = 'insert' | 'update' | 'delete';
@@ -48,6 +68,9 @@ export interface ChangeEvent {
   readonly keys: TableKeys;
   readonly before: Row | null;
   readonly after: Row | null;
+  /** Identities of `before` and `after` (null where the image is null). */
+  readonly beforeId: RowIdentity | null;
+  readonly afterId: RowIdentity | null;
   /** Sequence number of the source transaction this change belongs to (monotonic within one source run). */
   readonly txSeq: number;
   /** Position of the binlog event that carried this row (not a resume point: only commits are). */
@@ -69,6 +92,13 @@ export interface CommitEvent {
   readonly timestampMs: number;
   /** Number of change events the source emitted for this transaction (after table filtering). */
   readonly changeCount: number;
+  /**
+   * An XA PREPARE group: its rows are not applied yet (they are, with the XA COMMIT that comes later),
+   * so the checkpoint must stay at `from` (the position before this group) until `id` is released.
+   */
+  readonly hold?: { readonly id: string; readonly from: BinlogPosition; readonly fromTimestampMs: number };
+  /** XA COMMIT / XA ROLLBACK: the holds this transaction ends once it is applied. */
+  readonly releases?: readonly string[];
 }
 
 /**
@@ -84,7 +114,29 @@ export interface SchemaChangeEvent {
   readonly timestampMs: number;
 }
 
-export type SourceEvent = ChangeEvent | CommitEvent | SchemaChangeEvent;
+/**
+ * A statement-format data change (the writing session ran with binlog_format STATEMENT or MIXED) on
+ * a synced table, emitted when the pipeline is told to apply such statements (`source.statementEvents:
+ * apply`): the sink runs it on the target as a barrier, after every earlier change and before any
+ * later one, as a native replica would.
+ */
+export interface StatementEvent {
+  readonly kind: 'statement';
+  readonly txSeq: number;
+  readonly sql: string;
+  /** The session's default database when the statement ran. */
+  readonly defaultSchema: string;
+  /** Synced tables it writes (as far as the statement says). */
+  readonly tables: readonly TableRef[];
+  /** End of the query event: identifies the statement (it is applied once). */
+  readonly position: BinlogPosition;
+  readonly timestampMs: number;
+  /** Session values the statement depends on (`SET INSERT_ID=…` before an auto-increment insert). */
+  readonly insertId?: string;
+  readonly lastInsertId?: string;
+}
+
+export type SourceEvent = ChangeEvent | CommitEvent | SchemaChangeEvent | StatementEvent;
 
 /**
  * What a sink applies: an idempotent statement about one key. Inserts and updates become `upsert`
@@ -97,11 +149,13 @@ export interface Mutation {
   readonly keys: TableKeys;
   /** Primary-key values in `keys.primaryKey` order. */
   readonly key: readonly SqlValue[];
+  /** The row's identity (`RowIdentity.key`): equal for mutations of one target row. */
+  readonly rowId: string;
   /** Full after-image for upserts; the before-image for deletes (only key columns are used). */
   readonly row: Row;
   /**
-   * Values of secondary unique keys this change touches, before and after, as strings
-   * ("<index>\u0000<v1>\u0000<v2>"); empty when the table has none. Used for conflict routing.
+   * Tokens of the secondary unique values this change touches, before and after (`RowIdentity.unique`,
+   * deduplicated, NULLs left out); empty when the table has none. Used for conflict routing.
    */
   readonly uniqueTokens: readonly string[];
   readonly txSeq: number;

@@ -88,7 +88,7 @@ export class LaneScheduler {
           found = -1;
         }
         lane = found >= 0 ? found : laneHash(item.hash) % lanes;
-        laneOfToken.set(item.rowId, lane);
+        laneOfToken.set(m.rowId, lane);
         for (const t of m.uniqueTokens) laneOfToken.set(t, lane);
       }
       let l = open.get(lane);
@@ -96,9 +96,9 @@ export class LaneScheduler {
         l = { lane, mutations: [], slotOf: new Map(), acks: new AckCounts() };
         open.set(lane, l);
       }
-      const slot = l.slotOf.get(item.rowId);
+      const slot = l.slotOf.get(m.rowId);
       if (slot === undefined) {
-        l.slotOf.set(item.rowId, l.mutations.length);
+        l.slotOf.set(m.rowId, l.mutations.length);
         l.mutations.push(m);
       } else {
         l.mutations[slot] = m;
@@ -111,7 +111,7 @@ export class LaneScheduler {
   }
 
   private findLane(laneOfToken: Map<string, number>, item: Routed): number | 'conflict' {
-    let found = laneOfToken.get(item.rowId) ?? -1;
+    let found = laneOfToken.get(item.mutation.rowId) ?? -1;
     for (const t of item.mutation.uniqueTokens) {
       const l = laneOfToken.get(t);
       if (l === undefined) continue;

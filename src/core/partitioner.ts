@@ -1,5 +1,5 @@
 /**
- * Stable (table, primary key) → partition. Every change of one row lands in one partition, so a
+ * Stable (table, primary key identity) → partition. Every change of one row lands in one partition, so a
  * partition's consumer sees that row's changes in source order.
  *
  * Tables with secondary UNIQUE keys are partitioned by table alone: two rows may trade a unique value
@@ -7,13 +7,12 @@
  */
 import type { Mutation } from './event.js';
 import { tableKey } from './event.js';
-import { fnv1a32, mutationRowId } from './key.js';
+import { fnv1a32 } from './key.js';
 
 export interface Routed {
   readonly mutation: Mutation;
   readonly partition: number;
-  /** Row identity (`rowId`) and its hash, computed once here and reused by the lanes. */
-  readonly rowId: string;
+  /** Hash of the row's identity (`Mutation.rowId`), computed once here and reused by the lanes. */
   readonly hash: number;
 }
 
@@ -23,9 +22,8 @@ export class Partitioner {
   }
 
   route(mutation: Mutation): Routed {
-    const rowId = mutationRowId(mutation);
-    const hash = fnv1a32(rowId);
+    const hash = fnv1a32(mutation.rowId);
     const partitionHash = mutation.keys.uniqueKeys.length > 0 ? fnv1a32(tableKey(mutation.table)) : hash;
-    return { mutation, partition: partitionHash % this.partitions, rowId, hash };
+    return { mutation, partition: partitionHash % this.partitions, hash };
   }
 }

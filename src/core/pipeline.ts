@@ -7,7 +7,8 @@
  * once and leaves the stored checkpoint where it was.
  */
 import pLimit from 'p-limit';
-import type { Mutation, SchemaChangeEvent, TableRef } from './event.js';
+import type { CommitEvent, Mutation, SchemaChangeEvent, StatementEvent, TableRef } from './event.js';
+import { BinlogSyncError } from './errors.js';
 import { tableKey } from './event.js';
 import { tablesInDdl } from './ddl.js';
 import type { Checkpoint, CheckpointStore, SinkConnector, SourceConnector, StartFrom } from './ports.js';
@@ -47,6 +48,8 @@ export interface PipelineOptions {
 
 export interface PipelineStats {
   readonly changes: number;
+  /** Statement-format changes run on the target (source.statementEvents: apply). */
+  readonly statements: number;
   readonly mutationsApplied: number;
   readonly transactions: number;
   readonly schemaChanges: number;
@@ -72,7 +75,11 @@ export class Pipeline {
   private readonly stop = new AbortController();
   private fatal: unknown = null;
   private changes = 0;
+  private statements = 0;
   private mutationsApplied = 0;
+  /** Mutations handed to the transport and not yet acknowledged (barriers wait for 0). */
+  private unapplied = 0;
+  private drainWaiters: (() => void)[] = [];
   private transactions = 0;
   private schemaChanges = 0;
   private batches = 0;
@@ -94,6 +101,7 @@ export class Pipeline {
     const busy = this.watermark.inFlight > 0 || this.o.transport.queued > 0;
     return {
       changes: this.changes,
+      statements: this.statements,
       mutationsApplied: this.mutationsApplied,
       transactions: this.transactions,
       schemaChanges: this.schemaChanges,
@@ -128,12 +136,42 @@ export class Pipeline {
     signal.removeEventListener('abort', onAbort);
     await this.saving;
     if (this.fatal) throw this.fatal;
-    if (this.o.checkpoints) {
-      this.saveCheckpoint();
-      await this.saving;
-      if (this.fatal) throw this.fatal;
-    }
+    await this.storeFinalCheckpoint();
     return { stats: this.stats(), reason: signal.aborted ? 'stopped' : reason };
+  }
+
+  /**
+   * The last save of a run: unlike the timer's saves (a failure is retried at the next tick), a
+   * failure here is the run's error, so nobody is told the checkpoint was stored when it was not.
+   */
+  private async storeFinalCheckpoint(): Promise<void> {
+    const store = this.o.checkpoints;
+    const cp = this.watermark.checkpoint;
+    if (!store || !cp || (this.saved && comparePositions(cp.position, this.saved.position) === 0)) return;
+    try {
+      await store.save(this.o.name, cp);
+      this.saved = cp;
+    } catch (err) {
+      const previous = this.saved ? formatPosition(this.saved.position) : 'none';
+      throw new BinlogSyncError(
+        'CHECKPOINT',
+        `the final checkpoint ${formatPosition(cp.position)} could not be stored: ${describeError(err)}. Everything up to it is applied; the stored checkpoint is still ${previous}, so the next start re-applies (idempotently) what came after it.`,
+        { cause: err, details: { checkpoint: formatPosition(cp.position), stored: previous } },
+      );
+    }
+  }
+
+  /** Resolves once every mutation handed on so far is applied (or the run failed). */
+  private drained(): Promise<void> {
+    if (this.unapplied === 0 || this.fatal) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private settleDrain(): void {
+    if (this.unapplied !== 0 && !this.fatal) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** Stops the run with `err` as a fatal error (e.g. another daemon took over the pipeline). */
@@ -147,6 +185,7 @@ export class Pipeline {
     this.o.logger.error({ err: describeError(err) }, 'pipeline stopping on an error that retrying cannot fix');
     this.stop.abort();
     this.o.transport.end();
+    this.settleDrain();
   }
 
   /** Reads the source and routes its changes to partitions, waiting when a partition is full. */
@@ -165,6 +204,7 @@ export class Pipeline {
             for (const m of ms) {
               const routed = this.partitioner.route(m);
               this.watermark.track(m.txSeq);
+              this.unapplied++;
               while (!transport.tryPublish(routed.partition, routed)) {
                 await transport.waitForSpace(routed.partition);
                 if (this.fatal) return 'stopped';
@@ -175,8 +215,20 @@ export class Pipeline {
           case 'commit':
             this.transactions++;
             this.lastReadPosition = ev.position;
-            this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs);
+            this.commit(ev);
             break;
+          case 'statement':
+            this.lastReadPosition = ev.position;
+            await this.applyStatement(ev);
+            if (this.fatal) return 'stopped';
+            break;
+          case 'halt':
+            // Everything before the event is applied and checkpointed; then the run stops with its error.
+            await this.drained();
+            if (this.fatal) return 'stopped';
+            this.saveCheckpoint();
+            await this.saving;
+            throw ev.error;
           case 'schema-change':
             this.schemaChanges++;
             this.lastReadPosition = ev.position;
@@ -191,6 +243,23 @@ export class Pipeline {
     }
     if (this.stop.signal.aborted) return 'stopped';
     return until && this.lastReadPosition && comparePositions(this.lastReadPosition, until) >= 0 ? 'until-reached' : 'source-ended';
+  }
+
+  private commit(ev: CommitEvent): void {
+    const hold = ev.hold ? { id: ev.hold.id, from: { position: ev.hold.from, sourceTimestampMs: ev.hold.fromTimestampMs } } : undefined;
+    this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs, { ...(hold ? { hold } : {}), ...(ev.releases ? { releases: ev.releases } : {}) });
+  }
+
+  /** A statement-format change: a barrier (everything before it is applied first), run once on the target. */
+  private async applyStatement(ev: StatementEvent): Promise<void> {
+    await this.drained();
+    if (this.fatal) return;
+    const outcome = await this.o.sink.applyStatement(ev);
+    if (outcome === 'applied') this.statements++;
+    this.o.logger.info(
+      { position: formatPosition(ev.position), tables: ev.tables.map(tableKey), statement: ev.sql.slice(0, 200), outcome },
+      outcome === 'applied' ? 'statement-format change applied on the target' : 'statement-format change was applied before (skipped)',
+    );
   }
 
   private reportDdl(ev: SchemaChangeEvent): void {
@@ -221,6 +290,8 @@ export class Pipeline {
               this.batches++;
               this.mutationsApplied += b.mutations.length;
               b.acks.forEach((txSeq, n) => this.watermark.ack(txSeq, n));
+              this.unapplied -= b.acks.total;
+              if (this.unapplied === 0) this.settleDrain();
               this.o.onApplied?.(b.mutations, Date.now());
             }),
           ),

@@ -3,7 +3,8 @@
  * checkpoints, pipeline) only ever talks to a source, a sink and a checkpoint store through these.
  */
 import type { BinlogPosition } from './position.js';
-import type { Mutation, SourceEvent } from './event.js';
+import type { Mutation, SourceEvent, StatementEvent } from './event.js';
+import type { BinlogSyncError } from './errors.js';
 
 /** Where a source begins reading. `earliest`/`latest` are resolved to a position (and pinned) first. */
 export type StartFrom =
@@ -22,7 +23,18 @@ export interface AbandonEvent {
   readonly changeCount: number;
 }
 
-export type SourceStreamEvent = SourceEvent | AbandonEvent;
+/**
+ * The source cannot go past this point without writing something wrong (a statement-format change
+ * it is told not to apply, a partial row image, an XA COMMIT whose rows it never saw). Everything
+ * before it is applied and checkpointed; then the run stops with `error`, which names the event and
+ * what to do. The stored checkpoint thus sits before the event's transaction.
+ */
+export interface HaltEvent {
+  readonly kind: 'halt';
+  readonly error: BinlogSyncError;
+}
+
+export type SourceStreamEvent = SourceEvent | AbandonEvent | HaltEvent;
 
 export interface SourceReadOptions {
   readonly from: StartFrom;
@@ -56,6 +68,12 @@ export interface SinkConnector {
    * the table, key and statement when retrying cannot help. Resolves only once the data is committed.
    */
   applyBatch(mutations: readonly Mutation[]): Promise<void>;
+  /**
+   * Runs a statement-format change on the target, exactly once: the target records that it ran in
+   * the same transaction, and a statement recorded already is skipped (a restart reads it again).
+   * Resolves with whether it ran now.
+   */
+  applyStatement(statement: StatementEvent): Promise<'applied' | 'already-applied'>;
   close(): Promise<void>;
 }
 

@@ -1,11 +1,11 @@
 /**
  * Turns decoded row changes into idempotent mutations. Pure.
  * - insert → upsert(after); delete → delete(before);
- * - update → upsert(after), or, when the primary key changed, delete(before) + upsert(after): the two
- *   keys are different rows as far as ordering goes, each keeps its own order.
+ * - update → upsert(after) when before and after are the same target row (equal identity: the key
+ *   did not change, or changed to a value its collation calls equal), else delete(before) +
+ *   upsert(after): the two keys are different rows as far as ordering goes, each keeps its own order.
  */
-import type { ChangeEvent, Mutation, Row, SqlValue, TableKeys } from './event.js';
-import { uniqueToken } from './key.js';
+import type { ChangeEvent, Mutation, Row, RowIdentity, SqlValue, TableKeys } from './event.js';
 
 function keyValues(keys: TableKeys, row: Row): SqlValue[] {
   const pk = keys.primaryKey;
@@ -15,36 +15,30 @@ function keyValues(keys: TableKeys, row: Row): SqlValue[] {
   return out;
 }
 
-function sameValue(a: SqlValue, b: SqlValue): boolean {
-  if (a === b) return true;
-  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
-  return false;
-}
-
-function sameKey(a: readonly SqlValue[], b: readonly SqlValue[]): boolean {
-  for (let i = 0; i < a.length; i++) if (!sameValue(a[i]!, b[i]!)) return false;
-  return true;
-}
-
 const NO_TOKENS: readonly string[] = Object.freeze([]);
 
-/** Unique-index value tokens of each given image (before and after), deduplicated. */
-export function uniqueTokens(keys: TableKeys, first: Row, second?: Row): readonly string[] {
-  if (keys.uniqueKeys.length === 0) return NO_TOKENS;
-  const rows = second ? [first, second] : [first];
-  const out = new Set<string>();
-  for (const row of rows) {
-    keys.uniqueKeys.forEach((cols, i) => {
-      const t = uniqueToken(keys.table, i, cols.map((c) => row[c]));
-      if (t !== null) out.add(t);
-    });
+/** Unique-index tokens of one or two identities (before and after), deduplicated, NULLs left out. */
+export function uniqueTokens(first: RowIdentity, second?: RowIdentity): readonly string[] {
+  if (first.unique.length === 0) return NO_TOKENS;
+  const out: string[] = [];
+  for (const id of second ? [first, second] : [first]) {
+    for (const t of id.unique) if (t !== null && !out.includes(t)) out.push(t);
   }
-  return [...out];
+  return out;
 }
 
 /** One mutation, built as a literal of one fixed shape (V8 keeps every mutation on one hidden class). */
-function mutation(ev: ChangeEvent, op: Mutation['op'], key: readonly SqlValue[], row: Row, tokens: readonly string[]): Mutation {
-  return { op, table: ev.table, keys: ev.keys, key, row, uniqueTokens: tokens, txSeq: ev.txSeq, timestampMs: ev.timestampMs, bytes: ev.bytes };
+function mutation(ev: ChangeEvent, op: Mutation['op'], row: Row, id: RowIdentity, tokens: readonly string[]): Mutation {
+  return { op, table: ev.table, keys: ev.keys, key: keyValues(ev.keys, row), rowId: id.key, row, uniqueTokens: tokens, txSeq: ev.txSeq, timestampMs: ev.timestampMs, bytes: ev.bytes };
+}
+
+class MissingIdentityError extends Error {
+  override readonly name = 'MissingIdentityError';
+}
+
+function required(id: RowIdentity | null, ev: ChangeEvent, image: string): RowIdentity {
+  if (id === null) throw new MissingIdentityError(`${ev.op} on ${ev.table.schema}.${ev.table.name} without the identity of its ${image} image (a source bug)`);
+  return id;
 }
 
 export function toMutations(ev: ChangeEvent): Mutation[] {
@@ -55,25 +49,22 @@ export function toMutations(ev: ChangeEvent): Mutation[] {
 
 /** `toMutations` into a caller's array (the dispatcher reuses one: no array per change). */
 export function appendMutations(ev: ChangeEvent, out: Mutation[]): void {
-  const keys = ev.keys;
   switch (ev.op) {
     case 'insert': {
-      const after = ev.after!;
-      out.push(mutation(ev, 'upsert', keyValues(keys, after), after, uniqueTokens(keys, after)));
+      const id = required(ev.afterId, ev, 'after');
+      out.push(mutation(ev, 'upsert', ev.after!, id, uniqueTokens(id)));
       return;
     }
     case 'delete': {
-      const before = ev.before!;
-      out.push(mutation(ev, 'delete', keyValues(keys, before), before, uniqueTokens(keys, before)));
+      const id = required(ev.beforeId, ev, 'before');
+      out.push(mutation(ev, 'delete', ev.before!, id, uniqueTokens(id)));
       return;
     }
     case 'update': {
-      const before = ev.before!;
-      const after = ev.after!;
-      const newKey = keyValues(keys, after);
-      const oldKey = keyValues(keys, before);
-      if (sameKey(oldKey, newKey)) out.push(mutation(ev, 'upsert', newKey, after, uniqueTokens(keys, before, after)));
-      else out.push(mutation(ev, 'delete', oldKey, before, uniqueTokens(keys, before)), mutation(ev, 'upsert', newKey, after, uniqueTokens(keys, after)));
+      const b = required(ev.beforeId, ev, 'before');
+      const a = required(ev.afterId, ev, 'after');
+      if (a.key === b.key) out.push(mutation(ev, 'upsert', ev.after!, a, uniqueTokens(b, a)));
+      else out.push(mutation(ev, 'delete', ev.before!, b, uniqueTokens(b)), mutation(ev, 'upsert', ev.after!, a, uniqueTokens(a)));
       return;
     }
   }

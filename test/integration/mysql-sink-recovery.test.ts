@@ -9,10 +9,11 @@ import { pino } from 'pino';
 import { LocalMariaDb } from '../../src/local/mariadb-server.js';
 import type { Mutation, Row, TableKeys } from '../../src/core/event.js';
 import { TargetError } from '../../src/core/errors.js';
+import { mutationRowId } from '../../src/core/key.js';
 import { MySqlCheckpointStore, MySqlSink } from '../../connectors/mysql-sink/index.js';
 
 const T: TableKeys = { table: { schema: 'app', name: 't' }, primaryKey: ['id'], uniqueKeys: [] };
-const upsert = (row: Row): Mutation => ({ op: 'upsert', table: T.table, keys: T, key: [row.id ?? null], row, uniqueTokens: [], txSeq: 1, timestampMs: 0, bytes: 100 });
+const upsert = (row: Row): Mutation => ({ op: 'upsert', table: T.table, keys: T, key: [row.id ?? null], rowId: mutationRowId({ table: T.table, key: [row.id ?? null] }), row, uniqueTokens: [], txSeq: 1, timestampMs: 0, bytes: 100 });
 
 let target: LocalMariaDb;
 const lines: { msg: string; attempt?: number }[] = [];

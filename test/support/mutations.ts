@@ -1,12 +1,14 @@
 /** Mutations as the lane scheduler hands them to a sink, for sink tests. */
 import type { Mutation, Row, SqlValue, TableKeys } from '../../src/index.js';
+import { mutationRowId } from '../../src/index.js';
 
 export function upsert(keys: TableKeys, row: Row): Mutation {
-  return { op: 'upsert', table: keys.table, keys, key: keys.primaryKey.map((c) => row[c] ?? null), row, uniqueTokens: [], txSeq: 1, timestampMs: 0, bytes: 100 };
+  const key = keys.primaryKey.map((c) => row[c] ?? null);
+  return { op: 'upsert', table: keys.table, keys, key, rowId: mutationRowId({ table: keys.table, key }), row, uniqueTokens: [], txSeq: 1, timestampMs: 0, bytes: 100 };
 }
 
 export function del(keys: TableKeys, key: SqlValue[]): Mutation {
   const row: Record<string, SqlValue> = {};
   keys.primaryKey.forEach((c, i) => (row[c] = key[i] ?? null));
-  return { op: 'delete', table: keys.table, keys, key, row, uniqueTokens: [], txSeq: 1, timestampMs: 0, bytes: 100 };
+  return { op: 'delete', table: keys.table, keys, key, rowId: mutationRowId({ table: keys.table, key }), row, uniqueTokens: [], txSeq: 1, timestampMs: 0, bytes: 100 };
 }

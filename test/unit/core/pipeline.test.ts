@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Pipeline } from '../../../src/core/pipeline.js';
 import { EmbeddedTransport } from '../../../src/transport/embedded.js';
 import { silentLogger } from '../../../src/core/log.js';
-import { rowId } from '../../../src/core/key.js';
+import { exactIdentity, rowId } from '../../../src/core/key.js';
 import type { ChangeEvent, Mutation, Row, TableKeys } from '../../../src/core/event.js';
 import type { Checkpoint, CheckpointStore, SinkConnector, SourceConnector, SourceReadOptions, SourceStreamEvent } from '../../../src/core/ports.js';
 import { ordersKeys, usersKeys } from './fixtures.js';
@@ -26,7 +26,8 @@ function workload(seed: number, txCount: number): Tx[] {
   ]);
   const txs: Tx[] = [];
   const ev = (txSeq: number, op: ChangeEvent['op'], keys: TableKeys, before: Row | null, after: Row | null): ChangeEvent => ({
-    kind: 'change', op, table: keys.table, keys, before, after, txSeq, position: { file: 'bin.000001', pos: txSeq * 100 }, timestampMs: txSeq, bytes: 100,
+    kind: 'change', op, table: keys.table, keys, before, after, beforeId: before && exactIdentity(keys, before), afterId: after && exactIdentity(keys, after),
+    txSeq, position: { file: 'bin.000001', pos: txSeq * 100 }, timestampMs: txSeq, bytes: 100,
   });
   // Initial users, as inserts in tx 1.
   txs.push({ events: [...users.values()].map((r) => ev(1, 'insert', usersKeys, null, r)), end: 100 });
@@ -112,6 +113,9 @@ class FakeSink implements SinkConnector {
       this.state.set(rowId(m.table, m.key), m.row);
     }
     for (const m of ms) this.lastTx.set(rowId(m.table, m.key), m.txSeq);
+  }
+  async applyStatement(): Promise<'applied'> {
+    throw new Error('this workload has no statement-format changes');
   }
   async close() {}
 }

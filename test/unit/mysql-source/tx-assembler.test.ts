@@ -1,16 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import type { TableKeys } from '../../../src/core/event.js';
-import { TxAssembler, classifyQuery } from '../../../connectors/mysql-source/tx-assembler.js';
+import type { Row, TableKeys } from '../../../src/core/event.js';
+import { exactIdentity } from '../../../src/core/key.js';
+import { TxAssembler, classifyQuery, type DecodedChange } from '../../../connectors/mysql-source/tx-assembler.js';
 
 const keys: TableKeys = { table: { schema: 's', name: 't' }, primaryKey: ['id'], uniqueKeys: [] };
+
+function dc(op: DecodedChange['op'], before: Row | null, after: Row | null): DecodedChange {
+  return { op, keys, before, after, beforeId: before && exactIdentity(keys, before), afterId: after && exactIdentity(keys, after), bytes: 0 };
+}
 
 describe('classifyQuery', () => {
   it('tells transaction control from DDL', () => {
     expect(classifyQuery('BEGIN')).toBe('begin');
-    expect(classifyQuery('XA START 0x31')).toBe('begin');
+    expect(classifyQuery('XA START 0x31')).toBe('xa-start');
+    expect(classifyQuery("XA END X'6132',X'',1")).toBe('xa-end');
+    expect(classifyQuery("XA ROLLBACK X'6132',X'',1")).toBe('xa-rollback');
+    expect(classifyQuery('insert into t values (1)')).toBe('dml');
+    expect(classifyQuery('/* x */ UPDATE t SET a = 1')).toBe('dml');
     expect(classifyQuery('COMMIT')).toBe('commit');
     expect(classifyQuery('ROLLBACK')).toBe('commit');
-    expect(classifyQuery('XA COMMIT 0x31')).toBe('commit');
+    expect(classifyQuery('XA COMMIT 0x31')).toBe('xa-commit');
     expect(classifyQuery('SAVEPOINT `a`')).toBe('ignore');
     expect(classifyQuery('ROLLBACK TO `a`')).toBe('ignore');
     expect(classifyQuery('ALTER TABLE t ADD c INT')).toBe('ddl');
@@ -25,8 +34,8 @@ describe('TxAssembler', () => {
     const a = new TxAssembler({ file: 'mysql-bin.000001', pos: 4 });
     a.rotate('mysql-bin.000001', 330);
     a.gtid('0-1-7');
-    const c1 = a.change('insert', keys, null, { id: 1 }, 0, 1000);
-    const c2 = a.change('update', keys, { id: 1 }, { id: 2 }, 0, 1000);
+    const c1 = a.change(dc('insert', null, { id: 1 }), 0, 1000);
+    const c2 = a.change(dc('update', { id: 1 }, { id: 2 }), 0, 1000);
     expect(a.inTransaction).toBe(true);
     const commit = a.commit(900, 1000);
     expect([c1.txSeq, c2.txSeq, commit.txSeq]).toEqual([1, 1, 1]);
@@ -37,7 +46,7 @@ describe('TxAssembler', () => {
     // MySQL: GTID then BEGIN is one transaction; a DDL is its own group.
     a.gtid('uuid:5');
     a.begin();
-    a.change('delete', keys, { id: 2 }, null, 950, 2000);
+    a.change(dc('delete', { id: 2 }, null), 950, 2000);
     expect(a.commit(1000, 2000)).toMatchObject({ txSeq: 2, changeCount: 1 });
     a.gtid('0-1-9');
     const ddl = a.ddl('ALTER TABLE t ADD c INT', 's', 1200, 3000);
@@ -51,11 +60,11 @@ describe('TxAssembler', () => {
   it('abandons an open transaction that emitted changes, and it is read again under a new txSeq', () => {
     const a = new TxAssembler({ file: 'f.000001', pos: 4 });
     a.gtid('0-1-1');
-    a.change('insert', keys, null, { id: 1 }, 0, 0);
+    a.change(dc('insert', null, { id: 1 }), 0, 0);
     expect(a.abandon()).toEqual({ kind: 'abandon', txSeq: 1, changeCount: 1 });
     expect(a.abandon()).toBeNull();
     a.gtid('0-1-1');
-    expect(a.change('insert', keys, null, { id: 1 }, 0, 0).txSeq).toBe(2);
+    expect(a.change(dc('insert', null, { id: 1 }), 0, 0).txSeq).toBe(2);
   });
 
   it('does not abandon a transaction that emitted nothing', () => {
@@ -66,7 +75,7 @@ describe('TxAssembler', () => {
 
   it('opens a transaction implicitly for rows without a GTID or BEGIN', () => {
     const a = new TxAssembler({ file: 'f.000001', pos: 4 }, 10);
-    expect(a.change('insert', keys, null, { id: 1 }, 0, 0)).toMatchObject({ txSeq: 10, position: { file: 'f.000001', pos: 4 } });
+    expect(a.change(dc('insert', null, { id: 1 }), 0, 0)).toMatchObject({ txSeq: 10, position: { file: 'f.000001', pos: 4 } });
     expect(a.commit(100, 0).txSeq).toBe(10);
   });
 });
