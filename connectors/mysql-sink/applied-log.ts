@@ -28,6 +28,8 @@ export const CREATE_APPLIED_SQL = [
 
 export const STATEMENTS_STREAM = 'statements';
 
+export const READ_APPLIED_SQL = `SELECT binlog_file, binlog_pos, ordinal FROM ${QUALIFIED} WHERE pipeline = ? AND stream = ?`;
+
 /** Locks and reads the stream's last applied position (inside the caller's transaction). */
 export const READ_APPLIED_FOR_UPDATE_SQL = `SELECT binlog_file, binlog_pos, ordinal FROM ${QUALIFIED} WHERE pipeline = ? AND stream = ? FOR UPDATE`;
 

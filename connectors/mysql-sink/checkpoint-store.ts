@@ -29,7 +29,8 @@ const CREATE_TABLE_SQL = `CREATE TABLE IF NOT EXISTS ${QUALIFIED} (
   updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
 
-const SAVE_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, updated_at)
+/** Stores one pipeline's checkpoint (pipeline, file, pos, gtid, source_ts_ms); also run by the sink inside a statement's transaction. */
+export const SAVE_CHECKPOINT_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, updated_at)
   VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3))
   ON DUPLICATE KEY UPDATE binlog_file=VALUES(binlog_file), binlog_pos=VALUES(binlog_pos), gtid=VALUES(gtid),
     source_ts_ms=VALUES(source_ts_ms), updated_at=VALUES(updated_at)`;
@@ -113,7 +114,7 @@ export class MySqlCheckpointStore implements CheckpointStore {
     }
     await this.init();
     await this.run(`save the checkpoint of "${pipeline}"`, async (conn) => {
-      await conn.query(SAVE_SQL, [pipeline, position.file, position.pos, position.gtid ?? null, Math.trunc(sourceTimestampMs)]);
+      await conn.query(SAVE_CHECKPOINT_SQL, [pipeline, position.file, position.pos, position.gtid ?? null, Math.trunc(sourceTimestampMs)]);
     });
   }
 

@@ -11,8 +11,10 @@ import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/index.js';
 import { TargetError, describeError } from '../../src/index.js';
 import type { Mutation, StatementEvent } from '../../src/index.js';
 import { formatPosition } from '../../src/index.js';
-import { CREATE_APPLIED_SQL, READ_APPLIED_FOR_UPDATE_SQL, STATEMENTS_STREAM, WRITE_APPLIED_SQL, appliedMarkOf, isApplied } from './applied-log.js';
+import { CREATE_APPLIED_SQL, READ_APPLIED_SQL, READ_APPLIED_FOR_UPDATE_SQL, STATEMENTS_STREAM, WRITE_APPLIED_SQL, appliedMarkOf, isApplied } from './applied-log.js';
 import { quoteIdentifier } from './statement-builder.js';
+import { SAVE_CHECKPOINT_SQL } from './checkpoint-store.js';
+import type { BinlogPosition, Checkpoint } from '../../src/index.js';
 import type { SinkConnector } from '../../src/index.js';
 import { classifyMySqlError, remedyFor } from './error-classifier.js';
 import { retryTransient } from './retry.js';
@@ -69,19 +71,13 @@ export class MySqlSink implements SinkConnector {
   }
 
   /**
-   * Runs a statement-format change on the target once: in one transaction it checks the applied log
-   * (a restart reads the statement again), runs the statement in a session like the source's
-   * (default database, timestamp, INSERT_ID), and records it.
+   * Runs a statement-format change on the target once: in one transaction it checks the applied log,
+   * runs the statement in a session like the source's (default database, timestamp, INSERT_ID),
+   * records it, and stores the checkpoint just after it when given.
    */
-  async applyStatement(ev: StatementEvent): Promise<'applied' | 'already-applied'> {
+  async applyStatement(ev: StatementEvent, save: { readonly pipeline: string; readonly checkpoint: Checkpoint } | null): Promise<'applied' | 'already-applied'> {
     if (this.closing.signal.aborted) throw new TargetError('TARGET_CONNECTION', 'target: applyStatement called on a closed sink', { retriable: false });
-    this.appliedReady ??= this.withConnection('create the applied log', async (conn) => {
-      for (const sql of CREATE_APPLIED_SQL) await conn.query(sql);
-    }).catch((err: unknown) => {
-      this.appliedReady = null;
-      throw err;
-    });
-    await this.appliedReady;
+    await this.ensureAppliedLog();
     const where = formatPosition(ev.position);
     return this.withConnection(`run the statement at ${where}`, async (conn) => {
       await conn.query('BEGIN');
@@ -109,6 +105,10 @@ export class MySqlSink implements SinkConnector {
           );
         }
         await conn.query(WRITE_APPLIED_SQL, [this.pipeline, STATEMENTS_STREAM, ev.position.file, ev.position.pos, 0]);
+        if (save) {
+          const { position, sourceTimestampMs } = save.checkpoint;
+          await conn.query(SAVE_CHECKPOINT_SQL, [save.pipeline, position.file, position.pos, position.gtid ?? null, Math.trunc(sourceTimestampMs)]);
+        }
         await conn.query('COMMIT');
         return 'applied';
       } finally {
@@ -117,6 +117,24 @@ export class MySqlSink implements SinkConnector {
         await conn.query('SET TIMESTAMP = DEFAULT, INSERT_ID = DEFAULT').catch(() => undefined);
       }
     });
+  }
+
+  async lastStatement(): Promise<BinlogPosition | null> {
+    await this.ensureAppliedLog();
+    return this.withConnection('read the applied log', async (conn) => {
+      const [rows] = await conn.query(READ_APPLIED_SQL, [this.pipeline, STATEMENTS_STREAM]);
+      return appliedMarkOf((rows as { binlog_file: string; binlog_pos: number; ordinal: number }[])[0])?.position ?? null;
+    });
+  }
+
+  private ensureAppliedLog(): Promise<void> {
+    this.appliedReady ??= this.withConnection('create the applied log', async (conn) => {
+      for (const sql of CREATE_APPLIED_SQL) await conn.query(sql);
+    }).catch((err: unknown) => {
+      this.appliedReady = null;
+      throw err;
+    });
+    return this.appliedReady;
   }
 
   /** Runs `work` on one pooled connection with the transient-error retry loop. */

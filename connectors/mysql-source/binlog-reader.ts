@@ -22,7 +22,7 @@ import type { SchemaCache } from './schema-cache.js';
 import type { TableFilter } from '../../src/index.js';
 import { TxAssembler, classifyQuery, type DecodedChange } from './tx-assembler.js';
 import { XaTracker } from './xa-tracker.js';
-import { statementWriteTargets, xidOfQuery, xidOfEvent, type XidFields } from './statements.js';
+import { describeXid, statementWriteTargets, xidOfQuery, xidOfEvent, type XidFields } from './statements.js';
 
 /** What to do with a statement-format data change on a synced table (`source.statementEvents`). */
 export type StatementPolicy = 'stop' | 'apply';
@@ -373,9 +373,9 @@ export class BinlogReader {
             this.halt(
               new SourceError(
                 'SOURCE_XA',
-                `XA COMMIT of ${xid} at ${formatPosition(asm.position(q.nextPosition, undefined))}, but this pipeline never read its XA PREPARE (it lies before the position the pipeline started from), so its rows are unknown. ` +
+                `XA COMMIT ${describeXid(xid)} at ${formatPosition(asm.position(q.nextPosition, undefined))}, but this pipeline never read its XA PREPARE (it lies before the position the pipeline started from), so its rows are unknown. ` +
                   'Restart from a position before that XA PREPARE (mariadb-binlog / mysqlbinlog shows it) with `binlog-sync run --reset-to FILE:POS --yes`, or re-copy the tables it wrote and reset to a position after this event.',
-                { details: { xid, position: formatPosition(asm.position(q.nextPosition, undefined)) } },
+                { details: { xid: describeXid(xid), position: formatPosition(asm.position(q.nextPosition, undefined)) } },
               ),
             ),
           ];

@@ -12,6 +12,7 @@
  */
 import { SourceError } from '../../src/index.js';
 import type { DecodedChange } from './tx-assembler.js';
+import { describeXid } from './statements.js';
 
 interface Held {
   readonly changes: DecodedChange[];
@@ -44,8 +45,8 @@ export class XaTracker {
     if (this.bytes > this.maxBytes) {
       throw new SourceError(
         'SOURCE_XA',
-        `prepared XA transactions hold ${this.bytes} bytes of rows, more than the ${this.maxBytes} bytes binlog-sync keeps in memory until their XA COMMIT (xid ${xid}). Commit or roll back long-prepared XA transactions on the source; the pipeline resumes from its checkpoint.`,
-        { details: { xid, bytes: this.bytes } },
+        `prepared XA transactions hold ${this.bytes} bytes of rows, more than the ${this.maxBytes} bytes binlog-sync keeps in memory until their XA COMMIT (the last one: ${describeXid(xid)}). Commit or roll back long-prepared XA transactions on the source; the pipeline resumes from its checkpoint.`,
+        { details: { xid: describeXid(xid), bytes: this.bytes } },
       );
     }
   }

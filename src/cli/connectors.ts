@@ -48,9 +48,10 @@ export async function openConnectors(config: PipelineConfig, logger: Logger, opt
     keys: s.keys,
     silentAfterMs: s.silentAfterMs,
     allowNoRowMetadata: s.allowNoRowMetadata,
+    statementEvents: s.statementEvents,
     logger: logger.child({ component: 'source' }),
   });
-  const sink = options.sink === false ? null : new MySqlSink({ ...target, poolSize: t.poolSize, logger: logger.child({ component: 'sink' }) });
+  const sink = options.sink === false ? null : new MySqlSink({ ...target, poolSize: t.poolSize, pipeline: config.name, logger: logger.child({ component: 'sink' }) });
   const checkpoints = new MySqlCheckpointStore({ ...target, logger: logger.child({ component: 'checkpoints' }), ...(options.oneShot ? { maxAttempts: 2 } : {}) });
   const lock = new PipelineLock({ ...target, logger: logger.child({ component: 'lock' }) });
   let held: HeldPipelineLock | null = null;

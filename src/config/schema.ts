@@ -189,6 +189,11 @@ const sourceSchema = strict({
   allowNoRowMetadata: flag().default(false),
   /** No event (not even a heartbeat) for this long means the connection is dead: reconnect. */
   silentAfterMs: integer(1000, 3_600_000).default(30_000),
+  /**
+   * A statement-format data change on a synced table (a session ran with binlog_format STATEMENT or
+   * MIXED): stop before it (default), or apply it on the target once, as a native replica would.
+   */
+  statementEvents: oneOf(['stop', 'apply'] as const).default('stop'),
 });
 
 const targetSchema = strict({

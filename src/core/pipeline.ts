@@ -120,6 +120,7 @@ export class Pipeline {
     if (signal.aborted) this.stop.abort();
     else signal.addEventListener('abort', onAbort, { once: true });
 
+    await this.refuseStartBeforeStatement();
     const limit = pLimit(this.o.concurrency);
     const consumers = Array.from({ length: this.o.transport.partitions }, (_, p) => this.consume(p, limit));
     const timer = this.o.checkpoints ? setInterval(() => this.saveCheckpoint(), this.o.checkpointIntervalMs) : null;
@@ -250,16 +251,55 @@ export class Pipeline {
     this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs, { ...(hold ? { hold } : {}), ...(ev.releases ? { releases: ev.releases } : {}) });
   }
 
-  /** A statement-format change: a barrier (everything before it is applied first), run once on the target. */
+  /**
+   * A statement-format change: a barrier. Everything before it is applied first; then it runs once on
+   * the target, in one transaction with the checkpoint just after it (unless a prepared XA
+   * transaction holds the checkpoint further back), so that a restart never re-applies row changes
+   * from before a statement that has run: they would undo what it did.
+   */
   private async applyStatement(ev: StatementEvent): Promise<void> {
     await this.drained();
+    await this.saving; // no older checkpoint save may land after the one stored with the statement
     if (this.fatal) return;
-    const outcome = await this.o.sink.applyStatement(ev);
-    if (outcome === 'applied') this.statements++;
+    const after = { position: ev.position, sourceTimestampMs: ev.timestampMs };
+    const withCheckpoint = this.o.checkpoints !== null && this.watermark.heldCount === 0;
+    const outcome = await this.o.sink.applyStatement(ev, withCheckpoint ? { pipeline: this.o.name, checkpoint: after } : null);
+    if (outcome === 'applied') {
+      this.statements++;
+      if (this.watermark.passBarrier(ev.position, ev.timestampMs) && withCheckpoint) this.saved = after;
+    } else if (this.changes > 0) {
+      throw new BinlogSyncError(
+        'TARGET_APPLY',
+        `the statement-format change at ${formatPosition(ev.position)} ran on the target before, and this run re-applied row changes from before it (it started at ${this.startDescription()}), which may have undone what the statement did. ` +
+          'Resume from the stored checkpoint rather than an older position, or re-copy the tables it writes (' + ev.tables.map(tableKey).join(', ') + ').',
+        { details: { position: formatPosition(ev.position) } },
+      );
+    }
     this.o.logger.info(
       { position: formatPosition(ev.position), tables: ev.tables.map(tableKey), statement: ev.sql.slice(0, 200), outcome },
       outcome === 'applied' ? 'statement-format change applied on the target' : 'statement-format change was applied before (skipped)',
     );
+  }
+
+  /**
+   * A statement-format change that ran on the target cannot be undone by row images: starting before
+   * it would re-apply older row changes over its effects and then skip it. (A checkpoint stored with
+   * the statement is never before it; only an explicit older start is.)
+   */
+  private async refuseStartBeforeStatement(): Promise<void> {
+    if (this.o.from.kind !== 'position') return;
+    const last = await this.o.sink.lastStatement();
+    if (!last || comparePositions(last, this.o.from.position) < 0) return;
+    throw new BinlogSyncError(
+      'TARGET_APPLY',
+      `cannot start at ${formatPosition(this.o.from.position)}: the target already ran a statement-format change at ${formatPosition(last)} (source.statementEvents: apply), and re-applying the row changes before it would undo what it did. ` +
+        'Start at or after that position, or re-copy the tables to the target and then rewind with `binlog-sync run --reset-to FILE:POS --yes`, which declares the target to hold exactly the data up to that position.',
+      { details: { start: formatPosition(this.o.from.position), statement: formatPosition(last) } },
+    );
+  }
+
+  private startDescription(): string {
+    return this.o.from.kind === 'gtid' ? `GTID ${this.o.from.gtid}` : formatPosition(this.o.from.position);
   }
 
   private reportDdl(ev: SchemaChangeEvent): void {

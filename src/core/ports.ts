@@ -70,10 +70,13 @@ export interface SinkConnector {
   applyBatch(mutations: readonly Mutation[]): Promise<void>;
   /**
    * Runs a statement-format change on the target, exactly once: the target records that it ran in
-   * the same transaction, and a statement recorded already is skipped (a restart reads it again).
-   * Resolves with whether it ran now.
+   * the same transaction, and a statement recorded already is skipped. `checkpoint`, when given, is
+   * stored in that same transaction (the resume point just after the statement), so a restart never
+   * re-reads row changes from before a statement that has run. Resolves with whether it ran now.
    */
-  applyStatement(statement: StatementEvent): Promise<'applied' | 'already-applied'>;
+  applyStatement(statement: StatementEvent, checkpoint: { readonly pipeline: string; readonly checkpoint: Checkpoint } | null): Promise<'applied' | 'already-applied'>;
+  /** Where the last statement-format change this pipeline ran on the target was (null: none). */
+  lastStatement(): Promise<BinlogPosition | null>;
   close(): Promise<void>;
 }
 

@@ -148,6 +148,18 @@ export class Watermark {
     this.entries--;
   }
 
+  /**
+   * Everything before `position` is applied and the change at it too (a statement applied as a
+   * barrier): it becomes the low watermark, even inside an open transaction. Refused (false) while a
+   * prepared transaction holds the checkpoint further back.
+   */
+  passBarrier(position: BinlogPosition, timestampMs: number): boolean {
+    if (this.holds.size > 0) return false;
+    for (let n = this.head; n; n = n.next) if (n.pending > 0) throw new WatermarkError('a barrier was passed with mutations still in flight');
+    this.low = { position, sourceTimestampMs: timestampMs };
+    return true;
+  }
+
   /** The checkpoint that is safe to store now (null before anything is done and no initial one). */
   get checkpoint(): Checkpoint | null {
     const low = this.low;

@@ -117,6 +117,9 @@ class FakeSink implements SinkConnector {
   async applyStatement(): Promise<'applied'> {
     throw new Error('this workload has no statement-format changes');
   }
+  async lastStatement(): Promise<null> {
+    return null;
+  }
   async close() {}
 }
 
