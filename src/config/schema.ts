@@ -194,6 +194,8 @@ const sourceSchema = strict({
 const targetSchema = strict({
   ...endpointShape,
   poolSize: integer(1, 256).default(8),
+  /** Start although synced target tables have triggers: the effects of those triggers then arrive twice. */
+  allowTriggers: flag().default(false),
 });
 
 export const KAFKA_NOT_AVAILABLE = '"kafka" is not available yet in this version: use kind: embedded';

@@ -25,6 +25,7 @@ import {
 } from './source-checks.js';
 import { quoteAccount, rows, sqlErrorCode } from './sql.js';
 import { targetTablesCheck } from './target-checks.js';
+import { readTriggers, targetTriggersCheck } from './triggers.js';
 
 export interface PreflightOptions {
   /** The pipeline's saved position, if it has one: it is where `run` resumes, so it must still exist. */
@@ -154,6 +155,11 @@ export async function runPreflight(config: PipelineConfig, options: PreflightOpt
     if (target && source && tables.length > 0) {
       const [tgt, src] = [target, source];
       checks.push(...(await guarded('target.tables', 'Target tables and columns', () => targetTablesCheck(tgt, src, tables))));
+      checks.push(
+        ...(await guarded('target.triggers', 'Target tables without triggers', async () =>
+          targetTriggersCheck(await readTriggers(tgt, tables), config.target.allowTriggers),
+        )),
+      );
     }
   } finally {
     await Promise.all([source?.end().catch(() => undefined), target?.end().catch(() => undefined)]);

@@ -16,6 +16,8 @@ import { LocalMariaDb, LOCAL_PASSWORD, type ServerEndpoint } from '../../src/loc
 import { canSelect, hasGlobal, parseGrants } from '../../src/preflight/grants.js';
 import { assertPreflightPassed, formatPreflightReport, runPreflight, type PreflightCheck, type PreflightReport } from '../../src/preflight/index.js';
 import { makeReport } from '../../src/preflight/report.js';
+import { databaseDigest } from '../support/digest.js';
+import { pipelineEnv, runCli, storedCheckpoint, TEST_PIPELINE } from '../support/pipeline-process.js';
 
 const example = fileURLToPath(new URL('../../config/example.yaml', import.meta.url));
 
@@ -47,6 +49,10 @@ function envFor(src: ServerEndpoint, tgt: ServerEndpoint): Record<string, string
 /** `base` with parts of `source` replaced (the loaded config is frozen: build a new one). */
 function withSource(patch: Partial<PipelineConfig['source']>, config: PipelineConfig = base): PipelineConfig {
   return { ...config, source: { ...config.source, ...patch } };
+}
+
+function withTarget(patch: Partial<PipelineConfig['target']>, config: PipelineConfig = base): PipelineConfig {
+  return { ...config, target: { ...config.target, ...patch } };
 }
 
 function check(report: PreflightReport, id: string): PreflightCheck {
@@ -128,6 +134,7 @@ describe('a well configured source and target', () => {
       'source.start-position': 'ok',
       'target.connect': 'ok',
       'target.tables': 'ok',
+      'target.triggers': 'ok',
     });
     expect(report.hasHardFailure).toBe(false);
     // example.yaml includes shop.* and excludes shop.*_tmp
@@ -310,6 +317,64 @@ describe('tables and keys', () => {
     } finally {
       await target.rootQuery('DROP TABLE gap.a; ALTER TABLE gap.b DROP COLUMN note, DROP COLUMN seen;');
     }
+  });
+});
+
+describe('target triggers', () => {
+  const TRG_DDL = `
+    CREATE DATABASE trg;
+    CREATE TABLE trg.orders (id INT PRIMARY KEY, qty INT NOT NULL);
+    CREATE TABLE trg.counter (id INT PRIMARY KEY, n INT NOT NULL);
+    CREATE TABLE trg.audit (id INT PRIMARY KEY, note VARCHAR(40));`;
+  beforeAll(async () => {
+    await source.rootQuery(`${TRG_DDL}
+      INSERT INTO trg.counter VALUES (1, 0);
+      INSERT INTO trg.orders VALUES (1, 5), (2, 7);`);
+    // As mysqldump would leave them: the source's triggers on the target's copy. The one on trg.audit
+    // is on a table the pipeline does not sync (excluded below), so it does not count.
+    await target.rootQuery(`${TRG_DDL}
+      INSERT INTO trg.counter VALUES (1, 0);
+      CREATE TRIGGER trg.orders_count AFTER INSERT ON trg.orders FOR EACH ROW UPDATE trg.counter SET n = n + 1 WHERE id = 1;
+      CREATE TRIGGER trg.orders_qty BEFORE UPDATE ON trg.orders FOR EACH ROW SET NEW.qty = NEW.qty + 0;
+      CREATE TRIGGER trg.audit_note BEFORE INSERT ON trg.audit FOR EACH ROW SET NEW.note = 'seen';`);
+  });
+  const trgConfig = () => withSource({ include: ['trg.*'], exclude: ['trg.audit'] });
+
+  it('fails, naming each trigger on a synced table and the DROP TRIGGER that removes it', async () => {
+    const report = await runPreflight(trgConfig());
+    const c = check(report, 'target.triggers');
+    expect(c.status).toBe('fail');
+    const lines = c.detail.split('\n');
+    expect(lines[0]).toMatch(/^2 triggers on synced tables: .*applied twice/);
+    expect(lines.slice(1)).toEqual(['trg.orders_count: AFTER INSERT ON trg.orders', 'trg.orders_qty: BEFORE UPDATE ON trg.orders']);
+    expect(c.fix).toBe(
+      ['On the target:', 'DROP TRIGGER `trg`.`orders_count`;', 'DROP TRIGGER `trg`.`orders_qty`;', 'Or keep them and accept the double effects: in the pipeline file, target.allowTriggers: true'].join('\n'),
+    );
+    expect(c.detail).not.toContain('audit_note');
+    expect(report.hasHardFailure).toBe(true);
+    expect(formatPreflightReport(report)).toContain('      DROP TRIGGER `trg`.`orders_count`;');
+  });
+
+  it('target.allowTriggers turns it into a warning that names them and says their effects are applied twice', async () => {
+    const report = await runPreflight(withTarget({ allowTriggers: true }, trgConfig()));
+    const c = check(report, 'target.triggers');
+    expect(c.status).toBe('warn');
+    expect(c.detail.split('\n')[0]).toMatch(/^2 triggers on synced tables, kept because target\.allowTriggers is true: their effects will be applied twice/);
+    expect(c.detail).toContain('trg.orders_count: AFTER INSERT ON trg.orders');
+    expect(report.hasHardFailure).toBe(false);
+  });
+
+  it('`binlog-sync run` exits 3 naming the trigger, and applies nothing to the target', async () => {
+    const env = pipelineEnv(source.endpoint(), target.endpoint(), { PIPELINE_NAME: 'pf-triggers', SYNC_DB: 'trg' });
+    const before = await databaseDigest(target.endpoint(), 'trg');
+    // On a pipeline that starts, the run would not end by itself: runCli's timeout fails the test then.
+    const r = await runCli(['run', '--config', TEST_PIPELINE], env, 60_000);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('trg.orders_count: AFTER INSERT ON trg.orders');
+    expect(r.stderr).toContain('DROP TRIGGER `trg`.`orders_count`;');
+    expect(await databaseDigest(target.endpoint(), 'trg')).toEqual(before);
+    expect(((await target.rootQuery('SELECT COUNT(*) AS n FROM trg.orders')) as { n: number }[])[0]!.n).toBe(0);
+    expect(await storedCheckpoint(target.endpoint(), 'pf-triggers')).toBeNull();
   });
 });
 
