@@ -24,6 +24,7 @@ import {
   type SourceTable,
 } from './source-checks.js';
 import { quoteAccount, rows, sqlErrorCode } from './sql.js';
+import { targetKeysCheck } from './keys-check.js';
 import { targetTablesCheck } from './target-checks.js';
 import { readTriggers, targetTriggersCheck } from './triggers.js';
 
@@ -160,6 +161,7 @@ export async function runPreflight(config: PipelineConfig, options: PreflightOpt
           targetTriggersCheck(await readTriggers(tgt, tables), config.target.allowTriggers),
         )),
       );
+      checks.push(...(await guarded('target.keys', 'Target keys match the source', () => targetKeysCheck(src, tgt, tables, config.source))));
     }
   } finally {
     await Promise.all([source?.end().catch(() => undefined), target?.end().catch(() => undefined)]);

@@ -135,6 +135,7 @@ describe('a well configured source and target', () => {
       'target.connect': 'ok',
       'target.tables': 'ok',
       'target.triggers': 'ok',
+      'target.keys': 'ok',
     });
     expect(report.hasHardFailure).toBe(false);
     // example.yaml includes shop.* and excludes shop.*_tmp
@@ -375,6 +376,74 @@ describe('target triggers', () => {
     expect(await databaseDigest(target.endpoint(), 'trg')).toEqual(before);
     expect(((await target.rootQuery('SELECT COUNT(*) AS n FROM trg.orders')) as { n: number }[])[0]!.n).toBe(0);
     expect(await storedCheckpoint(target.endpoint(), 'pf-triggers')).toBeNull();
+  });
+});
+
+describe('target keys', () => {
+  // One table per difference; `same_*` tables differ only in ways that do not matter.
+  const SHARED = `
+    CREATE TABLE kdiff.same_renamed (id INT PRIMARY KEY, a INT NOT NULL, b INT NOT NULL, UNIQUE KEY uk_ab (a, b));
+    CREATE TABLE kdiff.events (event_id BIGINT NOT NULL, body TEXT);`;
+  beforeAll(async () => {
+    await source.rootQuery(`CREATE DATABASE kdiff; ${SHARED}
+      CREATE TABLE kdiff.users (id INT PRIMARY KEY, email VARCHAR(80) NOT NULL, UNIQUE KEY uk_email (email));
+      CREATE TABLE kdiff.accounts (id INT PRIMARY KEY, login VARCHAR(40) NOT NULL);
+      CREATE TABLE kdiff.lines (order_id INT NOT NULL, line INT NOT NULL, PRIMARY KEY (order_id, line));
+      CREATE TABLE kdiff.tags (name VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY, n INT);
+      CREATE TABLE kdiff.codes (id INT PRIMARY KEY, code VARCHAR(40) NOT NULL, UNIQUE KEY uk_code (code(8)));
+      CREATE TABLE kdiff.same_events (event_id BIGINT NOT NULL, body TEXT);`);
+    await target.rootQuery(`CREATE DATABASE kdiff; ${SHARED.replace('UNIQUE KEY uk_ab (a, b)', 'UNIQUE KEY other_name (b, a)')}
+      CREATE TABLE kdiff.users (id INT PRIMARY KEY, email VARCHAR(80) NOT NULL);
+      CREATE TABLE kdiff.accounts (id INT PRIMARY KEY, login VARCHAR(40) NOT NULL, UNIQUE KEY uk_login (login));
+      CREATE TABLE kdiff.lines (order_id INT NOT NULL PRIMARY KEY, line INT NOT NULL);
+      CREATE TABLE kdiff.tags (name VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL PRIMARY KEY, n INT);
+      CREATE TABLE kdiff.codes (id INT PRIMARY KEY, code VARCHAR(40) NOT NULL, UNIQUE KEY uk_code (code));
+      CREATE TABLE kdiff.same_events (event_id BIGINT NOT NULL, body TEXT, UNIQUE KEY event_key (event_id));`);
+  });
+  const kdiff = () => withSource({ include: ['kdiff.*'], keys: { 'kdiff.events': ['event_id'], 'kdiff.same_events': ['event_id'] } });
+
+  it('each difference fails, named per table with what it does, and the ALTER TABLE that fixes it', async () => {
+    const report = await runPreflight(kdiff());
+    expect(check(report, 'source.table-keys').status).toBe('ok');
+    expect(check(report, 'target.tables').status).toBe('ok');
+    const c = check(report, 'target.keys');
+    expect(c.status).toBe('fail');
+    const lines = c.detail.split('\n');
+    const about = (table: string) => lines.filter((l) => l.startsWith(`kdiff.${table}: `)).map((l) => l.slice(`kdiff.${table}: `.length));
+    expect(about('same_renamed')).toEqual([]);
+    expect(about('same_events')).toEqual([]);
+    expect(about('users')).toEqual([expect.stringMatching(/^UNIQUE uk_email \(email\) of the source is missing on the target: /)]);
+    expect(about('accounts')).toEqual([expect.stringMatching(/^UNIQUE uk_login \(login\) on the target is not a unique key on the source: .*deletes \(REPLACE\) or overwrites/)]);
+    expect(about('lines')).toEqual([expect.stringMatching(/^PRIMARY KEY \(order_id, line\) on the source, PRIMARY KEY \(order_id\) on the target: upserts and deletes would match other rows/)]);
+    expect(about('tags')).toEqual([
+      expect.stringMatching(/^key column name is utf8mb4 utf8mb4_bin on the source, utf8mb4 utf8mb4_general_ci on the target: the target compares keys by its collation/),
+    ]);
+    expect(about('codes')).toEqual([
+      expect.stringMatching(/^UNIQUE uk_code \(code\(8\)\) of the source is missing on the target/),
+      expect.stringMatching(/^UNIQUE uk_code \(code\) on the target is not a unique key on the source/),
+    ]);
+    expect(about('events')).toEqual([expect.stringMatching(/^source\.keys \(event_id\) is neither the PRIMARY KEY nor a UNIQUE index on the target: each update would insert another copy/)]);
+    expect(lines).toHaveLength(7);
+    const fix = c.fix!.split('\n');
+    expect(fix.slice(1).sort()).toEqual(
+      [
+        'ALTER TABLE `kdiff`.`accounts` DROP INDEX `uk_login`;',
+        'ALTER TABLE `kdiff`.`codes` DROP INDEX `uk_code`, ADD UNIQUE KEY `uk_code` (`code`(8));',
+        'ALTER TABLE `kdiff`.`events` ADD UNIQUE KEY (`event_id`);',
+        'ALTER TABLE `kdiff`.`lines` DROP PRIMARY KEY, ADD PRIMARY KEY (`order_id`, `line`);',
+        'ALTER TABLE `kdiff`.`tags` MODIFY COLUMN `name` varchar(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL;',
+        'ALTER TABLE `kdiff`.`users` ADD UNIQUE KEY `uk_email` (`email`);',
+      ].sort(),
+    );
+  });
+
+  it('the fix for the keys really works', async () => {
+    const before = check(await runPreflight(kdiff()), 'target.keys');
+    expect(before.status).toBe('fail');
+    await target.rootQuery(before.fix!.split('\n').slice(1).join('\n'));
+    const after = check(await runPreflight(kdiff()), 'target.keys');
+    expect(after.status).toBe('ok');
+    expect(after.detail).toBe('primary and unique keys of all 8 tables match, with the same collations');
   });
 });
 
