@@ -24,6 +24,7 @@ import {
   type SourceTable,
 } from './source-checks.js';
 import { quoteAccount, rows, sqlErrorCode } from './sql.js';
+import { targetForeignKeysCheck } from './foreign-keys-check.js';
 import { targetKeysCheck } from './keys-check.js';
 import { targetTablesCheck } from './target-checks.js';
 import { readTriggers, targetTriggersCheck } from './triggers.js';
@@ -162,6 +163,9 @@ export async function runPreflight(config: PipelineConfig, options: PreflightOpt
         )),
       );
       checks.push(...(await guarded('target.keys', 'Target keys match the source', () => targetKeysCheck(src, tgt, tables, config.source))));
+      checks.push(
+        ...(await guarded('target.foreign-keys', 'Target foreign keys match the source', () => targetForeignKeysCheck(src, tgt, tables, config))),
+      );
     }
   } finally {
     await Promise.all([source?.end().catch(() => undefined), target?.end().catch(() => undefined)]);

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPipelineConfig } from '../../src/config/load.js';
 import type { PipelineConfig } from '../../src/config/schema.js';
@@ -15,6 +16,7 @@ import { PreflightError } from '../../src/core/errors.js';
 import { LocalMariaDb, LOCAL_PASSWORD, type ServerEndpoint } from '../../src/local/mariadb-server.js';
 import { canSelect, hasGlobal, parseGrants } from '../../src/preflight/grants.js';
 import { assertPreflightPassed, formatPreflightReport, runPreflight, type PreflightCheck, type PreflightReport } from '../../src/preflight/index.js';
+import { readForeignKeys } from '../../src/preflight/foreign-keys.js';
 import { makeReport } from '../../src/preflight/report.js';
 import { databaseDigest } from '../support/digest.js';
 import { pipelineEnv, runCli, storedCheckpoint, TEST_PIPELINE } from '../support/pipeline-process.js';
@@ -136,6 +138,7 @@ describe('a well configured source and target', () => {
       'target.tables': 'ok',
       'target.triggers': 'ok',
       'target.keys': 'ok',
+      'target.foreign-keys': 'ok',
     });
     expect(report.hasHardFailure).toBe(false);
     // example.yaml includes shop.* and excludes shop.*_tmp
@@ -444,6 +447,120 @@ describe('target keys', () => {
     const after = check(await runPreflight(kdiff()), 'target.keys');
     expect(after.status).toBe('ok');
     expect(after.detail).toBe('primary and unique keys of all 8 tables match, with the same collations');
+  });
+});
+
+describe('target foreign keys', () => {
+  const CUSTOMERS = 'CREATE TABLE DB.customers (id INT PRIMARY KEY, name VARCHAR(40))';
+  const orders = (db: string, constraint: string) =>
+    `CREATE TABLE ${db}.orders (id INT PRIMARY KEY, customer_id INT NULL, KEY by_customer (customer_id)${constraint ? `, ${constraint}` : ''})`;
+  const CASCADE = 'CONSTRAINT fk_orders_customer FOREIGN KEY (customer_id) REFERENCES DB.customers (id) ON DELETE CASCADE';
+  const both = (db: string, constraint: string) => `CREATE DATABASE ${db}; ${CUSTOMERS.replace('DB', db)}; ${orders(db, constraint.replace('DB', db))};`;
+  // fk: the same on both sides, with a self-reference; fkmiss: the target lacks the foreign key; fkrule:
+  // the target's sets NULL where the source's cascades; fkextra: only the target has one; fkpart: for
+  // pipelines that sync one of the two tables.
+  const NODES = 'CREATE TABLE fk.nodes (id INT PRIMARY KEY, parent_id INT NULL, CONSTRAINT fk_nodes_parent FOREIGN KEY (parent_id) REFERENCES fk.nodes (id) ON DELETE CASCADE ON UPDATE CASCADE);';
+  beforeAll(async () => {
+    await source.rootQuery(`${both('fk', CASCADE)} ${NODES}
+      ${both('fkmiss', CASCADE)} ${both('fkrule', CASCADE)} ${both('fkextra', '')} ${both('fkpart', CASCADE)}
+      CREATE USER 'fkreader'@'%' IDENTIFIED BY '${LOCAL_PASSWORD}';
+      GRANT REPLICATION SLAVE, BINLOG MONITOR, SELECT ON *.* TO 'fkreader'@'%';`);
+    await target.rootQuery(`${both('fk', CASCADE.replace('fk_orders_customer', 'named_otherwise'))} ${NODES}
+      ${both('fkmiss', '')} ${both('fkrule', CASCADE.replace('CASCADE', 'SET NULL'))} ${both('fkextra', CASCADE)} ${both('fkpart', CASCADE)}`);
+  });
+
+  it('the same foreign keys on both sides (names may differ), a self-reference among them, pass', async () => {
+    const report = await runPreflight(withSource({ include: ['fk.*'] }));
+    const c = check(report, 'target.foreign-keys');
+    expect(c.status).toBe('ok');
+    expect(c.detail).toBe("the target has the source's 2 foreign keys among the synced tables, with the same rules, and no others");
+    expect(report.hasHardFailure).toBe(false);
+  });
+
+  it('reads the rules from SHOW CREATE TABLE for a source user that information_schema does not show them to', async () => {
+    // MariaDB hides REFERENTIAL_CONSTRAINTS from a user with only SELECT on the child table.
+    const probe = await mysql.createConnection({ ...source.endpoint(), user: 'fkreader' });
+    try {
+      const [hidden] = await probe.query("SELECT * FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = 'fkrule'");
+      expect(hidden).toEqual([]);
+      expect(await readForeignKeys(probe, ['fk'])).toEqual([
+        { name: 'fk_nodes_parent', child: { db: 'fk', table: 'nodes' }, childColumns: ['parent_id'], parent: { db: 'fk', table: 'nodes' }, parentColumns: ['id'], onUpdate: 'CASCADE', onDelete: 'CASCADE' },
+        { name: 'fk_orders_customer', child: { db: 'fk', table: 'orders' }, childColumns: ['customer_id'], parent: { db: 'fk', table: 'customers' }, parentColumns: ['id'], onUpdate: 'RESTRICT', onDelete: 'CASCADE' },
+      ]);
+    } finally {
+      await probe.end();
+    }
+    expect(check(await runPreflight(withSource({ user: 'fkreader', include: ['fk.*'] })), 'target.foreign-keys').status).toBe('ok');
+    const c = check(await runPreflight(withSource({ user: 'fkreader', include: ['fkrule.*'] })), 'target.foreign-keys');
+    expect(c.status).toBe('fail');
+    expect(c.detail).toContain('ON DELETE CASCADE ON UPDATE RESTRICT on the source, ON DELETE SET NULL ON UPDATE RESTRICT on the target');
+  });
+
+  it('a foreign key the target lacks fails with the ADD CONSTRAINT, or warns with allowMissingForeignKeys', async () => {
+    const c = check(await runPreflight(withSource({ include: ['fkmiss.*'] })), 'target.foreign-keys');
+    expect(c.status).toBe('fail');
+    expect(c.detail).toBe(
+      'foreign key fk_orders_customer fkmiss.orders (customer_id) → fkmiss.customers (id) (ON DELETE CASCADE ON UPDATE RESTRICT) is missing on the target: the fkmiss.orders rows its ON DELETE CASCADE changes when fkmiss.customers rows are deleted are not in the binlog, so without it the target keeps them unchanged and drifts',
+    );
+    expect(c.fix!.split('\n')).toEqual([
+      'On the target (adding a foreign key fails if the rows already there break it):',
+      'ALTER TABLE `fkmiss`.`orders` ADD CONSTRAINT `fk_orders_customer` FOREIGN KEY (`customer_id`) REFERENCES `fkmiss`.`customers` (`id`) ON DELETE CASCADE ON UPDATE RESTRICT;',
+      'Or accept that cascades will not happen on the target: in the pipeline file, target.allowMissingForeignKeys: true',
+    ]);
+    const report = await runPreflight(withTarget({ allowMissingForeignKeys: true }, withSource({ include: ['fkmiss.*'] })));
+    const w = check(report, 'target.foreign-keys');
+    expect(w.status).toBe('warn');
+    expect(w.detail.split('\n')[0]).toBe('target.allowMissingForeignKeys accepts 1 missing foreign key: cascades will not happen on the target, and it will drift');
+    expect(w.detail).toContain('fk_orders_customer fkmiss.orders (customer_id) → fkmiss.customers (id)');
+    expect(report.hasHardFailure).toBe(false);
+  });
+
+  it('a rule that differs and a foreign key only the target has fail, even with allowMissingForeignKeys', async () => {
+    const config = withTarget({ allowMissingForeignKeys: true }, withSource({ include: ['fkrule.*', 'fkextra.*'] }));
+    const c = check(await runPreflight(config), 'target.foreign-keys');
+    expect(c.status).toBe('fail');
+    expect(c.detail.split('\n')).toEqual([
+      'foreign key fk_orders_customer fkrule.orders (customer_id) → fkrule.customers (id) is ON DELETE CASCADE ON UPDATE RESTRICT on the source, ON DELETE SET NULL ON UPDATE RESTRICT on the target: the target would cascade or reject changes differently from the source',
+      'foreign key fk_orders_customer fkextra.orders (customer_id) → fkextra.customers (id) (ON DELETE CASCADE ON UPDATE RESTRICT) on the target is not on the source: the target would cascade or reject changes the source allowed',
+    ]);
+    expect(c.fix!.split('\n')).toEqual([
+      'On the target (adding a foreign key fails if the rows already there break it):',
+      'ALTER TABLE `fkrule`.`orders` DROP FOREIGN KEY `fk_orders_customer`;',
+      'ALTER TABLE `fkrule`.`orders` ADD CONSTRAINT `fk_orders_customer` FOREIGN KEY (`customer_id`) REFERENCES `fkrule`.`customers` (`id`) ON DELETE CASCADE ON UPDATE RESTRICT;',
+      'ALTER TABLE `fkextra`.`orders` DROP FOREIGN KEY `fk_orders_customer`;',
+    ]);
+  });
+
+  it('the fix for the foreign keys really works', async () => {
+    const config = withSource({ include: ['fkmiss.*', 'fkrule.*', 'fkextra.*'] });
+    const before = check(await runPreflight(config), 'target.foreign-keys');
+    expect(before.status).toBe('fail');
+    const statements = before.fix!.split('\n').filter((l) => l.startsWith('ALTER TABLE'));
+    expect(statements).toHaveLength(4);
+    await target.rootQuery(statements.join('\n'));
+    const after = check(await runPreflight(config), 'target.foreign-keys');
+    expect(after.status).toBe('ok');
+    expect(after.detail).toBe("the target has the source's 2 foreign keys among the synced tables, with the same rules, and no others");
+  });
+
+  it('a synced child whose parent is not synced fails: sync both or neither', async () => {
+    const c = check(await runPreflight(withSource({ include: ['fkpart.orders'] })), 'target.foreign-keys');
+    expect(c.status).toBe('fail');
+    expect(c.detail).toBe(
+      'fkpart.orders is synced but fkpart.customers, which its foreign key fk_orders_customer fkpart.orders (customer_id) → fkpart.customers (id) (ON DELETE CASCADE ON UPDATE RESTRICT) references, is not: the fkpart.orders rows its ON DELETE CASCADE changes when fkpart.customers rows are deleted are not in the binlog, and only a synced fkpart.customers would make those changes on the target',
+    );
+    expect(c.fix).toBe('In the pipeline file, sync fkpart.orders and fkpart.customers both or neither: add "fkpart.customers" to source.include, or add "fkpart.orders" to source.exclude.');
+  });
+
+  it('a synced parent whose cascading child is excluded fails: sync both or neither', async () => {
+    const c = check(await runPreflight(withSource({ include: ['fkpart.*'], exclude: ['fkpart.ord*'] })), 'target.foreign-keys');
+    expect(c.status).toBe('fail');
+    expect(c.detail).toBe(
+      'fkpart.customers is synced but fkpart.orders is not, and its foreign key fk_orders_customer fkpart.orders (customer_id) → fkpart.customers (id) (ON DELETE CASCADE ON UPDATE RESTRICT) acts on it: the fkpart.orders rows its ON DELETE CASCADE changes when fkpart.customers rows are deleted are not in the binlog',
+    );
+    expect(c.fix).toBe(
+      'In the pipeline file, sync fkpart.orders and fkpart.customers both or neither: remove "fkpart.ord*" from source.exclude (it excludes fkpart.orders), or add "fkpart.customers" to source.exclude.',
+    );
   });
 });
 
