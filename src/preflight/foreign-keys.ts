@@ -11,8 +11,7 @@
  * a source user with SELECT alone therefore sees the columns but not the rules, which are then read
  * from the child's SHOW CREATE TABLE.
  */
-import { qualifiedName, type TableName } from './source-checks.js';
-import { quoteIdent, rows, type Queryable } from './sql.js';
+import { qualifiedName, quoteIdent, rows, type Queryable, type TableName } from './sql.js';
 
 export type ForeignKeyRule = 'CASCADE' | 'SET NULL' | 'SET DEFAULT' | 'RESTRICT' | 'NO ACTION';
 

@@ -11,8 +11,7 @@ export {
   type ForeignKeyRule,
 } from './foreign-keys.js';
 export { compareForeignKeys, targetForeignKeysCheck, type ForeignKeyDifference } from './foreign-keys-check.js';
-export { readTableKeys, type TableKeySchema, type UniqueIndex, type KeyPart, type ColumnCollation } from './table-keys.js';
+export { readTableKeys, type TableKeySchema, type UniqueIndex, type KeyPart, type TableColumn } from './table-keys.js';
 export { compareTableKeys, targetKeysCheck, type KeyDifference } from './keys-check.js';
 export { readTriggers, targetTriggersCheck, dropTriggerStatement, type TableTrigger } from './triggers.js';
-export { qualifiedName, type TableName } from './source-checks.js';
-export type { Queryable } from './sql.js';
+export { qualifiedName, type TableName, type Queryable } from './sql.js';

@@ -15,7 +15,7 @@ import type { SourceConfig } from '../config/schema.js';
 import type { PreflightCheck } from './report.js';
 import { qualifiedName, type SourceTable } from './source-checks.js';
 import { quoteIdent } from './sql.js';
-import { foldColumn, readTableKeys, type ColumnCollation, type KeyPart, type TableKeySchema, type UniqueIndex } from './table-keys.js';
+import { foldColumn, readTableKeys, type TableColumn, type KeyPart, type TableKeySchema, type UniqueIndex } from './table-keys.js';
 import { columnDefinitions, createStatement } from './target-checks.js';
 
 export type KeyDifference =
@@ -25,7 +25,7 @@ export type KeyDifference =
   | { readonly kind: 'extra-unique'; readonly index: UniqueIndex }
   /** The `source.keys` columns are neither the primary key nor a UNIQUE index on the target. */
   | { readonly kind: 'configured-key-not-unique'; readonly columns: readonly string[] }
-  | { readonly kind: 'collation'; readonly column: string; readonly source: ColumnCollation; readonly target: ColumnCollation };
+  | { readonly kind: 'collation'; readonly column: string; readonly source: TableColumn; readonly target: TableColumn };
 
 /** What makes two indexes the same constraint: their parts, regardless of order and name. */
 function signature(parts: readonly KeyPart[]): string {
@@ -95,7 +95,7 @@ function sqlParts(parts: readonly KeyPart[]): string {
   return `(${parts.map((p) => `${quoteIdent(p.column)}${p.prefix === null ? '' : `(${p.prefix})`}`).join(', ')})`;
 }
 
-function describeCollation(c: ColumnCollation): string {
+function describeCollation(c: TableColumn): string {
   return c.collation === null ? 'not a string column' : `${c.charset ?? '?'} ${c.collation}`;
 }
 

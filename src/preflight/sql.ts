@@ -15,6 +15,16 @@ export function quoteAccount(currentUser: string): string {
   return at < 0 ? quoteString(currentUser) : `${quoteString(currentUser.slice(0, at))}@${quoteString(currentUser.slice(at + 1))}`;
 }
 
+export interface TableName {
+  readonly db: string;
+  readonly table: string;
+}
+
+/** `db.table`, as the pipeline file and the messages write it. */
+export function qualifiedName(t: TableName): string {
+  return `${t.db}.${t.table}`;
+}
+
 /** Anything that runs a query: a connection, a pool connection or a pool. */
 export type Queryable = Pick<Connection, 'query'>;
 

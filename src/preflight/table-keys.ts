@@ -1,11 +1,10 @@
 /**
  * Reads what decides which rows an upsert or a delete touches: a table's PRIMARY KEY, its UNIQUE
  * indexes (with prefix lengths: a UNIQUE on `name(10)` is a different constraint from one on `name`)
- * and the character set and collation of every column (keys compare by their column's collation).
- * Works the same on the source and on the target, so the two can be compared.
+ * and its columns with their nullability, character set and collation (keys compare by their
+ * column's collation). Works the same on the source and on the target, so the two can be compared.
  */
-import { qualifiedName, type TableName } from './source-checks.js';
-import { rows, type Queryable } from './sql.js';
+import { qualifiedName, rows, type Queryable, type TableName } from './sql.js';
 
 export interface KeyPart {
   readonly column: string;
@@ -20,8 +19,9 @@ export interface UniqueIndex {
   readonly parts: readonly KeyPart[];
 }
 
-export interface ColumnCollation {
+export interface TableColumn {
   readonly name: string;
+  readonly nullable: boolean;
   /** Null for columns that are not strings (numbers, dates, binary types). */
   readonly charset: string | null;
   readonly collation: string | null;
@@ -32,8 +32,8 @@ export interface TableKeySchema {
   readonly primaryKey: UniqueIndex | null;
   /** The UNIQUE indexes other than the primary key, by name. */
   readonly uniqueKeys: readonly UniqueIndex[];
-  /** Every column, by lower-cased name (column names compare case-insensitively). */
-  readonly columns: ReadonlyMap<string, ColumnCollation>;
+  /** Every column in table order, by lower-cased name (column names compare case-insensitively). */
+  readonly columns: ReadonlyMap<string, TableColumn>;
 }
 
 /** Column names compare case-insensitively in MySQL and MariaDB. */
@@ -45,19 +45,20 @@ export async function readTableKeys(conn: Queryable, tables: readonly TableName[
   if (tables.length === 0) return out;
   const wanted = new Set(tables.map(qualifiedName));
   const schemas = [...new Set(tables.map((t) => t.db))];
-  const columns = new Map<string, Map<string, ColumnCollation>>();
+  const columns = new Map<string, Map<string, TableColumn>>();
   for (const r of await rows(
     conn,
-    `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, COLUMN_NAME AS col, CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation
+    `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, COLUMN_NAME AS col, IS_NULLABLE AS nullable, CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (?) ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION`,
     [schemas],
   )) {
     const key = `${String(r.db)}.${String(r.tbl)}`;
     if (!wanted.has(key)) continue;
-    const byName = columns.get(key) ?? new Map<string, ColumnCollation>();
+    const byName = columns.get(key) ?? new Map<string, TableColumn>();
     columns.set(key, byName);
     byName.set(foldColumn(String(r.col)), {
       name: String(r.col),
+      nullable: String(r.nullable) === 'YES',
       charset: r.charset === null ? null : String(r.charset),
       collation: r.collation === null ? null : String(r.collation),
     });

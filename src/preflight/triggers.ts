@@ -11,8 +11,7 @@
  * privilege.)
  */
 import type { PreflightCheck } from './report.js';
-import { qualifiedName, type TableName } from './source-checks.js';
-import { quoteIdent, rows, type Queryable } from './sql.js';
+import { qualifiedName, quoteIdent, rows, type Queryable, type TableName } from './sql.js';
 
 export interface TableTrigger {
   /** The trigger's database (always its table's). */

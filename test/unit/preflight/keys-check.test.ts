@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { compareTableKeys, withCollation } from '../../../src/preflight/keys-check.js';
-import type { ColumnCollation, TableKeySchema, UniqueIndex } from '../../../src/preflight/table-keys.js';
+import type { TableColumn, TableKeySchema, UniqueIndex } from '../../../src/preflight/table-keys.js';
 
-const utf8 = (name: string, collation = 'utf8mb4_general_ci'): ColumnCollation => ({ name, charset: 'utf8mb4', collation });
-const num = (name: string): ColumnCollation => ({ name, charset: null, collation: null });
+const utf8 = (name: string, collation = 'utf8mb4_general_ci'): TableColumn => ({ name, nullable: false, charset: 'utf8mb4', collation });
+const num = (name: string): TableColumn => ({ name, nullable: false, charset: null, collation: null });
 const idx = (name: string, ...cols: string[]): UniqueIndex => ({
   name,
   parts: cols.map((c) => {
@@ -12,7 +12,7 @@ const idx = (name: string, ...cols: string[]): UniqueIndex => ({
   }),
 });
 
-function table(opts: { pk?: string[]; uniques?: UniqueIndex[]; columns: ColumnCollation[] }): TableKeySchema {
+function table(opts: { pk?: string[]; uniques?: UniqueIndex[]; columns: TableColumn[] }): TableKeySchema {
   return {
     table: { db: 'd', table: 't' },
     primaryKey: opts.pk ? idx('PRIMARY', ...opts.pk) : null,
