@@ -199,6 +199,10 @@ const sourceSchema = strict({
 const targetSchema = strict({
   ...endpointShape,
   poolSize: integer(1, 256).default(8),
+  /** Start although synced target tables have triggers: the effects of those triggers then arrive twice. */
+  allowTriggers: flag().default(false),
+  /** Start although the target lacks some of the source's foreign keys among synced tables: their cascades then do not happen on the target. */
+  allowMissingForeignKeys: flag().default(false),
 });
 
 export const KAFKA_NOT_AVAILABLE = '"kafka" is not available yet in this version: use kind: embedded';

@@ -24,7 +24,10 @@ import {
   type SourceTable,
 } from './source-checks.js';
 import { quoteAccount, rows, sqlErrorCode } from './sql.js';
+import { targetForeignKeysCheck } from './foreign-keys-check.js';
+import { targetKeysCheck } from './keys-check.js';
 import { targetTablesCheck } from './target-checks.js';
+import { readTriggers, targetTriggersCheck } from './triggers.js';
 
 export interface PreflightOptions {
   /** The pipeline's saved position, if it has one: it is where `run` resumes, so it must still exist. */
@@ -154,6 +157,15 @@ export async function runPreflight(config: PipelineConfig, options: PreflightOpt
     if (target && source && tables.length > 0) {
       const [tgt, src] = [target, source];
       checks.push(...(await guarded('target.tables', 'Target tables and columns', () => targetTablesCheck(tgt, src, tables))));
+      checks.push(
+        ...(await guarded('target.triggers', 'Target tables without triggers', async () =>
+          targetTriggersCheck(await readTriggers(tgt, tables), config.target.allowTriggers),
+        )),
+      );
+      checks.push(...(await guarded('target.keys', 'Target keys match the source', () => targetKeysCheck(src, tgt, tables, config.source))));
+      checks.push(
+        ...(await guarded('target.foreign-keys', 'Target foreign keys match the source', () => targetForeignKeysCheck(src, tgt, tables, config))),
+      );
     }
   } finally {
     await Promise.all([source?.end().catch(() => undefined), target?.end().catch(() => undefined)]);

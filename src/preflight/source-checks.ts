@@ -8,7 +8,8 @@ import type { SourceConfig } from '../config/schema.js';
 import { formatPosition, type BinlogPosition } from '../core/position.js';
 import { canSelect, hasGlobal, type Grants } from './grants.js';
 import type { PreflightCheck } from './report.js';
-import { quoteAccount, quoteIdent, rows } from './sql.js';
+import { qualifiedName, quoteAccount, quoteIdent, rows, type TableName } from './sql.js';
+import { foldColumn, readTableKeys } from './table-keys.js';
 // The same filter the binlog reader applies, so preflight lists exactly the tables that will be copied.
 import { ALWAYS_EXCLUDED_SCHEMAS, TableFilter } from '../core/table-filter.js';
 
@@ -232,14 +233,7 @@ export async function serverIdCheck(conn: Connection, s: ServerSettings, serverI
   return { id, title, status: 'ok', detail: `serverId ${serverId} is not in use (source server_id ${s.serverId}${others})` };
 }
 
-export interface TableName {
-  readonly db: string;
-  readonly table: string;
-}
-
-export function qualifiedName(t: TableName): string {
-  return `${t.db}.${t.table}`;
-}
+export { qualifiedName, type TableName } from './sql.js';
 
 export interface SourceTable extends TableName {
   /** Column names in table order. */
@@ -264,41 +258,16 @@ export async function listIncludedTables(conn: Connection, source: SourceConfig)
     .map((r) => ({ db: String(r.db), table: String(r.tbl) }))
     .filter((t) => filter.matches(t.db, t.table));
   if (names.length === 0) return [];
-  const schemas = [...new Set(names.map((n) => n.db))];
-  const columns = new Map<string, string[]>();
-  for (const r of await rows(
-    conn,
-    `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, COLUMN_NAME AS col FROM information_schema.COLUMNS
-      WHERE TABLE_SCHEMA IN (?) ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION`,
-    [schemas],
-  )) {
-    const key = `${String(r.db)}.${String(r.tbl)}`;
-    columns.set(key, [...(columns.get(key) ?? []), String(r.col)]);
-  }
-  const indexes = new Map<string, Map<string, { cols: string[]; nullable: boolean }>>();
-  for (const r of await rows(
-    conn,
-    `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, INDEX_NAME AS idx, COLUMN_NAME AS col, NULLABLE AS nullable
-       FROM information_schema.STATISTICS WHERE TABLE_SCHEMA IN (?) AND NON_UNIQUE = 0
-      ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
-    [schemas],
-  )) {
-    const key = `${String(r.db)}.${String(r.tbl)}`;
-    const byName = indexes.get(key) ?? new Map<string, { cols: string[]; nullable: boolean }>();
-    indexes.set(key, byName);
-    const idx = byName.get(String(r.idx)) ?? { cols: [], nullable: false };
-    byName.set(String(r.idx), idx);
-    idx.cols.push(String(r.col));
-    if (String(r.nullable) === 'YES') idx.nullable = true;
-  }
+  const keys = await readTableKeys(conn, names);
   return names.map((n) => {
-    const key = qualifiedName(n);
-    const idx = indexes.get(key) ?? new Map<string, { cols: string[]; nullable: boolean }>();
+    const k = keys.get(qualifiedName(n));
+    const columns = k ? [...k.columns.values()] : [];
+    const nullable = new Set(columns.filter((c) => c.nullable).map((c) => foldColumn(c.name)));
     return {
       ...n,
-      columns: columns.get(key) ?? [],
-      primaryKey: idx.get('PRIMARY')?.cols ?? null,
-      uniqueNotNull: [...idx.entries()].filter(([name, i]) => name !== 'PRIMARY' && !i.nullable).map(([, i]) => i.cols),
+      columns: columns.map((c) => c.name),
+      primaryKey: k?.primaryKey?.parts.map((p) => p.column) ?? null,
+      uniqueNotNull: (k?.uniqueKeys ?? []).filter((i) => i.parts.every((p) => !nullable.has(foldColumn(p.column)))).map((i) => i.parts.map((p) => p.column)),
     };
   });
 }

@@ -15,7 +15,20 @@ export function quoteAccount(currentUser: string): string {
   return at < 0 ? quoteString(currentUser) : `${quoteString(currentUser.slice(0, at))}@${quoteString(currentUser.slice(at + 1))}`;
 }
 
-export async function rows(conn: Connection, sql: string, params: readonly unknown[] = []): Promise<RowDataPacket[]> {
+export interface TableName {
+  readonly db: string;
+  readonly table: string;
+}
+
+/** `db.table`, as the pipeline file and the messages write it. */
+export function qualifiedName(t: TableName): string {
+  return `${t.db}.${t.table}`;
+}
+
+/** Anything that runs a query: a connection, a pool connection or a pool. */
+export type Queryable = Pick<Connection, 'query'>;
+
+export async function rows(conn: Queryable, sql: string, params: readonly unknown[] = []): Promise<RowDataPacket[]> {
   const [result] = await conn.query<RowDataPacket[]>(sql, params as unknown[]);
   return result;
 }

@@ -25,14 +25,14 @@ async function targetColumns(conn: Connection, schemas: readonly string[]): Prom
 }
 
 /** `SHOW CREATE TABLE` on the source, qualified with its database so it can be run anywhere. */
-async function createStatement(source: Connection, db: string, table: string): Promise<string> {
+export async function createStatement(source: Connection, db: string, table: string): Promise<string> {
   const [r] = await rows(source, `SHOW CREATE TABLE ${quoteIdent(db)}.${quoteIdent(table)}`);
   const text = String(r?.['Create Table'] ?? '');
   return text.replace(/^CREATE TABLE `(?:[^`]|``)+`/, `CREATE TABLE IF NOT EXISTS ${quoteIdent(db)}.${quoteIdent(table)}`);
 }
 
 /** The column definition lines of a CREATE TABLE, by column name. */
-function columnDefinitions(create: string): Map<string, string> {
+export function columnDefinitions(create: string): Map<string, string> {
   const defs = new Map<string, string>();
   for (const line of create.split('\n')) {
     const m = /^\s+`((?:[^`]|``)+)`\s+(.*?),?$/.exec(line);

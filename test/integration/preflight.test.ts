@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPipelineConfig } from '../../src/config/load.js';
 import type { PipelineConfig } from '../../src/config/schema.js';
@@ -15,7 +16,10 @@ import { PreflightError } from '../../src/core/errors.js';
 import { LocalMariaDb, LOCAL_PASSWORD, type ServerEndpoint } from '../../src/local/mariadb-server.js';
 import { canSelect, hasGlobal, parseGrants } from '../../src/preflight/grants.js';
 import { assertPreflightPassed, formatPreflightReport, runPreflight, type PreflightCheck, type PreflightReport } from '../../src/preflight/index.js';
+import { readForeignKeys } from '../../src/preflight/foreign-keys.js';
 import { makeReport } from '../../src/preflight/report.js';
+import { databaseDigest } from '../support/digest.js';
+import { pipelineEnv, runCli, storedCheckpoint, TEST_PIPELINE } from '../support/pipeline-process.js';
 
 const example = fileURLToPath(new URL('../../config/example.yaml', import.meta.url));
 
@@ -47,6 +51,10 @@ function envFor(src: ServerEndpoint, tgt: ServerEndpoint): Record<string, string
 /** `base` with parts of `source` replaced (the loaded config is frozen: build a new one). */
 function withSource(patch: Partial<PipelineConfig['source']>, config: PipelineConfig = base): PipelineConfig {
   return { ...config, source: { ...config.source, ...patch } };
+}
+
+function withTarget(patch: Partial<PipelineConfig['target']>, config: PipelineConfig = base): PipelineConfig {
+  return { ...config, target: { ...config.target, ...patch } };
 }
 
 function check(report: PreflightReport, id: string): PreflightCheck {
@@ -128,6 +136,9 @@ describe('a well configured source and target', () => {
       'source.start-position': 'ok',
       'target.connect': 'ok',
       'target.tables': 'ok',
+      'target.triggers': 'ok',
+      'target.keys': 'ok',
+      'target.foreign-keys': 'ok',
     });
     expect(report.hasHardFailure).toBe(false);
     // example.yaml includes shop.* and excludes shop.*_tmp
@@ -310,6 +321,246 @@ describe('tables and keys', () => {
     } finally {
       await target.rootQuery('DROP TABLE gap.a; ALTER TABLE gap.b DROP COLUMN note, DROP COLUMN seen;');
     }
+  });
+});
+
+describe('target triggers', () => {
+  const TRG_DDL = `
+    CREATE DATABASE trg;
+    CREATE TABLE trg.orders (id INT PRIMARY KEY, qty INT NOT NULL);
+    CREATE TABLE trg.counter (id INT PRIMARY KEY, n INT NOT NULL);
+    CREATE TABLE trg.audit (id INT PRIMARY KEY, note VARCHAR(40));`;
+  beforeAll(async () => {
+    await source.rootQuery(`${TRG_DDL}
+      INSERT INTO trg.counter VALUES (1, 0);
+      INSERT INTO trg.orders VALUES (1, 5), (2, 7);`);
+    // As mysqldump would leave them: the source's triggers on the target's copy. The one on trg.audit
+    // is on a table the pipeline does not sync (excluded below), so it does not count.
+    await target.rootQuery(`${TRG_DDL}
+      INSERT INTO trg.counter VALUES (1, 0);
+      CREATE TRIGGER trg.orders_count AFTER INSERT ON trg.orders FOR EACH ROW UPDATE trg.counter SET n = n + 1 WHERE id = 1;
+      CREATE TRIGGER trg.orders_qty BEFORE UPDATE ON trg.orders FOR EACH ROW SET NEW.qty = NEW.qty + 0;
+      CREATE TRIGGER trg.audit_note BEFORE INSERT ON trg.audit FOR EACH ROW SET NEW.note = 'seen';`);
+  });
+  const trgConfig = () => withSource({ include: ['trg.*'], exclude: ['trg.audit'] });
+
+  it('fails, naming each trigger on a synced table and the DROP TRIGGER that removes it', async () => {
+    const report = await runPreflight(trgConfig());
+    const c = check(report, 'target.triggers');
+    expect(c.status).toBe('fail');
+    const lines = c.detail.split('\n');
+    expect(lines[0]).toMatch(/^2 triggers on synced tables: .*applied twice/);
+    expect(lines.slice(1)).toEqual(['trg.orders_count: AFTER INSERT ON trg.orders', 'trg.orders_qty: BEFORE UPDATE ON trg.orders']);
+    expect(c.fix).toBe(
+      ['On the target:', 'DROP TRIGGER `trg`.`orders_count`;', 'DROP TRIGGER `trg`.`orders_qty`;', 'Or keep them and accept the double effects: in the pipeline file, target.allowTriggers: true'].join('\n'),
+    );
+    expect(c.detail).not.toContain('audit_note');
+    expect(report.hasHardFailure).toBe(true);
+    expect(formatPreflightReport(report)).toContain('      DROP TRIGGER `trg`.`orders_count`;');
+  });
+
+  it('target.allowTriggers turns it into a warning that names them and says their effects are applied twice', async () => {
+    const report = await runPreflight(withTarget({ allowTriggers: true }, trgConfig()));
+    const c = check(report, 'target.triggers');
+    expect(c.status).toBe('warn');
+    expect(c.detail.split('\n')[0]).toMatch(/^2 triggers on synced tables, kept because target\.allowTriggers is true: their effects will be applied twice/);
+    expect(c.detail).toContain('trg.orders_count: AFTER INSERT ON trg.orders');
+    expect(report.hasHardFailure).toBe(false);
+  });
+
+  it('`binlog-sync run` exits 3 naming the trigger, and applies nothing to the target', async () => {
+    const env = pipelineEnv(source.endpoint(), target.endpoint(), { PIPELINE_NAME: 'pf-triggers', SYNC_DB: 'trg' });
+    const before = await databaseDigest(target.endpoint(), 'trg');
+    // On a pipeline that starts, the run would not end by itself: runCli's timeout fails the test then.
+    const r = await runCli(['run', '--config', TEST_PIPELINE], env, 60_000);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('trg.orders_count: AFTER INSERT ON trg.orders');
+    expect(r.stderr).toContain('DROP TRIGGER `trg`.`orders_count`;');
+    expect(await databaseDigest(target.endpoint(), 'trg')).toEqual(before);
+    expect(((await target.rootQuery('SELECT COUNT(*) AS n FROM trg.orders')) as { n: number }[])[0]!.n).toBe(0);
+    expect(await storedCheckpoint(target.endpoint(), 'pf-triggers')).toBeNull();
+  });
+});
+
+describe('target keys', () => {
+  // One table per difference; `same_*` tables differ only in ways that do not matter.
+  const SHARED = `
+    CREATE TABLE kdiff.same_renamed (id INT PRIMARY KEY, a INT NOT NULL, b INT NOT NULL, UNIQUE KEY uk_ab (a, b));
+    CREATE TABLE kdiff.events (event_id BIGINT NOT NULL, body TEXT);`;
+  beforeAll(async () => {
+    await source.rootQuery(`CREATE DATABASE kdiff; ${SHARED}
+      CREATE TABLE kdiff.users (id INT PRIMARY KEY, email VARCHAR(80) NOT NULL, UNIQUE KEY uk_email (email));
+      CREATE TABLE kdiff.accounts (id INT PRIMARY KEY, login VARCHAR(40) NOT NULL);
+      CREATE TABLE kdiff.lines (order_id INT NOT NULL, line INT NOT NULL, PRIMARY KEY (order_id, line));
+      CREATE TABLE kdiff.tags (name VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL PRIMARY KEY, n INT);
+      CREATE TABLE kdiff.codes (id INT PRIMARY KEY, code VARCHAR(40) NOT NULL, UNIQUE KEY uk_code (code(8)));
+      CREATE TABLE kdiff.same_events (event_id BIGINT NOT NULL, body TEXT);`);
+    await target.rootQuery(`CREATE DATABASE kdiff; ${SHARED.replace('UNIQUE KEY uk_ab (a, b)', 'UNIQUE KEY other_name (b, a)')}
+      CREATE TABLE kdiff.users (id INT PRIMARY KEY, email VARCHAR(80) NOT NULL);
+      CREATE TABLE kdiff.accounts (id INT PRIMARY KEY, login VARCHAR(40) NOT NULL, UNIQUE KEY uk_login (login));
+      CREATE TABLE kdiff.lines (order_id INT NOT NULL PRIMARY KEY, line INT NOT NULL);
+      CREATE TABLE kdiff.tags (name VARCHAR(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL PRIMARY KEY, n INT);
+      CREATE TABLE kdiff.codes (id INT PRIMARY KEY, code VARCHAR(40) NOT NULL, UNIQUE KEY uk_code (code));
+      CREATE TABLE kdiff.same_events (event_id BIGINT NOT NULL, body TEXT, UNIQUE KEY event_key (event_id));`);
+  });
+  const kdiff = () => withSource({ include: ['kdiff.*'], keys: { 'kdiff.events': ['event_id'], 'kdiff.same_events': ['event_id'] } });
+
+  it('each difference fails, named per table with what it does, and the ALTER TABLE that fixes it', async () => {
+    const report = await runPreflight(kdiff());
+    expect(check(report, 'source.table-keys').status).toBe('ok');
+    expect(check(report, 'target.tables').status).toBe('ok');
+    const c = check(report, 'target.keys');
+    expect(c.status).toBe('fail');
+    const lines = c.detail.split('\n');
+    const about = (table: string) => lines.filter((l) => l.startsWith(`kdiff.${table}: `)).map((l) => l.slice(`kdiff.${table}: `.length));
+    expect(about('same_renamed')).toEqual([]);
+    expect(about('same_events')).toEqual([]);
+    expect(about('users')).toEqual([expect.stringMatching(/^UNIQUE uk_email \(email\) of the source is missing on the target: /)]);
+    expect(about('accounts')).toEqual([expect.stringMatching(/^UNIQUE uk_login \(login\) on the target is not a unique key on the source: .*deletes \(REPLACE\) or overwrites/)]);
+    expect(about('lines')).toEqual([expect.stringMatching(/^PRIMARY KEY \(order_id, line\) on the source, PRIMARY KEY \(order_id\) on the target: upserts and deletes would match other rows/)]);
+    expect(about('tags')).toEqual([
+      expect.stringMatching(/^key column name is utf8mb4 utf8mb4_bin on the source, utf8mb4 utf8mb4_general_ci on the target: the target compares keys by its collation/),
+    ]);
+    expect(about('codes')).toEqual([
+      expect.stringMatching(/^UNIQUE uk_code \(code\(8\)\) of the source is missing on the target/),
+      expect.stringMatching(/^UNIQUE uk_code \(code\) on the target is not a unique key on the source/),
+    ]);
+    expect(about('events')).toEqual([expect.stringMatching(/^source\.keys \(event_id\) is neither the PRIMARY KEY nor a UNIQUE index on the target: each update would insert another copy/)]);
+    expect(lines).toHaveLength(7);
+    const fix = c.fix!.split('\n');
+    expect(fix.slice(1).sort()).toEqual(
+      [
+        'ALTER TABLE `kdiff`.`accounts` DROP INDEX `uk_login`;',
+        'ALTER TABLE `kdiff`.`codes` DROP INDEX `uk_code`, ADD UNIQUE KEY `uk_code` (`code`(8));',
+        'ALTER TABLE `kdiff`.`events` ADD UNIQUE KEY (`event_id`);',
+        'ALTER TABLE `kdiff`.`lines` DROP PRIMARY KEY, ADD PRIMARY KEY (`order_id`, `line`);',
+        'ALTER TABLE `kdiff`.`tags` MODIFY COLUMN `name` varchar(40) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL;',
+        'ALTER TABLE `kdiff`.`users` ADD UNIQUE KEY `uk_email` (`email`);',
+      ].sort(),
+    );
+  });
+
+  it('the fix for the keys really works', async () => {
+    const before = check(await runPreflight(kdiff()), 'target.keys');
+    expect(before.status).toBe('fail');
+    await target.rootQuery(before.fix!.split('\n').slice(1).join('\n'));
+    const after = check(await runPreflight(kdiff()), 'target.keys');
+    expect(after.status).toBe('ok');
+    expect(after.detail).toBe('primary and unique keys of all 8 tables match, with the same collations');
+  });
+});
+
+describe('target foreign keys', () => {
+  const CUSTOMERS = 'CREATE TABLE DB.customers (id INT PRIMARY KEY, name VARCHAR(40))';
+  const orders = (db: string, constraint: string) =>
+    `CREATE TABLE ${db}.orders (id INT PRIMARY KEY, customer_id INT NULL, KEY by_customer (customer_id)${constraint ? `, ${constraint}` : ''})`;
+  const CASCADE = 'CONSTRAINT fk_orders_customer FOREIGN KEY (customer_id) REFERENCES DB.customers (id) ON DELETE CASCADE';
+  const both = (db: string, constraint: string) => `CREATE DATABASE ${db}; ${CUSTOMERS.replace('DB', db)}; ${orders(db, constraint.replace('DB', db))};`;
+  // fk: the same on both sides, with a self-reference; fkmiss: the target lacks the foreign key; fkrule:
+  // the target's sets NULL where the source's cascades; fkextra: only the target has one; fkpart: for
+  // pipelines that sync one of the two tables.
+  const NODES = 'CREATE TABLE fk.nodes (id INT PRIMARY KEY, parent_id INT NULL, CONSTRAINT fk_nodes_parent FOREIGN KEY (parent_id) REFERENCES fk.nodes (id) ON DELETE CASCADE ON UPDATE CASCADE);';
+  beforeAll(async () => {
+    await source.rootQuery(`${both('fk', CASCADE)} ${NODES}
+      ${both('fkmiss', CASCADE)} ${both('fkrule', CASCADE)} ${both('fkextra', '')} ${both('fkpart', CASCADE)}
+      CREATE USER 'fkreader'@'%' IDENTIFIED BY '${LOCAL_PASSWORD}';
+      GRANT REPLICATION SLAVE, BINLOG MONITOR, SELECT ON *.* TO 'fkreader'@'%';`);
+    await target.rootQuery(`${both('fk', CASCADE.replace('fk_orders_customer', 'named_otherwise'))} ${NODES}
+      ${both('fkmiss', '')} ${both('fkrule', CASCADE.replace('CASCADE', 'SET NULL'))} ${both('fkextra', CASCADE)} ${both('fkpart', CASCADE)}`);
+  });
+
+  it('the same foreign keys on both sides (names may differ), a self-reference among them, pass', async () => {
+    const report = await runPreflight(withSource({ include: ['fk.*'] }));
+    const c = check(report, 'target.foreign-keys');
+    expect(c.status).toBe('ok');
+    expect(c.detail).toBe("the target has the source's 2 foreign keys among the synced tables, with the same rules, and no others");
+    expect(report.hasHardFailure).toBe(false);
+  });
+
+  it('reads the rules from SHOW CREATE TABLE for a source user that information_schema does not show them to', async () => {
+    // MariaDB hides REFERENTIAL_CONSTRAINTS from a user with only SELECT on the child table.
+    const probe = await mysql.createConnection({ ...source.endpoint(), user: 'fkreader' });
+    try {
+      const [hidden] = await probe.query("SELECT * FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = 'fkrule'");
+      expect(hidden).toEqual([]);
+      expect(await readForeignKeys(probe, ['fk'])).toEqual([
+        { name: 'fk_nodes_parent', child: { db: 'fk', table: 'nodes' }, childColumns: ['parent_id'], parent: { db: 'fk', table: 'nodes' }, parentColumns: ['id'], onUpdate: 'CASCADE', onDelete: 'CASCADE' },
+        { name: 'fk_orders_customer', child: { db: 'fk', table: 'orders' }, childColumns: ['customer_id'], parent: { db: 'fk', table: 'customers' }, parentColumns: ['id'], onUpdate: 'RESTRICT', onDelete: 'CASCADE' },
+      ]);
+    } finally {
+      await probe.end();
+    }
+    expect(check(await runPreflight(withSource({ user: 'fkreader', include: ['fk.*'] })), 'target.foreign-keys').status).toBe('ok');
+    const c = check(await runPreflight(withSource({ user: 'fkreader', include: ['fkrule.*'] })), 'target.foreign-keys');
+    expect(c.status).toBe('fail');
+    expect(c.detail).toContain('ON DELETE CASCADE ON UPDATE RESTRICT on the source, ON DELETE SET NULL ON UPDATE RESTRICT on the target');
+  });
+
+  it('a foreign key the target lacks fails with the ADD CONSTRAINT, or warns with allowMissingForeignKeys', async () => {
+    const c = check(await runPreflight(withSource({ include: ['fkmiss.*'] })), 'target.foreign-keys');
+    expect(c.status).toBe('fail');
+    expect(c.detail).toBe(
+      'foreign key fk_orders_customer fkmiss.orders (customer_id) → fkmiss.customers (id) (ON DELETE CASCADE ON UPDATE RESTRICT) is missing on the target: the fkmiss.orders rows its ON DELETE CASCADE changes when fkmiss.customers rows are deleted are not in the binlog, so without it the target keeps them unchanged and drifts',
+    );
+    expect(c.fix!.split('\n')).toEqual([
+      'On the target (adding a foreign key fails if the rows already there break it):',
+      'ALTER TABLE `fkmiss`.`orders` ADD CONSTRAINT `fk_orders_customer` FOREIGN KEY (`customer_id`) REFERENCES `fkmiss`.`customers` (`id`) ON DELETE CASCADE ON UPDATE RESTRICT;',
+      'Or accept that cascades will not happen on the target: in the pipeline file, target.allowMissingForeignKeys: true',
+    ]);
+    const report = await runPreflight(withTarget({ allowMissingForeignKeys: true }, withSource({ include: ['fkmiss.*'] })));
+    const w = check(report, 'target.foreign-keys');
+    expect(w.status).toBe('warn');
+    expect(w.detail.split('\n')[0]).toBe('target.allowMissingForeignKeys accepts 1 missing foreign key: cascades will not happen on the target, and it will drift');
+    expect(w.detail).toContain('fk_orders_customer fkmiss.orders (customer_id) → fkmiss.customers (id)');
+    expect(report.hasHardFailure).toBe(false);
+  });
+
+  it('a rule that differs and a foreign key only the target has fail, even with allowMissingForeignKeys', async () => {
+    const config = withTarget({ allowMissingForeignKeys: true }, withSource({ include: ['fkrule.*', 'fkextra.*'] }));
+    const c = check(await runPreflight(config), 'target.foreign-keys');
+    expect(c.status).toBe('fail');
+    expect(c.detail.split('\n')).toEqual([
+      'foreign key fk_orders_customer fkrule.orders (customer_id) → fkrule.customers (id) is ON DELETE CASCADE ON UPDATE RESTRICT on the source, ON DELETE SET NULL ON UPDATE RESTRICT on the target: the target would cascade or reject changes differently from the source',
+      'foreign key fk_orders_customer fkextra.orders (customer_id) → fkextra.customers (id) (ON DELETE CASCADE ON UPDATE RESTRICT) on the target is not on the source: the target would cascade or reject changes the source allowed',
+    ]);
+    expect(c.fix!.split('\n')).toEqual([
+      'On the target (adding a foreign key fails if the rows already there break it):',
+      'ALTER TABLE `fkrule`.`orders` DROP FOREIGN KEY `fk_orders_customer`;',
+      'ALTER TABLE `fkrule`.`orders` ADD CONSTRAINT `fk_orders_customer` FOREIGN KEY (`customer_id`) REFERENCES `fkrule`.`customers` (`id`) ON DELETE CASCADE ON UPDATE RESTRICT;',
+      'ALTER TABLE `fkextra`.`orders` DROP FOREIGN KEY `fk_orders_customer`;',
+    ]);
+  });
+
+  it('the fix for the foreign keys really works', async () => {
+    const config = withSource({ include: ['fkmiss.*', 'fkrule.*', 'fkextra.*'] });
+    const before = check(await runPreflight(config), 'target.foreign-keys');
+    expect(before.status).toBe('fail');
+    const statements = before.fix!.split('\n').filter((l) => l.startsWith('ALTER TABLE'));
+    expect(statements).toHaveLength(4);
+    await target.rootQuery(statements.join('\n'));
+    const after = check(await runPreflight(config), 'target.foreign-keys');
+    expect(after.status).toBe('ok');
+    expect(after.detail).toBe("the target has the source's 2 foreign keys among the synced tables, with the same rules, and no others");
+  });
+
+  it('a synced child whose parent is not synced fails: sync both or neither', async () => {
+    const c = check(await runPreflight(withSource({ include: ['fkpart.orders'] })), 'target.foreign-keys');
+    expect(c.status).toBe('fail');
+    expect(c.detail).toBe(
+      'fkpart.orders is synced but fkpart.customers, which its foreign key fk_orders_customer fkpart.orders (customer_id) → fkpart.customers (id) (ON DELETE CASCADE ON UPDATE RESTRICT) references, is not: the fkpart.orders rows its ON DELETE CASCADE changes when fkpart.customers rows are deleted are not in the binlog, and only a synced fkpart.customers would make those changes on the target',
+    );
+    expect(c.fix).toBe('In the pipeline file, sync fkpart.orders and fkpart.customers both or neither: add "fkpart.customers" to source.include, or add "fkpart.orders" to source.exclude.');
+  });
+
+  it('a synced parent whose cascading child is excluded fails: sync both or neither', async () => {
+    const c = check(await runPreflight(withSource({ include: ['fkpart.*'], exclude: ['fkpart.ord*'] })), 'target.foreign-keys');
+    expect(c.status).toBe('fail');
+    expect(c.detail).toBe(
+      'fkpart.customers is synced but fkpart.orders is not, and its foreign key fk_orders_customer fkpart.orders (customer_id) → fkpart.customers (id) (ON DELETE CASCADE ON UPDATE RESTRICT) acts on it: the fkpart.orders rows its ON DELETE CASCADE changes when fkpart.customers rows are deleted are not in the binlog',
+    );
+    expect(c.fix).toBe(
+      'In the pipeline file, sync fkpart.orders and fkpart.customers both or neither: remove "fkpart.ord*" from source.exclude (it excludes fkpart.orders), or add "fkpart.customers" to source.exclude.',
+    );
   });
 });
 

@@ -69,7 +69,7 @@ describe('config files shipped in config/', () => {
         allowNoRowMetadata: false,
         silentAfterMs: 30000,
       },
-      target: { host: '127.0.0.1', port: 3307, user: 'sync', password: 'b', poolSize: 8 },
+      target: { host: '127.0.0.1', port: 3307, user: 'sync', password: 'b', poolSize: 8, allowTriggers: false, allowMissingForeignKeys: false },
       transport: { kind: 'embedded', partitions: 8, queueCapacity: 2000, queueBytes: 8388608 },
       sink: { lanes: 16, batchSize: 500 },
       checkpoint: { intervalMs: 1000 },
