@@ -6,6 +6,7 @@ import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MySqlSource } from '../../connectors/mysql-source/index.js';
 import { normalizeInteger } from '../../connectors/mysql-source/row-decoder.js';
+import { setZongjiDecoderMode, type ZongjiDecoderMode } from '../../connectors/mysql-source/zongji-row-reader.js';
 import type { ChangeEvent, Row, SqlValue } from '../../src/core/event.js';
 import type { BinlogPosition } from '../../src/core/position.js';
 import type { SourceStreamEvent } from '../../src/core/ports.js';
@@ -32,13 +33,23 @@ async function selectAll(): Promise<Map<number, Row>> {
   return out;
 }
 
-async function readAll(from: BinlogPosition, until: BinlogPosition): Promise<SourceStreamEvent[]> {
+async function readAll(from: BinlogPosition, until: BinlogPosition, src: MySqlSource = source): Promise<SourceStreamEvent[]> {
   const events: SourceStreamEvent[] = [];
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), 30_000);
-  for await (const e of eachEvent(source.read({ from: { kind: 'position', position: from }, until, signal: ac.signal }))) events.push(e);
+  for await (const e of eachEvent(src.read({ from: { kind: 'position', position: from }, until, signal: ac.signal }))) events.push(e);
   clearTimeout(timer);
   return events;
+}
+
+/** Reads a binlog range with the decoder in `mode` (sessions take the mode they are created in). */
+async function readWith(mode: ZongjiDecoderMode, from: BinlogPosition, until: BinlogPosition, src: MySqlSource = source): Promise<ChangeEvent[]> {
+  setZongjiDecoderMode(mode);
+  try {
+    return (await readAll(from, until, src)).filter((e): e is ChangeEvent => e.kind === 'change');
+  } finally {
+    setZongjiDecoderMode(null);
+  }
 }
 
 beforeAll(async () => {
@@ -77,6 +88,8 @@ describe('MySqlSource value decoding (process TZ America/New_York, source +05:30
 
     const events = await readAll(start, until);
     const changes = events.filter((e): e is ChangeEvent => e.kind === 'change');
+    // The fast path off decodes the same (its own readers for TIME and GEOMETRY, zongji's for the rest)
+    expect(await readWith('plain', start, until)).toEqual(await readWith('fast', start, until));
     const inserts = changes.filter((c) => c.op === 'insert');
     const updates = changes.filter((c) => c.op === 'update');
     const deletes = changes.filter((c) => c.op === 'delete');
@@ -102,6 +115,8 @@ describe('MySqlSource value decoding (process TZ America/New_York, source +05:30
     expect(r1.tl).toBe('Ærø €');
     expect(r1.b10).toEqual(Buffer.from([0x00, 0x05]));
     expect(r1.j).toBe('{"a": 18446744073709551615, "b": [1.5, "ü"], "c": null}');
+    // Negative whole-second TIME at every fsp (zongji's own TIME2 reader: '-00:14:64', '-199:09:64.000')
+    expect([r1.tn0, r1.tn1, r1.tn2, r1.tn3, r1.tn4, r1.tn5, r1.tn6]).toEqual(['-00:15:00', '-199:10:00.0', '-01:00:00.00', '-199:10:00.000', '-838:00:00.0000', '-00:01:00.00000', '-100:00:00.000000']);
     const r2 = inserts.find((c) => c.after!.id === 2)!.after!;
     expect(r2.e).toBe(''); // the invalid ENUM member (non-strict mode)
     expect(r2.dt).toBe('0000-00-00');
@@ -114,6 +129,7 @@ describe('MySqlSource value decoding (process TZ America/New_York, source +05:30
     const r4 = inserts.find((c) => c.after!.id === 4)!.after!;
     expect(r4.tm).toBe('00:00:00'); // TIME(0) rounds -0.000001 s to zero
     expect(r4.tm6).toBe('-00:00:00.000001');
+    expect([r4.tn0, r4.tn1, r4.tn6]).toEqual(['00:00:00', '-00:00:00.5', '-00:00:00.000001']);
     expect((r4.bl as Buffer).length).toBe(65535); // the longest BLOB (REPEAT truncated in non-strict mode)
 
     // Keys come from INFORMATION_SCHEMA; every change of one transaction shares its txSeq.
