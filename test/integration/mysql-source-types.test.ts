@@ -2,7 +2,9 @@
 // non-hour offset source (--default-time-zone=+05:30). Node re-reads TZ when it is assigned.
 process.env.TZ = 'America/New_York';
 
+import { Writable } from 'node:stream';
 import mysql from 'mysql2/promise';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MySqlSource } from '../../connectors/mysql-source/index.js';
 import { normalizeInteger } from '../../connectors/mysql-source/row-decoder.js';
@@ -13,6 +15,7 @@ import type { SourceStreamEvent } from '../../src/core/ports.js';
 import { LocalMariaDb } from '../../src/local/mariadb-server.js';
 import { ALL_TYPES_COLUMNS as COLUMNS, ALL_TYPES_ROWS as ROWS } from '../support/all-types.js';
 import { eachEvent } from '../support/each-event.js';
+import { Rand, compareWithText, createTableSql, randomRows, randomTypeTables, serverText } from '../support/random-types.js';
 
 let db: LocalMariaDb;
 let source: MySqlSource;
@@ -51,6 +54,14 @@ async function readWith(mode: ZongjiDecoderMode, from: BinlogPosition, until: Bi
     setZongjiDecoderMode(null);
   }
 }
+
+/** Values of a row image, Buffers as hex (for messages). */
+function show(v: SqlValue | undefined): string {
+  return Buffer.isBuffer(v) ? `0x${v.toString('hex')}` : JSON.stringify(v);
+}
+
+const SEED = Number(process.env.BINLOG_SYNC_TEST_SEED) || Date.now() % 2_147_483_647;
+const RANDOM_ROWS = Number(process.env.BINLOG_SYNC_TEST_RANDOM_ROWS) || 150;
 
 beforeAll(async () => {
   db = await LocalMariaDb.start({ label: 'src-types', serverId: 21, binlog: true, extraArgs: ['--default-time-zone=+05:30'] });
@@ -136,5 +147,86 @@ describe('MySqlSource value decoding (process TZ America/New_York, source +05:30
     expect(changes[0]!.keys.primaryKey).toEqual(['id']);
     const commits = events.filter((e) => e.kind === 'commit');
     expect(commits.map((c) => (c.kind === 'commit' ? c.changeCount : -1))).toEqual([4, 2, 1, 2]);
+  });
+});
+
+describe(`seeded random values of every width, through both decoder paths (seed ${SEED}: BINLOG_SYNC_TEST_SEED=${SEED} repeats it)`, () => {
+  it('fast path on and off decode every value identically, and as the server shows it', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) }));
+    const src = new MySqlSource({ ...db.endpoint(), serverId: 2102, include: ['r.*'], exclude: [], logger });
+    const c = await mysql.createConnection({ ...db.endpoint(), dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+    try {
+      // UTC session: TIMESTAMP literals and texts are UTC, as the decoder's output. Strict: a literal
+      // the server would alter fails instead (truncating fractions to the column's fsp is MariaDB's default).
+      await c.query("SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES'");
+      await c.query('CREATE DATABASE r');
+      const tables = randomTypeTables();
+      for (const t of tables) await c.query(createTableSql('r', t));
+      const rand = new Rand(SEED);
+      const literals = new Map<string, string[][]>();
+      const start = await src.head();
+      for (const t of tables) {
+        const rows = randomRows(t, rand, RANDOM_ROWS);
+        literals.set(t.name, rows);
+        for (let k = 0; k < rows.length; k += 60) {
+          const chunk = rows.slice(k, k + 60).map((r, j) => `(${k + j + 1}, ${r.join(', ')})`);
+          await c.query(`INSERT INTO r.${t.name} VALUES ${chunk.join(', ')}`);
+        }
+      }
+      // The server's text of every stored value, by id
+      const texts = new Map<string, Map<number, Record<string, string | null>>>();
+      for (const t of tables) {
+        const [rows] = await c.query(`SELECT id, ${t.columns.map((col) => `${serverText(col)} AS ${col.name}`).join(', ')} FROM r.${t.name} ORDER BY id`);
+        texts.set(t.name, new Map((rows as Record<string, string | null>[]).map((r) => [Number(r.id), r])));
+      }
+      // Update images (before and after) and delete images carry the same values
+      for (const t of tables) await c.query(`UPDATE r.${t.name} SET id = id + 1000000`);
+      for (const t of tables) await c.query(`DELETE FROM r.${t.name}`);
+      const until = await src.head();
+
+      const fast = await readWith('fast', start, until, src);
+      const plain = await readWith('plain', start, until, src);
+      // (a) both paths give identical values
+      expect(plain.length).toBe(fast.length);
+      expect(plain).toEqual(fast);
+      // Each read said at start which path it used, and why
+      const decoderLines = lines.map((l) => (JSON.parse(l) as { msg: string }).msg).filter((m) => m.startsWith('binlog decoder:'));
+      expect(decoderLines).toHaveLength(2);
+      expect(decoderLines[0]).toMatch(/fast path on \(chosen by setZongjiDecoderMode/);
+      expect(decoderLines[1]).toMatch(/fast path off \(chosen by setZongjiDecoderMode/);
+
+      // (b) every value is the server's own text of it
+      const problems: string[] = [];
+      const counts = new Map<string, number>();
+      const check = (table: string, image: Row | null, idOffset: number, what: string): void => {
+        const t = tables.find((x) => x.name === table)!;
+        if (!image) return void problems.push(`${table} ${what}: no image`);
+        const id = (image.id as number) - idOffset;
+        const text = texts.get(table)!.get(id);
+        if (!text) return void problems.push(`${table} ${what}: unknown id ${id}`);
+        t.columns.forEach((col, i) => {
+          const why = compareWithText(col, image[col.name], text[col.name] ?? null);
+          if (why) problems.push(`${table}.${col.name} ${col.sqlType} id ${id} (${what}): decoded ${show(image[col.name])}, server ${JSON.stringify(text[col.name])}, inserted ${literals.get(table)![id - 1]![i]}: ${why}`);
+        });
+      };
+      for (const ch of fast) {
+        const key = `${ch.table.name} ${ch.op}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        if (ch.op === 'insert') check(ch.table.name, ch.after, 0, 'insert');
+        else if (ch.op === 'update') {
+          check(ch.table.name, ch.before, 0, 'update before');
+          check(ch.table.name, ch.after, 1_000_000, 'update after');
+        } else check(ch.table.name, ch.before, 1_000_000, 'delete');
+      }
+      expect(problems.slice(0, 40), `seed ${SEED}: ${problems.length} values differ from the server's text`).toEqual([]);
+      for (const t of tables) {
+        const n = literals.get(t.name)!.length;
+        for (const op of ['insert', 'update', 'delete']) expect(counts.get(`${t.name} ${op}`), `${t.name} ${op}`).toBe(n);
+      }
+    } finally {
+      await c.end();
+      await src.close();
+    }
   });
 });
