@@ -5,7 +5,7 @@
  * text (to compare a decoded value with). Everything comes from one seed (`prng`), so a failure is
  * reproduced by running again with the same seed.
  */
-import { prng } from '../../src/local/workload.js';
+import { Dice, prng } from '../../src/local/workload.js';
 import { normalizeInteger } from '../../connectors/mysql-source/row-decoder.js';
 import type { SqlValue } from '../../src/core/event.js';
 
@@ -27,22 +27,9 @@ export interface RandomTable {
   readonly columns: readonly RandomColumn[];
 }
 
-export class Rand {
-  private readonly next: () => number;
+export class Rand extends Dice {
   constructor(seed: number) {
-    this.next = prng(seed);
-  }
-  float(): number {
-    return this.next();
-  }
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)] as T;
+    super(prng(seed));
   }
   /** A uniformly random unsigned integer of `bits` bits. */
   bits(bits: number): bigint {
