@@ -6,7 +6,7 @@
 import ZongJi, { type AnyBinlogEvent, type TableMapEntry } from '@vlasky/zongji';
 import type { StartFrom } from '../../src/index.js';
 import { EventBuffer } from './event-buffer.js';
-import { installZongjiFastPath } from './zongji-fastpath.js';
+import { attachZongjiDecoder } from './zongji-row-reader.js';
 import type { TableFilter } from '../../src/index.js';
 
 /** A binlog event as read, with the table map zongji decoded its rows with (captured at read time). */
@@ -95,8 +95,10 @@ export class BinlogSession {
     filter: TableFilter,
     water: { high: number; low: number },
   ) {
-    installZongjiFastPath(); // faster row/table-map decoding; BINLOG_SYNC_ZONGJI_FASTPATH=0 disables it
     this.zongji = new ZongJi(zongjiConnectionOptions(connection));
+    // Our row reader (exact TIME/GEOMETRY; the fast path unless BINLOG_SYNC_ZONGJI_FASTPATH=0), in the
+    // mode of the moment for this instance; throws SOURCE_DECODE when zongji is not the one it mirrors.
+    attachZongjiDecoder(this.zongji);
     // Filter excluded tables inside zongji, before it decodes their rows: its table map parser asks
     // `_skipSchema(db, table)` and, when true, drops the map so the row events are skipped unparsed.
     // Its public includeSchema takes exact names only; we need globs. (The reader filters again.)

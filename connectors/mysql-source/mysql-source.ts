@@ -13,6 +13,7 @@ import { BinlogReader, type ReaderStats } from './binlog-reader.js';
 import { SOURCE_DEFAULTS, type MySqlSourceOptions } from './options.js';
 import { SchemaCache } from './schema-cache.js';
 import { CollationFolder } from './collation-folder.js';
+import { describeZongjiDecoder, installZongjiDecoder } from './zongji-row-reader.js';
 import { TableFilter } from '../../src/index.js';
 
 type Rows = Record<string, unknown>[];
@@ -62,6 +63,11 @@ export class MySqlSource implements SourceConnector {
   private async *stream(options: SourceReadOptions): AsyncGenerator<readonly SourceStreamEvent[], void, undefined> {
     if (this.closed) throw new SourceError('SOURCE_CONNECTION', 'the source connector is closed');
     await this.checkBinlogSettings();
+    const decoder = installZongjiDecoder(); // throws SOURCE_DECODE when zongji is not the one our row reader mirrors
+    this.logger.info(
+      { zongji: decoder.zongjiVersion, decoderMode: decoder.mode, reason: decoder.reason, patches: decoder.patches, skipped: decoder.skipped },
+      describeZongjiDecoder(decoder),
+    );
     const o = this.options;
     const reader = new BinlogReader({
       connection: { host: o.host, port: o.port, user: o.user, password: o.password, connectTimeoutMs: this.connectTimeoutMs },

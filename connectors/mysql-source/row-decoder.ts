@@ -16,7 +16,10 @@
  *   dates kept ('0000-00-00', '2020-00-00 …'); TIMESTAMP formatted in UTC because of timezone 'Z'
  *   (without it: in the process zone; without dateStrings: Date objects cut to ms and shifted).
  *   A zero TIMESTAMP is '0000-00-00 00:00:00[.000…]'. Checked to be strings with n digits.
- * - TIME(n): '[-]HH[H]:MM:SS[.f…]', negative and up to ±838:59:59 are right. Passed through.
+ * - TIME(n): '[-]HH[H]:MM:SS[.f…]' with exactly n fraction digits, up to ±838:59:59.999999, as the
+ *   server's text. SURPRISE: zongji's own TIME2 reader gets negative values wrong ('-00:15:00' comes
+ *   out as '-00:14:64'), so our row reader decodes TIME2 itself in every mode (temporal.ts,
+ *   zongji-row-reader.ts). Checked to have n digits.
  * - YEAR: SURPRISE: the zero year 0000 comes back as 1900 (zongji adds 1900 to the stored byte 0).
  *   1900 is not a valid YEAR value (1901–2155 and 0), so 1900 → 0.
  * - ENUM/SET: the member text; SET '' for the empty set. SURPRISE: the invalid-enum value (index 0,
@@ -29,7 +32,8 @@
  *   binlog carries the bytes in text order, so the canonical string is the hex in 8-4-4-4-12 groups.
  *   We learn which columns are UUIDs from INFORMATION_SCHEMA (the schema cache).
  * - CHAR/VARCHAR/TEXT: string decoded in the column's charset (latin1 as cp1252, like the server).
- * - GEOMETRY: zongji parses it into objects, losing the bytes; the fast path reads them raw (fixGeometry).
+ * - GEOMETRY: the stored bytes (4-byte SRID + WKB). zongji itself parses them into objects and loses
+ *   the bytes; our row reader reads them raw in every mode (fixGeometry only checks).
  */
 import { SourceError } from '../../src/index.js';
 import type { Row, SqlValue, TableRef } from '../../src/index.js';
@@ -169,13 +173,14 @@ const fixUuid: FixUp = (v) => {
 
 /**
  * GEOMETRY: the column's stored bytes (4-byte SRID + WKB), which the target takes back as they are.
- * zongji itself parses geometries into objects and loses those bytes; the decoder fast path
- * (zongji-fastpath.ts) reads them raw.
+ * zongji itself parses geometries into objects and loses those bytes; our row reader
+ * (zongji-row-reader.ts, column-readers.ts) reads them raw whether the fast path is on or off, so an
+ * object here means a row was read without it.
  */
 const fixGeometry: FixUp = (v) => {
   if (Buffer.isBuffer(v)) return v;
   throw new FixUpFailed(
-    `expected the geometry's bytes, zongji returned ${describe(v)}: GEOMETRY columns need the decoder fast path (unset BINLOG_SYNC_ZONGJI_FASTPATH=0), or exclude the table in source.exclude`,
+    `expected the geometry's bytes, zongji returned ${describe(v)}: the row was not read by our row reader (zongji-row-reader.ts), which reads GEOMETRY as stored`,
   );
 };
 

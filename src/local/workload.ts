@@ -118,7 +118,8 @@ export function prng(seed: number): () => number {
   };
 }
 
-class Dice {
+/** Random choices over a PRNG (`prng`): the workload's, and the type tests' random values. */
+export class Dice {
   constructor(private readonly next: () => number) {}
   float(): number {
     return this.next();

@@ -1,6 +1,8 @@
 /**
  * One table with every MySQL/MariaDB column type and rows of extreme values, zero dates and NULLs,
- * shared by the source decoding test and the end-to-end type fidelity test.
+ * shared by the source decoding test and the end-to-end type fidelity test. tn0…tn6 hold negative
+ * TIME values at every fsp, whole seconds among them (zongji's own TIME2 reader gave '-00:14:64'
+ * for '-00:15:00' and '-199:09:64.000' for '-199:10:00.000').
  * `CREATE TABLE x (${ALL_TYPES_COLUMNS})`, `INSERT INTO x VALUES ${ALL_TYPES_ROWS}`.
  */
 export const ALL_TYPES_COLUMNS = `
@@ -12,7 +14,8 @@ export const ALL_TYPES_COLUMNS = `
   tm TIME, tm1 TIME(1), tm6 TIME(6), y YEAR,
   e ENUM('a','b,c','ü'), s SET('x','y','z'), b1 BIT(1), b64 BIT(64), b10 BIT(10),
   bl BLOB, bn BINARY(4), vb VARBINARY(10), j JSON, u UUID,
-  vu VARCHAR(20) CHARACTER SET utf8mb4, cl CHAR(5) CHARACTER SET latin1, tl TEXT CHARACTER SET latin1, tu TEXT CHARACTER SET utf8mb4`;
+  vu VARCHAR(20) CHARACTER SET utf8mb4, cl CHAR(5) CHARACTER SET latin1, tl TEXT CHARACTER SET latin1, tu TEXT CHARACTER SET utf8mb4,
+  tn0 TIME, tn1 TIME(1), tn2 TIME(2), tn3 TIME(3), tn4 TIME(4), tn5 TIME(5), tn6 TIME(6)`;
 
 export const ALL_TYPES_ROWS = `
  (1, -128, 255, 1, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295, -9223372036854775808, 18446744073709551615,
@@ -21,21 +24,24 @@ export const ALL_TYPES_ROWS = `
   '-838:59:59', '-00:00:01.5', '838:59:59.000000', 0,
   'ü', 'x,z', b'1', b'1111111111111111111111111111111111111111111111111111111111111111', b'0000000101',
   x'00ff00', x'01000000', x'0000', '{"a": 18446744073709551615, "b": [1.5, "ü"], "c": null}', '123e4567-e89b-12d3-a456-426614174000',
-  '😀 héllo', 'café', 'Ærø €', '中文 😀'),
+  '😀 héllo', 'café', 'Ærø €', '中文 😀',
+  '-00:15:00', '-199:10:00.0', '-01:00:00.00', '-199:10:00.000', '-838:00:00.0000', '-00:01:00.00000', '-100:00:00.000000'),
  (2, 127, 0, 0, 32767, 0, 8388607, 0, 2147483647, 0, 9223372036854775807, 9007199254740993,
   '0.000000000000000000000000000001', 0.01, -1, 1.17549435e-38, 0.1,
   '0000-00-00', '0000-00-00 00:00:00', '0000-00-00 00:00:00.000', '2020-00-00 00:00:00', '0000-00-00 00:00:00', '0000-00-00 00:00:00.000000', '2021-11-07 06:30:00.99',
   '00:00:00', '-12:34:56.7', '-838:59:59.000000', 2155,
   '', '', b'0', b'0', b'1000000000',
   '', x'00000000', '', '[]', '00000000-0000-0000-0000-000000000000',
-  '', '', '', ''),
+  '', '', '', '',
+  '-838:59:59', '-838:59:59.9', '-838:59:59.99', '-838:59:59.999', '-838:59:59.9999', '-838:59:59.99999', '-838:59:59.999999'),
  (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, -9007199254740992, 9007199254740991, NULL, NULL, NULL, NULL, NULL,
   NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1901, NULL, NULL, NULL, NULL, NULL,
-  NULL, NULL, NULL, '"x"', NULL, NULL, NULL, NULL, NULL),
+  NULL, NULL, NULL, '"x"', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
  (4, 0, 1, NULL, 0, 1, 0, 1, 0, 1, -9007199254740991, 0, '0', '0', 0, 0, 0,
   '2024-02-29', '2000-01-01 00:00:00', '1999-12-31 23:59:59.999', '1999-12-31 23:59:59.999999', '2024-03-10 07:00:00', '2024-11-03 05:59:59.000001', NULL,
   '-00:00:00.000001', '00:00:00.1', '-00:00:00.000001', 1970,
   'a', 'x,y,z', NULL, b'1000000000000000000000000000000000000000000000000000000000000000', NULL,
   REPEAT(x'ab', 70000), x'ff', x'ff00ff', '{}', 'f47ac10b-58cc-4372-a567-0e02b2c3d479',
-  REPEAT('ä', 20), 'ÿ', REPEAT('x', 1000), '')`;
+  REPEAT('ä', 20), 'ÿ', REPEAT('x', 1000), '',
+  '-00:00:00', '-00:00:00.5', '-00:00:00.01', '-00:00:00.001', '-00:00:00.0001', '-00:00:00.00001', '-00:00:00.000001')`;
 

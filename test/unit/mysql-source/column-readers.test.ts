@@ -1,17 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
-  columnReader,
   decodeText,
-  installZongjiFastPath,
-  zongjiFastPathReport,
+  exactReader,
+  fastReader,
   runColumnReader,
   textKind,
   zeroPad,
-  zongjiFastPathEnabled,
-  zongjiOriginals,
   type ZjColumn,
   type ZjColumnSchema,
-} from '../../../connectors/mysql-source/zongji-fastpath.js';
+} from '../../../connectors/mysql-source/column-readers.js';
+import { zongjiOriginals } from '../../../connectors/mysql-source/zongji-row-reader.js';
 
 const orig = zongjiOriginals();
 const cfg = { dateStrings: true, timezone: 'Z' };
@@ -38,7 +36,7 @@ function original(column: ZjColumn, schema: ZjColumnSchema, payload: Buffer): { 
 
 /** Ours must either give the value up to zongji or produce exactly its value and end offset. */
 function check(column: ZjColumn, schema: ZjColumnSchema, payload: Buffer): boolean {
-  const reader = columnReader(column, schema);
+  const reader = fastReader(column, schema);
   expect(reader).not.toBeNull();
   const buf = Buffer.concat([Buffer.from([9, 9, 9]), payload]);
   const ours = runColumnReader(reader!, buf, 3, cfg);
@@ -57,7 +55,7 @@ const col = (type: number, metadata?: Record<string, number>, charset: string | 
   metadata,
 });
 
-describe('zongji fast path', () => {
+describe('fast column readers: exactly zongji\'s values', () => {
   it('loads zongji internals', () => {
     expect(orig).not.toBeNull();
   });
@@ -123,13 +121,13 @@ describe('zongji fast path', () => {
     // a real value: 2024-01-01 00:00:06
     const real = Buffer.alloc(5);
     real.writeUIntBE((2024 * 13 + 1) * 2 ** 22 + (1 << 17) + 6 + 2 ** 39, 0, 5);
-    expect(runColumnReader(columnReader(col(18, { decimals: 0 }), { COLUMN_TYPE: 'datetime' })!, real, 0, cfg)).toEqual({
+    expect(runColumnReader(fastReader(col(18, { decimals: 0 }), { COLUMN_TYPE: 'datetime' })!, real, 0, cfg)).toEqual({
       slow: false,
       value: '2024-01-01 00:00:06',
       next: 5,
     });
     // not dateStrings: zongji decides
-    expect(runColumnReader(columnReader(col(10), { COLUMN_TYPE: 'date' })!, bytes(3), 0, {}).slow).toBe(true);
+    expect(runColumnReader(fastReader(col(10), { COLUMN_TYPE: 'date' })!, bytes(3), 0, {}).slow).toBe(true);
   });
 
   it('text columns: utf8 (also invalid bytes) and latin1 (cp1252 bytes go to iconv) equal zongji', () => {
@@ -171,40 +169,62 @@ describe('zongji fast path', () => {
 
   it('leaves special and unknown types to zongji', () => {
     for (const def of ['uuid', 'inet4', 'inet6', 'binary(16)', 'varbinary(10)', 'vector(4)']) {
-      expect(columnReader(col(254, { max_length: 16 }, 'utf8mb4'), { COLUMN_TYPE: def })).toBeNull();
+      expect(fastReader(col(254, { max_length: 16 }, 'utf8mb4'), { COLUMN_TYPE: def })).toBeNull();
     }
-    expect(columnReader(col(15, { max_length: 16 }, 'sjis'), { COLUMN_TYPE: 'varchar(4)' })).toBeNull();
-    expect(columnReader(col(18, { decimals: 3 }), { COLUMN_TYPE: 'datetime(3)' })).toBeNull();
-    expect(columnReader(col(245, { length_size: 4 }), { COLUMN_TYPE: 'json' })).toBeNull();
-    expect(columnReader(col(17, { decimals: 0 }), { COLUMN_TYPE: 'timestamp' })).toBeNull();
+    expect(fastReader(col(15, { max_length: 16 }, 'sjis'), { COLUMN_TYPE: 'varchar(4)' })).toBeNull();
+    expect(fastReader(col(18, { decimals: 3 }), { COLUMN_TYPE: 'datetime(3)' })).toBeNull();
+    expect(fastReader(col(245, { length_size: 4 }), { COLUMN_TYPE: 'json' })).toBeNull();
+    expect(fastReader(col(17, { decimals: 0 }), { COLUMN_TYPE: 'timestamp' })).toBeNull();
     expect(textKind(null)).toBe('utf8');
     expect(textKind('cp1250')).toBe('other');
   });
+});
 
-  it('is switched off by BINLOG_SYNC_ZONGJI_FASTPATH=0', () => {
-    expect(zongjiFastPathEnabled({ BINLOG_SYNC_ZONGJI_FASTPATH: '0' })).toBe(false);
-    expect(zongjiFastPathEnabled({})).toBe(true);
+describe('exact column readers: what zongji gets wrong', () => {
+  it('TIME2: the server text at every fsp, consuming what zongji consumes; zongji is wrong for negative whole seconds', () => {
+    // -00:15:00 in TIME(0..6): integer part 0x800000 - (15 << 6), no fraction (all zero bytes)
+    for (let fsp = 0; fsp <= 6; fsp++) {
+      const payload = Buffer.alloc(3 + Math.ceil(fsp / 2));
+      if (fsp >= 5) payload.writeUIntBE(0x800000000000 - (15 << 6) * 2 ** 24, 0, 6);
+      else payload.writeUIntBE(0x800000 - (15 << 6), 0, 3);
+      const column = col(19, { decimals: fsp });
+      const schema = { COLUMN_TYPE: fsp ? `time(${fsp})` : 'time' };
+      const buf = Buffer.concat([Buffer.from([9, 9, 9]), payload]);
+      const ours = runColumnReader(exactReader(column, schema)!, buf, 3, cfg);
+      const theirs = original(column, schema, payload);
+      const want = '-00:15:00' + (fsp ? '.' + '0'.repeat(fsp) : '');
+      expect(ours).toEqual({ slow: false, value: want, next: theirs.next });
+      expect(theirs.value).toBe('-00:14:64' + (fsp ? '.' + '0'.repeat(fsp) : ''));
+      // cut short: left to zongji (which throws its RangeError)
+      expect(runColumnReader(exactReader(column, schema)!, buf.subarray(0, buf.length - 1), 3, cfg).slow).toBe(true);
+    }
+    expect(exactReader(col(19), { COLUMN_TYPE: 'time' })).toBeNull(); // no metadata: zongji decides
+    expect(fastReader(col(19, { decimals: 0 }), { COLUMN_TYPE: 'time' })).toBeNull();
   });
 
-  it('installs all its patches on zongji 0.9, and the patched parser reads as before', () => {
-    const buf = bytes(64);
-    const expected: number[] = [];
-    const widths = [1, 2, 3, 4, 6, 8, 1, 4, 2, 3];
-    const read = (): number[] => {
-      const parser = new orig!.ParserClass();
-      parser.append(buf);
-      const out: number[] = [];
-      for (const w of widths) out.push((parser as unknown as { parseUnsignedNumber(n: number): number }).parseUnsignedNumber(w));
-      out.push(parser._offset);
-      return out;
-    };
-    expected.push(...read());
-    expect(installZongjiFastPath()).toEqual(['rows', 'parseUnsignedNumber', 'tablemap']);
-    expect(zongjiFastPathReport().skipped).toEqual([]);
-    expect(read()).toEqual(expected);
-    // past the end: zongji's own error
-    const p = new orig!.ParserClass();
-    p.append(Buffer.from([1]));
-    expect(() => (p as unknown as { parseUnsignedNumber(n: number): number }).parseUnsignedNumber(4)).toThrow(RangeError);
+  it('GEOMETRY: the stored bytes (SRID + WKB), where zongji parses an object', () => {
+    const value = Buffer.from('e6100000' + '0101000000' + '000000000000f03f' + '0000000000000040', 'hex'); // SRID 4326, POINT(1 2)
+    for (const lengthSize of [1, 2, 3, 4]) {
+      const head = Buffer.alloc(lengthSize);
+      head.writeUIntLE(value.length, 0, lengthSize);
+      const payload = Buffer.concat([head, value]);
+      const column = col(255, { length_size: lengthSize });
+      const schema = { COLUMN_TYPE: 'geometry' };
+      const ours = runColumnReader(exactReader(column, schema)!, Buffer.concat([Buffer.from([9, 9, 9]), payload]), 3, cfg);
+      const theirs = original(column, schema, payload);
+      expect(ours.slow).toBe(false);
+      if (!ours.slow) {
+        expect(Buffer.compare(ours.value as Buffer, value)).toBe(0);
+        expect(ours.next).toBe(theirs.next);
+      }
+      expect(theirs.value).toEqual({ x: 1, y: 2 });
+    }
+    expect(fastReader(col(255, { length_size: 4 }), { COLUMN_TYPE: 'geometry' })).toBeNull();
+  });
+
+  it('has no exact reader for types zongji decodes right', () => {
+    for (const [type, md] of [[3, undefined], [246, { precision: 10, decimals: 2 }], [18, { decimals: 6 }], [17, { decimals: 6 }], [16, { bits: 10 }], [252, { length_size: 2 }]] as const) {
+      expect(exactReader(col(type, md), { COLUMN_TYPE: 'x' })).toBeNull();
+    }
   });
 });
