@@ -11,3 +11,5 @@ export * from './core/log.js';
 export * from './core/table-filter.js';
 export * from './core/json.js';
 export { RowIdentifier, exactIdentity, exactToken, mutationRowId, FOLDED_MARK, type ColumnFold, type KeyPlace } from './core/key.js';
+export { orderGroups, type ForeignKeyLink } from './core/order-groups.js';
+export { readForeignKeys, type ForeignKey, type ForeignKeyRule } from './preflight/foreign-keys.js';

@@ -4,6 +4,9 @@
  * target, written in the same transaction as the change itself. Row images are idempotent and need
  * no such record; these streams are not:
  * - `statements`: statement-format changes run as statements (`UPDATE t SET n = n + 1` twice is wrong);
+ * - `order:<group>`: the changes of tables linked by foreign keys, whose cascades the target performs
+ *   (re-applying a parent's delete would cascade again over rows that came back since). There the
+ *   position is the change's transaction start and `ordinal` its index in the transaction.
  * Positions of one stream only grow (its changes are applied in source order), so "already applied"
  * is "at or before the stored position".
  */
@@ -27,6 +30,18 @@ export const CREATE_APPLIED_SQL = [
 ];
 
 export const STATEMENTS_STREAM = 'statements';
+
+/** The stream of an order group (tables linked by foreign keys): its changes are applied exactly once. */
+export function orderStream(group: string): string {
+  return `order:${group}`;
+}
+
+export const ORDER_STREAM_PREFIX = 'order:';
+
+export const READ_STREAMS_SQL = `SELECT stream, binlog_file, binlog_pos, ordinal FROM ${QUALIFIED} WHERE pipeline = ? AND stream LIKE 'order:%'`;
+
+/** The applied log's table, for statements that write it inside a batch. */
+export const APPLIED_TABLE_REF = Object.freeze({ schema: CHECKPOINT_DATABASE, name: APPLIED_TABLE });
 
 export const READ_APPLIED_SQL = `SELECT binlog_file, binlog_pos, ordinal FROM ${QUALIFIED} WHERE pipeline = ? AND stream = ?`;
 

@@ -16,7 +16,7 @@ import { escape as mysqlEscape } from 'mysql2/promise';
 import type { Mutation, Row, SqlValue, TableRef } from '../../src/index.js';
 import { TargetError } from '../../src/index.js';
 
-export type StatementKind = 'delete' | 'upsert' | 'replace';
+export type StatementKind = 'delete' | 'upsert' | 'replace' | 'update' | 'mark';
 
 export interface BuiltStatement {
   readonly kind: StatementKind;
@@ -88,10 +88,16 @@ export function formatKey(key: readonly SqlValue[], maxChars = 200): string {
  * Statements for a whole lane batch: mutations are grouped by table (tables in order of first
  * appearance); per table, deletes come before upserts. With at most one mutation per key, that order
  * reaches the batch's final state: deleted keys end absent, upserted keys end with their image.
+ * Order-group mutations (foreign keys) come after, in source order (see `buildOrderedInto`).
  */
 export function buildStatements(mutations: readonly Mutation[], limits: StatementLimits = DEFAULT_LIMITS): BuiltStatement[] {
   const byTable = new Map<string, Mutation[]>();
+  const ordered: Mutation[] = [];
   for (const m of mutations) {
+    if (m.keys.orderGroup !== undefined) {
+      ordered.push(m);
+      continue;
+    }
     // Schema and table names cannot contain NUL, so this key is unambiguous.
     const id = m.table.schema + '\u0000' + m.table.name;
     const list = byTable.get(id);
@@ -100,7 +106,44 @@ export function buildStatements(mutations: readonly Mutation[], limits: Statemen
   }
   const out: BuiltStatement[] = [];
   for (const list of byTable.values()) buildTableStatementsInto(out, list, limits);
+  if (ordered.length > 0) buildOrderedInto(out, ordered, limits);
   return out;
+}
+
+/**
+ * Order-group mutations in source order, unfolded: each run of one table and one kind becomes one
+ * statement (multi-row upserts and deletes keep their meaning row by row), a key change one UPDATE of
+ * the row found by its old key. No REPLACE: its delete would make the target run ON DELETE rules.
+ */
+function buildOrderedInto(out: BuiltStatement[], mutations: readonly Mutation[], limits: StatementLimits): void {
+  checkLimits(limits);
+  for (let i = 0; i < mutations.length; ) {
+    const first = mutations[i]!;
+    let j = i + 1;
+    if (first.op !== 'update') {
+      while (j < mutations.length) {
+        const m = mutations[j]!;
+        if (m.op !== first.op || m.table.schema !== first.table.schema || m.table.name !== first.table.name) break;
+        j++;
+      }
+    }
+    const run = mutations.slice(i, j);
+    if (first.op === 'delete') buildDeletes(out, first.table, run, limits);
+    else if (first.op === 'upsert') buildUpserts(out, first.table, run, limits, false);
+    else out.push(buildKeyUpdate(first));
+    i = j;
+  }
+}
+
+/** `UPDATE t SET <every column of the after image> WHERE <old key>`: a key change as one row update. */
+function buildKeyUpdate(m: Mutation): BuiltStatement {
+  const pk = m.keys.primaryKey;
+  const oldKey = m.oldKey;
+  if (!oldKey || oldKey.length !== pk.length) throw new TypeError(`update on ${quoteTable(m.table)} without its old key`);
+  const sets = Object.keys(m.row).map((c) => `${quoteIdentifier(c)}=${sqlLiteral(m.row[c] ?? null)}`);
+  const where = pk.map((c, i) => `${quoteIdentifier(c)}=${sqlLiteral(oldKey[i] ?? null)}`).join(' AND ');
+  const sql = `UPDATE ${quoteTable(m.table)} SET ${sets.join(',')} WHERE ${where}`;
+  return { kind: 'update', table: m.table, sql, rowCount: 1, bytes: Buffer.byteLength(sql), firstKey: oldKey };
 }
 
 /** Statements for the mutations of ONE table (at most one per key): deletes first, then upserts. */
@@ -120,6 +163,7 @@ function buildTableStatementsInto(out: BuiltStatement[], mutations: readonly Mut
     if (m.table.schema !== first.table.schema || m.table.name !== first.table.name) {
       throw new TypeError(`buildTableStatements: mixed tables ${quoteTable(first.table)} and ${quoteTable(m.table)}`);
     }
+    if (m.op === 'update') throw new TypeError(`buildTableStatements: an update of ${quoteTable(m.table)} outside an order group`);
     (m.op === 'delete' ? deletes : upserts).push(m);
   }
   if (deletes.length > 0) buildDeletes(out, first.table, deletes, limits);
@@ -233,8 +277,8 @@ function hasColumns(row: Row, cols: readonly string[]): boolean {
   return i === cols.length;
 }
 
-function buildUpserts(out: BuiltStatement[], table: TableRef, upserts: readonly Mutation[], limits: StatementLimits): void {
-  const replace = upserts[0]!.keys.uniqueKeys.length > 0;
+function buildUpserts(out: BuiltStatement[], table: TableRef, upserts: readonly Mutation[], limits: StatementLimits, replaceForUnique = true): void {
+  const replace = replaceForUnique && upserts[0]!.keys.uniqueKeys.length > 0;
   const kind: StatementKind = replace ? 'replace' : 'upsert';
   // A collated key may have changed to a value the target calls equal ('key1' → 'KEY1'): the
   // update then also writes the key columns, so the target row takes the new bytes.

@@ -4,6 +4,7 @@
  * target) are retried with capped backoff on a fresh connection until they succeed; everything else
  * becomes a non-retriable TargetError that names the table, the key, the statement and the remedy.
  */
+import { format } from 'mysql2/promise';
 import type mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
@@ -11,7 +12,7 @@ import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/index.js';
 import { TargetError, describeError } from '../../src/index.js';
 import type { Mutation, StatementEvent } from '../../src/index.js';
 import { formatPosition } from '../../src/index.js';
-import { CREATE_APPLIED_SQL, READ_APPLIED_SQL, READ_APPLIED_FOR_UPDATE_SQL, STATEMENTS_STREAM, WRITE_APPLIED_SQL, appliedMarkOf, isApplied } from './applied-log.js';
+import { APPLIED_TABLE_REF, CREATE_APPLIED_SQL, ORDER_STREAM_PREFIX, READ_APPLIED_SQL, READ_APPLIED_FOR_UPDATE_SQL, READ_STREAMS_SQL, orderStream, STATEMENTS_STREAM, WRITE_APPLIED_SQL, appliedMarkOf, isApplied } from './applied-log.js';
 import { quoteIdentifier } from './statement-builder.js';
 import { SAVE_CHECKPOINT_SQL } from './checkpoint-store.js';
 import type { BinlogPosition, Checkpoint } from '../../src/index.js';
@@ -119,6 +120,34 @@ export class MySqlSink implements SinkConnector {
     });
   }
 
+  /**
+   * For each order group in the batch, the statement that records its last change as applied: in
+   * the batch's own transaction, so the record and the data commit together.
+   */
+  private orderMarkStatements(mutations: readonly Mutation[]): BuiltStatement[] {
+    const last = new Map<string, Mutation>();
+    for (const m of mutations) if (m.keys.orderGroup !== undefined) last.set(m.keys.orderGroup, m);
+    const out: BuiltStatement[] = [];
+    for (const [group, m] of last) {
+      const sql = format(WRITE_APPLIED_SQL, [this.pipeline, orderStream(group), m.txStart.file, m.txStart.pos, m.index]);
+      out.push({ kind: 'mark', table: APPLIED_TABLE_REF, sql, rowCount: 1, bytes: Buffer.byteLength(sql), firstKey: [group] });
+    }
+    return out;
+  }
+
+  /** The last change applied of each order group (the pipeline skips what is covered on a re-read). */
+  async orderApplied(): Promise<ReadonlyMap<string, { readonly txStart: BinlogPosition; readonly index: number }>> {
+    await this.ensureAppliedLog();
+    return this.withConnection('read the applied log', async (conn) => {
+      const [rows] = await conn.query(READ_STREAMS_SQL, [this.pipeline]);
+      const out = new Map<string, { txStart: BinlogPosition; index: number }>();
+      for (const r of rows as { stream: string; binlog_file: string; binlog_pos: number; ordinal: number }[]) {
+        out.set(r.stream.slice(ORDER_STREAM_PREFIX.length), { txStart: { file: r.binlog_file, pos: Number(r.binlog_pos) }, index: Number(r.ordinal) });
+      }
+      return out;
+    });
+  }
+
   async lastStatement(): Promise<BinlogPosition | null> {
     await this.ensureAppliedLog();
     return this.withConnection('read the applied log', async (conn) => {
@@ -164,6 +193,11 @@ export class MySqlSink implements SinkConnector {
     }
     if (mutations.length === 0) return;
     const statements = buildStatements(mutations, this.limits);
+    const marks = this.orderMarkStatements(mutations);
+    if (marks.length > 0) {
+      await this.ensureAppliedLog();
+      statements.push(...marks);
+    }
     try {
       await retryTransient(
         { policy: this.retry, logger: this.logger, signal: this.closing.signal, what: describeBatch(statements, mutations.length) },

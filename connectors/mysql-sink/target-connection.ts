@@ -32,13 +32,16 @@ export const TARGET_SQL_MODE = 'STRICT_ALL_TABLES,ALLOW_INVALID_DATES,NO_AUTO_VA
  * - time_zone '+00:00': TIMESTAMP values travel as UTC strings ('YYYY-MM-DD HH:MM:SS[.ffffff]').
  * - NAMES utf8mb4: string literals are sent as UTF-8 (emoji included); the server converts them to
  *   each column's character set (latin1 columns get latin1).
- * - foreign_key_checks=0: lanes apply parent and child rows in any order, and REPLACE must not cascade
- *   deletes into child tables (the binlog already carries the source's cascaded changes).
+ * - foreign_key_checks=1 (the default, stated on purpose): the binlog does NOT carry the rows that
+ *   foreign-key actions changed on the source (ON DELETE/UPDATE CASCADE, SET NULL; see FACTS), so
+ *   the target's own foreign keys must perform them, as on a native replica. Tables linked by foreign
+ *   keys are applied in source order (order groups), so the checks hold at every step; no other
+ *   table has foreign keys (preflight compares them on both sides).
  * - unique_checks=1 (the default, stated so nobody "optimises" it): REPLACE and IODKU rely on unique
  *   indexes being checked.
  */
 export const SESSION_SETUP_SQL =
-  `SET NAMES utf8mb4, time_zone='+00:00', sql_mode='${TARGET_SQL_MODE}', foreign_key_checks=0, unique_checks=1`;
+  `SET NAMES utf8mb4, time_zone='+00:00', sql_mode='${TARGET_SQL_MODE}', foreign_key_checks=1, unique_checks=1`;
 
 /**
  * READ COMMITTED takes fewer gap locks than REPEATABLE READ, so concurrent lanes writing neighbouring

@@ -14,7 +14,7 @@ import { SOURCE_DEFAULTS, type MySqlSourceOptions } from './options.js';
 import { SchemaCache } from './schema-cache.js';
 import { CollationFolder } from './collation-folder.js';
 import { describeZongjiDecoder, installZongjiDecoder } from './zongji-row-reader.js';
-import { TableFilter } from '../../src/index.js';
+import { TableFilter, readForeignKeys, type ForeignKeyLink } from '../../src/index.js';
 
 type Rows = Record<string, unknown>[];
 
@@ -47,6 +47,7 @@ export class MySqlSource implements SourceConnector {
       async (sql, params) => (await this.pool.query(sql, params as unknown[]))[0] as Rows,
       options.keys ?? {},
       (message) => this.logger.warn({ code: 'SOURCE_METADATA' }, message),
+      { links: () => this.foreignKeyLinks(), isSynced: (t) => this.filter.matches(t.schema, t.name) },
     );
     this.folder = new CollationFolder(async (sql, params) => (await this.pool.query({ sql, values: params as unknown[], rowsAsArray: true }))[0] as unknown[][]);
   }
@@ -110,6 +111,14 @@ export class MySqlSource implements SourceConnector {
       });
     }
     if (meta !== 'FULL') this.logger.warn({ code: 'SOURCE_METADATA', binlog_row_metadata: meta }, 'binlog_row_metadata is not FULL; decoding uses current table definitions');
+  }
+
+  /** Foreign keys whose child or parent is in a database with synced tables. */
+  private async foreignKeyLinks(): Promise<ForeignKeyLink[]> {
+    const [tables] = await this.pool.query('SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_TYPE = \'BASE TABLE\'');
+    const schemas = [...new Set((tables as Rows).filter((t) => this.filter.matches(String(t.db), String(t.name))).map((t) => String(t.db)))];
+    const fks = await readForeignKeys(this.pool, schemas);
+    return fks.map((fk) => ({ child: { schema: fk.child.db, name: fk.child.table }, parent: { schema: fk.parent.db, name: fk.parent.table } }));
   }
 
   private async variables(names: readonly string[]): Promise<Map<string, string>> {

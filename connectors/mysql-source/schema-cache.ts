@@ -6,7 +6,7 @@
  * Note that INFORMATION_SCHEMA describes the table as it is now, not as it was when an old binlog
  * event was written; keys rarely change, and a change is a DDL that refreshes the entry.
  */
-import { SourceError } from '../../src/index.js';
+import { SourceError, orderGroups, type ForeignKeyLink } from '../../src/index.js';
 import type { TableKeys, TableRef } from '../../src/index.js';
 
 /** How the server compares a character column (null for binary and non-string columns). */
@@ -46,8 +46,16 @@ const UNIQUE_SQL =
 /** DATA_TYPEs whose values are text compared by a collation. */
 const CHARACTER_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
 
+/** Where the foreign keys among synced tables come from, and which tables are synced. */
+export interface ForeignKeySource {
+  readonly links: () => Promise<readonly ForeignKeyLink[]>;
+  readonly isSynced: (t: TableRef) => boolean;
+}
+
 export class SchemaCache {
   private readonly entries = new Map<string, Promise<TableInfo>>();
+  /** `db.table` → order group, for the whole foreign-key graph (reloaded after DDL). */
+  private groups: Promise<Map<string, string>> | null = null;
 
   /**
    * @param configuredKeys `source.keys`: "db.table" → key columns, for tables without a PRIMARY KEY.
@@ -57,7 +65,21 @@ export class SchemaCache {
     private readonly query: MetadataQuery,
     private readonly configuredKeys: Readonly<Record<string, readonly string[]>> = {},
     private readonly onWarning: (message: string) => void = () => {},
+    private readonly foreignKeys: ForeignKeySource | null = null,
   ) {}
+
+  private orderGroup(full: string): Promise<string | undefined> {
+    const fk = this.foreignKeys;
+    if (!fk) return Promise.resolve(undefined);
+    if (!this.groups) {
+      const loading = fk.links().then((links) => orderGroups(links, fk.isSynced));
+      this.groups = loading;
+      loading.catch(() => {
+        if (this.groups === loading) this.groups = null;
+      });
+    }
+    return this.groups.then((g) => g.get(full));
+  }
 
   /** The table's keys and column types; loads them on first use. Concurrent callers share one load. */
   get(table: TableRef): Promise<TableInfo> {
@@ -83,6 +105,12 @@ export class SchemaCache {
    * in a comment or string also counts, which only costs a reload).
    */
   invalidateMentionedIn(sql: string): void {
+    // Any DDL may add or drop a foreign key: the graph is read again (DDL is rare).
+    if (this.groups) {
+      this.groups = null;
+      this.entries.clear();
+      return;
+    }
     const text = sql.toLowerCase();
     for (const key of [...this.entries.keys()]) {
       const name = key.slice(key.indexOf('.') + 1).toLowerCase();
@@ -92,12 +120,13 @@ export class SchemaCache {
 
   clear(): void {
     this.entries.clear();
+    this.groups = null;
   }
 
   private async load(table: TableRef): Promise<TableInfo> {
     const full = `${table.schema}.${table.name}`;
     const params = [table.schema, table.name];
-    const [columns, uniques] = await Promise.all([this.query(COLUMNS_SQL, params), this.query(UNIQUE_SQL, params)]);
+    const [columns, uniques, orderGroup] = await Promise.all([this.query(COLUMNS_SQL, params), this.query(UNIQUE_SQL, params), this.orderGroup(full)]);
     if (columns.length === 0) {
       throw new SourceError(
         'SOURCE_METADATA',
@@ -164,6 +193,7 @@ export class SchemaCache {
         primaryKey: Object.freeze(primaryKey),
         uniqueKeys: Object.freeze(uniqueKeys),
         ...(primaryKey.some((c) => collations.has(c)) ? { collatedKey: true } : {}),
+        ...(orderGroup !== undefined ? { orderGroup } : {}),
       }),
       dataTypes,
       collations,

@@ -145,7 +145,7 @@ export class TxAssembler {
 
   change(c: DecodedChange, nextPosition: number, timestampMs: number): ChangeEvent {
     const tx = this.current();
-    tx.changeCount++;
+    const index = tx.changeCount++;
     // Row events inside a MariaDB transaction carry end_log_pos 0: fall back to the last real one.
     const pos = nextPosition > 0 ? nextPosition : this.lastPos;
     return {
@@ -159,6 +159,8 @@ export class TxAssembler {
       afterId: c.afterId,
       txSeq: tx.txSeq,
       position: this.changePosition(pos, tx.gtid),
+      txStart: tx.start,
+      index,
       timestampMs,
       bytes: c.bytes,
     };

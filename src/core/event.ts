@@ -40,6 +40,12 @@ export interface TableKeys {
    * bytes. Absent: every key column compares byte for byte.
    */
   readonly collatedKey?: boolean;
+  /**
+   * Tables linked by foreign keys form one order group: their changes are applied in source order,
+   * one at a time, with the target's foreign keys performing the cascades the binlog does not carry
+   * (see docs/ARCHITECTURE.md). Absent: the table takes part in no foreign key.
+   */
+  readonly orderGroup?: string;
 }
 
 /**
@@ -75,6 +81,12 @@ export interface ChangeEvent {
   readonly txSeq: number;
   /** Position of the binlog event that carried this row (not a resume point: only commits are). */
   readonly position: BinlogPosition;
+  /**
+   * Where this change's transaction began (the position before it) and the change's index in it:
+   * together a name for the change that is the same every time the binlog is read again.
+   */
+  readonly txStart: BinlogPosition;
+  readonly index: number;
   /** Source commit time in ms since the epoch (binlog event header timestamp, second resolution). */
   readonly timestampMs: number;
   /** About how many binlog bytes this change took (its rows event's size over its rows): weighs queues. */
@@ -139,18 +151,22 @@ export interface StatementEvent {
 export type SourceEvent = ChangeEvent | CommitEvent | SchemaChangeEvent | StatementEvent;
 
 /**
- * What a sink applies: an idempotent statement about one key. Inserts and updates become `upsert`
- * (the full after-image), deletes become `delete` (by key). An update that changes the primary key
- * becomes a delete of the old key and an upsert of the new one, each routed by its own key.
+ * What a sink applies: a statement about one key. Inserts and updates become `upsert` (the full
+ * after-image), deletes become `delete` (by key); both idempotent. An update that changes the primary
+ * key becomes a delete of the old key and an upsert of the new one, each routed by its own key —
+ * except in an order group (foreign keys), where it stays one `update` of the row found by `oldKey`,
+ * so that the target's ON UPDATE rules act on it.
  */
 export interface Mutation {
-  readonly op: 'upsert' | 'delete';
+  readonly op: 'upsert' | 'delete' | 'update';
   readonly table: TableRef;
   readonly keys: TableKeys;
   /** Primary-key values in `keys.primaryKey` order. */
   readonly key: readonly SqlValue[];
   /** The row's identity (`RowIdentity.key`): equal for mutations of one target row. */
   readonly rowId: string;
+  /** `update` only: the primary-key values before the change (`key` holds the new ones). */
+  readonly oldKey: readonly SqlValue[] | null;
   /** Full after-image for upserts; the before-image for deletes (only key columns are used). */
   readonly row: Row;
   /**
@@ -162,4 +178,7 @@ export interface Mutation {
   readonly timestampMs: number;
   /** The weight of the change it came from (ChangeEvent.bytes), for byte-bounded queues. */
   readonly bytes: number;
+  /** Of the change it came from: which change of the binlog it is (order groups apply it exactly once). */
+  readonly txStart: BinlogPosition;
+  readonly index: number;
 }

@@ -8,6 +8,9 @@
  *   (two rows that are independent so far now depend on each other) the round ends before it.
  * - Within a lane, several changes of one row fold into the last one (an upsert carries the full after
  *   image and a delete needs only the key, so the last change alone gives the final state).
+ * - Order groups (tables linked by foreign keys) are the exception: all changes of a group go to one
+ *   lane and stay in source order, unfolded, because the target's foreign keys act on each of them
+ *   (a delete folded away would skip its cascade).
  * - A round uses only as many lanes as it has work for (`perLane` mutations each, the sink's
  *   `batchSize`): every lane batch is a target transaction, and on a durable target a commit costs
  *   more than the rows in it, so a small round is one transaction and a large one is spread over up
@@ -23,7 +26,7 @@ import { AckCounts } from './acks.js';
 
 export interface LaneBatch {
   readonly lane: number;
-  /** Folded: at most one mutation per row, in first-seen order. */
+  /** Folded: at most one mutation per row, in first-seen order (order-group mutations: all, in source order). */
   readonly mutations: Mutation[];
   /** How many queued mutations (before folding) of each transaction this batch settles. */
   readonly acks: AckCounts;
@@ -78,8 +81,10 @@ export class LaneScheduler {
 
     for (const item of items) {
       const m = item.mutation;
+      const ordered = m.keys.orderGroup !== undefined;
       let lane: number;
-      if (m.keys.uniqueKeys.length === 0) {
+      // An order group's hash is the group's: one lane per group and round.
+      if (ordered || m.keys.uniqueKeys.length === 0) {
         lane = laneHash(item.hash) % lanes;
       } else {
         let found = this.findLane(laneOfToken, item);
@@ -96,12 +101,11 @@ export class LaneScheduler {
         l = { lane, mutations: [], slotOf: new Map(), acks: new AckCounts() };
         open.set(lane, l);
       }
-      const slot = l.slotOf.get(m.rowId);
-      if (slot === undefined) {
-        l.slotOf.set(m.rowId, l.mutations.length);
+      const slot = ordered ? undefined : l.slotOf.get(m.rowId);
+      if (slot !== undefined) l.mutations[slot] = m;
+      else {
+        if (!ordered) l.slotOf.set(m.rowId, l.mutations.length);
         l.mutations.push(m);
-      } else {
-        l.mutations[slot] = m;
       }
       l.acks.add(m.txSeq);
       consumed++;

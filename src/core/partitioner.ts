@@ -4,6 +4,8 @@
  *
  * Tables with secondary UNIQUE keys are partitioned by table alone: two rows may trade a unique value
  * (a swap of emails), and only a consumer that sees both rows' changes can order them (LaneScheduler).
+ * Tables linked by foreign keys are partitioned by their order group: a parent's change and its
+ * children's are applied in source order.
  */
 import type { Mutation } from './event.js';
 import { tableKey } from './event.js';
@@ -22,8 +24,14 @@ export class Partitioner {
   }
 
   route(mutation: Mutation): Routed {
+    const keys = mutation.keys;
+    // An order group is one stream: its partition and (in the lanes) its lane come from the group.
+    if (keys.orderGroup !== undefined) {
+      const hash = fnv1a32(keys.orderGroup);
+      return { mutation, partition: hash % this.partitions, hash };
+    }
     const hash = fnv1a32(mutation.rowId);
-    const partitionHash = mutation.keys.uniqueKeys.length > 0 ? fnv1a32(tableKey(mutation.table)) : hash;
+    const partitionHash = keys.uniqueKeys.length > 0 ? fnv1a32(tableKey(mutation.table)) : hash;
     return { mutation, partition: partitionHash % this.partitions, hash };
   }
 }

@@ -11,9 +11,9 @@ import type { CommitEvent, Mutation, SchemaChangeEvent, StatementEvent, TableRef
 import { BinlogSyncError } from './errors.js';
 import { tableKey } from './event.js';
 import { tablesInDdl } from './ddl.js';
-import type { Checkpoint, CheckpointStore, SinkConnector, SourceConnector, StartFrom } from './ports.js';
+import type { AppliedChange, Checkpoint, CheckpointStore, SinkConnector, SourceConnector, StartFrom } from './ports.js';
 import type { BinlogPosition } from './position.js';
-import { comparePositions, formatPosition } from './position.js';
+import { compareChanges, comparePositions, formatPosition } from './position.js';
 import { Partitioner } from './partitioner.js';
 import { LaneScheduler } from './lanes.js';
 import { Watermark } from './watermark.js';
@@ -80,6 +80,9 @@ export class Pipeline {
   /** Mutations handed to the transport and not yet acknowledged (barriers wait for 0). */
   private unapplied = 0;
   private drainWaiters: (() => void)[] = [];
+  /** Per order group: the last change handed on (or, at start, applied); a re-read skips up to it. */
+  private orderHandedOn = new Map<string, AppliedChange>();
+  private orderSkipped = 0;
   private transactions = 0;
   private schemaChanges = 0;
   private batches = 0;
@@ -121,6 +124,7 @@ export class Pipeline {
     else signal.addEventListener('abort', onAbort, { once: true });
 
     await this.refuseStartBeforeStatement();
+    this.orderHandedOn = new Map(await this.o.sink.orderApplied());
     const limit = pLimit(this.o.concurrency);
     const consumers = Array.from({ length: this.o.transport.partitions }, (_, p) => this.consume(p, limit));
     const timer = this.o.checkpoints ? setInterval(() => this.saveCheckpoint(), this.o.checkpointIntervalMs) : null;
@@ -203,6 +207,7 @@ export class Pipeline {
             ms.length = 0;
             appendMutations(ev, ms);
             for (const m of ms) {
+              if (m.keys.orderGroup !== undefined && this.alreadyHandedOn(m.keys.orderGroup, m)) continue;
               const routed = this.partitioner.route(m);
               this.watermark.track(m.txSeq);
               this.unapplied++;
@@ -244,6 +249,21 @@ export class Pipeline {
     }
     if (this.stop.signal.aborted) return 'stopped';
     return until && this.lastReadPosition && comparePositions(this.lastReadPosition, until) >= 0 ? 'until-reached' : 'source-ended';
+  }
+
+  /**
+   * Order groups are applied exactly once (their cascades are not idempotent): a change the target
+   * already has (a restart before the checkpoint moved) or that is on its way (a transaction read
+   * again after a reconnect) is skipped.
+   */
+  private alreadyHandedOn(group: string, m: Mutation): boolean {
+    const last = this.orderHandedOn.get(group);
+    if (last && compareChanges(m, last) <= 0) {
+      this.orderSkipped++;
+      return true;
+    }
+    this.orderHandedOn.set(group, { txStart: m.txStart, index: m.index });
+    return false;
   }
 
   private commit(ev: CommitEvent): void {

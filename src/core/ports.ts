@@ -77,7 +77,18 @@ export interface SinkConnector {
   applyStatement(statement: StatementEvent, checkpoint: { readonly pipeline: string; readonly checkpoint: Checkpoint } | null): Promise<'applied' | 'already-applied'>;
   /** Where the last statement-format change this pipeline ran on the target was (null: none). */
   lastStatement(): Promise<BinlogPosition | null>;
+  /**
+   * Per order group (tables linked by foreign keys): its last change committed on the target, which
+   * the sink records in the same transaction as the change. A re-read skips what these cover.
+   */
+  orderApplied(): Promise<ReadonlyMap<string, AppliedChange>>;
   close(): Promise<void>;
+}
+
+/** A change named by its transaction's start and its index in it (`ChangeEvent.txStart/index`). */
+export interface AppliedChange {
+  readonly txStart: BinlogPosition;
+  readonly index: number;
 }
 
 export interface Checkpoint {

@@ -27,6 +27,11 @@ export function comparePositions(a: BinlogPosition, b: BinlogPosition): number {
   return a.pos - b.pos;
 }
 
+/** Orders changes named by (transaction start, index in the transaction), as the binlog has them. */
+export function compareChanges(a: { readonly txStart: BinlogPosition; readonly index: number }, b: { readonly txStart: BinlogPosition; readonly index: number }): number {
+  return comparePositions(a.txStart, b.txStart) || a.index - b.index;
+}
+
 export function formatPosition(p: BinlogPosition): string {
   return `${p.file}:${p.pos}`;
 }

@@ -4,6 +4,8 @@
  * - update → upsert(after) when before and after are the same target row (equal identity: the key
  *   did not change, or changed to a value its collation calls equal), else delete(before) +
  *   upsert(after): the two keys are different rows as far as ordering goes, each keeps its own order.
+ *   In an order group (tables linked by foreign keys) a key change is one `update` instead: a delete
+ *   would make the target run ON DELETE rules where the source ran ON UPDATE ones.
  */
 import type { ChangeEvent, Mutation, Row, RowIdentity, SqlValue, TableKeys } from './event.js';
 
@@ -28,8 +30,22 @@ export function uniqueTokens(first: RowIdentity, second?: RowIdentity): readonly
 }
 
 /** One mutation, built as a literal of one fixed shape (V8 keeps every mutation on one hidden class). */
-function mutation(ev: ChangeEvent, op: Mutation['op'], row: Row, id: RowIdentity, tokens: readonly string[]): Mutation {
-  return { op, table: ev.table, keys: ev.keys, key: keyValues(ev.keys, row), rowId: id.key, row, uniqueTokens: tokens, txSeq: ev.txSeq, timestampMs: ev.timestampMs, bytes: ev.bytes };
+function mutation(ev: ChangeEvent, op: Mutation['op'], row: Row, id: RowIdentity, tokens: readonly string[], oldKey: readonly SqlValue[] | null = null): Mutation {
+  return {
+    op,
+    table: ev.table,
+    keys: ev.keys,
+    key: keyValues(ev.keys, row),
+    rowId: id.key,
+    oldKey,
+    row,
+    uniqueTokens: tokens,
+    txSeq: ev.txSeq,
+    timestampMs: ev.timestampMs,
+    bytes: ev.bytes,
+    txStart: ev.txStart,
+    index: ev.index,
+  };
 }
 
 class MissingIdentityError extends Error {
@@ -64,6 +80,8 @@ export function appendMutations(ev: ChangeEvent, out: Mutation[]): void {
       const b = required(ev.beforeId, ev, 'before');
       const a = required(ev.afterId, ev, 'after');
       if (a.key === b.key) out.push(mutation(ev, 'upsert', ev.after!, a, uniqueTokens(b, a)));
+      // Foreign keys: the target's ON UPDATE rules must see a key change as one update of the row.
+      else if (ev.keys.orderGroup !== undefined) out.push(mutation(ev, 'update', ev.after!, a, uniqueTokens(b, a), keyValues(ev.keys, ev.before!)));
       else out.push(mutation(ev, 'delete', ev.before!, b, uniqueTokens(b)), mutation(ev, 'upsert', ev.after!, a, uniqueTokens(a)));
       return;
     }

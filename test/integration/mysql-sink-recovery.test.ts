@@ -13,7 +13,7 @@ import { mutationRowId } from '../../src/core/key.js';
 import { MySqlCheckpointStore, MySqlSink } from '../../connectors/mysql-sink/index.js';
 
 const T: TableKeys = { table: { schema: 'app', name: 't' }, primaryKey: ['id'], uniqueKeys: [] };
-const upsert = (row: Row): Mutation => ({ op: 'upsert', table: T.table, keys: T, key: [row.id ?? null], rowId: mutationRowId({ table: T.table, key: [row.id ?? null] }), row, uniqueTokens: [], txSeq: 1, timestampMs: 0, bytes: 100 });
+const upsert = (row: Row): Mutation => ({ op: 'upsert', table: T.table, keys: T, key: [row.id ?? null], rowId: mutationRowId({ table: T.table, key: [row.id ?? null] }), row, uniqueTokens: [], txSeq: 1, timestampMs: 0, bytes: 100, oldKey: null, txStart: { file: 'mysql-bin.000001', pos: 4 }, index: 0 });
 
 let target: LocalMariaDb;
 const lines: { msg: string; attempt?: number }[] = [];

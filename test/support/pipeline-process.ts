@@ -32,6 +32,8 @@ export function pipelineEnv(source: ServerEndpoint, target: ServerEndpoint, extr
 export interface CliRun {
   readonly proc: ChildProcess;
   readonly exited: Promise<number | null>;
+  /** Resolves once the daemon logged that it is running (its signal handlers are in place); rejects if it exits first. */
+  readonly running: Promise<void>;
   output(): string;
 }
 
@@ -46,7 +48,20 @@ export function startCli(args: string[], env: Record<string, string>, logFile: s
       setTimeout(() => resolve(code ?? (signal ? null : code)), 50);
     }),
   );
-  return { proc, exited, output: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '') };
+  const running = new Promise<void>((resolve, reject) => {
+    let seen = '';
+    const onData = (d: Buffer): void => {
+      seen = (seen + d.toString()).slice(-4096);
+      if (seen.includes('"msg":"starting"')) {
+        proc.stdout!.off('data', onData);
+        resolve();
+      }
+    };
+    proc.stdout!.on('data', onData);
+    void exited.then((code) => reject(new Error(`binlog-sync exited (${code}) before it was running`)));
+  });
+  running.catch(() => undefined);
+  return { proc, exited, running, output: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '') };
 }
 
 /** Runs a CLI command to completion; returns its exit code, stdout and stderr. */

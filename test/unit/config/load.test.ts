@@ -68,6 +68,7 @@ describe('config files shipped in config/', () => {
         keys: {},
         allowNoRowMetadata: false,
         silentAfterMs: 30000,
+        statementEvents: 'stop',
       },
       target: { host: '127.0.0.1', port: 3307, user: 'sync', password: 'b', poolSize: 8, allowTriggers: false, allowMissingForeignKeys: false },
       transport: { kind: 'embedded', partitions: 8, queueCapacity: 2000, queueBytes: 8388608 },

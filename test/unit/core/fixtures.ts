@@ -20,6 +20,8 @@ export function change(op: ChangeEvent['op'], keys: TableKeys, before: Row | nul
     afterId: after && exactIdentity(keys, after),
     txSeq,
     position: pos,
+    txStart: pos,
+    index: 0,
     timestampMs: 0,
     bytes: 100,
   };
@@ -27,5 +29,5 @@ export function change(op: ChangeEvent['op'], keys: TableKeys, before: Row | nul
 
 export function upsert(keys: TableKeys, row: Row, txSeq = 1, uniqueTokens: string[] = []): Mutation {
   const key = keys.primaryKey.map((c) => row[c] ?? null);
-  return { op: 'upsert', table: keys.table, keys, key, rowId: mutationRowId({ table: keys.table, key }), row, uniqueTokens, txSeq, timestampMs: 0, bytes: 100 };
+  return { op: 'upsert', table: keys.table, keys, key, rowId: mutationRowId({ table: keys.table, key }), row, uniqueTokens, txSeq, timestampMs: 0, bytes: 100, oldKey: null, txStart: pos, index: 0 };
 }

@@ -79,3 +79,25 @@ describe('LaneScheduler', () => {
     expect(rounds.map((r) => r.consumed)).toEqual([2, 1]);
   });
 });
+
+describe('LaneScheduler with an order group (foreign keys)', () => {
+  const parent = { table: { schema: 'shop', name: 'parent' }, primaryKey: ['id'], uniqueKeys: [], orderGroup: 'shop.child' };
+  const child = { table: { schema: 'shop', name: 'child' }, primaryKey: ['id'], uniqueKeys: [['code']], orderGroup: 'shop.child' };
+
+  it('keeps every change of the group in one lane, in source order, unfolded', () => {
+    const s = new LaneScheduler(16, 1);
+    const ms = [
+      ...toMutations(change('insert', parent, null, { id: 1 })),
+      ...toMutations(change('insert', child, null, { id: 10, parent_id: 1, code: 'a' })),
+      ...toMutations(change('delete', parent, { id: 1 }, null)),
+      ...toMutations(change('insert', parent, null, { id: 1 })),
+      ...toMutations(change('update', child, { id: 11, parent_id: 2, code: 'b' }, { id: 12, parent_id: 2, code: 'b' })),
+    ];
+    const rounds = s.plan(routed(ms));
+    expect(rounds).toHaveLength(1);
+    expect(rounds[0]!.batches).toHaveLength(1);
+    expect(rounds[0]!.batches[0]!.mutations).toEqual(ms);
+    // A key change in a group is one update carrying the old key, not a delete and an upsert.
+    expect(ms.at(-1)).toMatchObject({ op: 'update', key: [12], oldKey: [11] });
+  });
+});

@@ -9,7 +9,7 @@ import { EmbeddedTransport } from '../../../src/transport/embedded.js';
 import { silentLogger } from '../../../src/core/log.js';
 import { exactIdentity, rowId } from '../../../src/core/key.js';
 import type { ChangeEvent, Mutation, Row, TableKeys } from '../../../src/core/event.js';
-import type { Checkpoint, CheckpointStore, SinkConnector, SourceConnector, SourceReadOptions, SourceStreamEvent } from '../../../src/core/ports.js';
+import type { AppliedChange, Checkpoint, CheckpointStore, SinkConnector, SourceConnector, SourceReadOptions, SourceStreamEvent } from '../../../src/core/ports.js';
 import { ordersKeys, usersKeys } from './fixtures.js';
 
 type Tx = { events: ChangeEvent[]; end: number };
@@ -27,7 +27,7 @@ function workload(seed: number, txCount: number): Tx[] {
   const txs: Tx[] = [];
   const ev = (txSeq: number, op: ChangeEvent['op'], keys: TableKeys, before: Row | null, after: Row | null): ChangeEvent => ({
     kind: 'change', op, table: keys.table, keys, before, after, beforeId: before && exactIdentity(keys, before), afterId: after && exactIdentity(keys, after),
-    txSeq, position: { file: 'bin.000001', pos: txSeq * 100 }, timestampMs: txSeq, bytes: 100,
+    txSeq, position: { file: 'bin.000001', pos: txSeq * 100 }, txStart: { file: 'bin.000001', pos: txSeq * 100 - 100 }, index: 0, timestampMs: txSeq, bytes: 100,
   });
   // Initial users, as inserts in tx 1.
   txs.push({ events: [...users.values()].map((r) => ev(1, 'insert', usersKeys, null, r)), end: 100 });
@@ -119,6 +119,9 @@ class FakeSink implements SinkConnector {
   }
   async lastStatement(): Promise<null> {
     return null;
+  }
+  async orderApplied(): Promise<ReadonlyMap<string, AppliedChange>> {
+    return new Map();
   }
   async close() {}
 }

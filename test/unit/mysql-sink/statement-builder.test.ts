@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TableKeys } from '../../../src/core/event.js';
+import type { Mutation, SqlValue, TableKeys } from '../../../src/core/event.js';
 import { TargetError } from '../../../src/core/errors.js';
 import { del, upsert } from '../../support/mutations.js';
 import {
@@ -223,5 +223,33 @@ describe('buildStatements', () => {
     const other: TableKeys = { ...USERS, table: { schema: 'other', name: 'users' } };
     const out = buildStatements([upsert(USERS, { id: 1 }), upsert(other, { id: 1 })]);
     expect(out.map((s) => quoteTable(s.table))).toEqual(['`app`.`users`', '`other`.`users`']);
+  });
+});
+
+describe('buildStatements for an order group', () => {
+  const parent: TableKeys = { table: { schema: 's', name: 'p' }, primaryKey: ['id'], uniqueKeys: [['code']], orderGroup: 's.c' };
+  const child: TableKeys = { table: { schema: 's', name: 'c' }, primaryKey: ['id'], uniqueKeys: [], orderGroup: 's.c' };
+  const m = (op: Mutation['op'], keys: TableKeys, row: Record<string, SqlValue>, oldKey: SqlValue[] | null = null): Mutation => ({
+    ...upsert(keys, row),
+    op,
+    oldKey,
+  });
+
+  it('keeps source order across tables, merges runs, never uses REPLACE, and updates a changed key in place', () => {
+    const sql = buildStatements([
+      m('upsert', parent, { id: 1, code: 'a' }),
+      m('upsert', parent, { id: 2, code: 'b' }),
+      m('upsert', child, { id: 10, p: 1 }),
+      m('delete', parent, { id: 2 }),
+      m('update', parent, { id: 3, code: 'a' }, [1]),
+      m('delete', child, { id: 10 }),
+    ]).map((s) => s.sql);
+    expect(sql).toEqual([
+      "INSERT INTO `s`.`p` (`id`,`code`) VALUES (1,'a'),(2,'b') ON DUPLICATE KEY UPDATE `code`=VALUES(`code`)",
+      'INSERT INTO `s`.`c` (`id`,`p`) VALUES (10,1) ON DUPLICATE KEY UPDATE `p`=VALUES(`p`)',
+      'DELETE FROM `s`.`p` WHERE `id` IN (2)',
+      "UPDATE `s`.`p` SET `id`=3,`code`='a' WHERE `id`=1",
+      'DELETE FROM `s`.`c` WHERE `id` IN (10)',
+    ]);
   });
 });
