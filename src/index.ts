@@ -10,3 +10,4 @@ export * from './core/backoff.js';
 export * from './core/log.js';
 export * from './core/table-filter.js';
 export * from './core/json.js';
+export * from './core/network-errors.js';
