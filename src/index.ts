@@ -11,3 +11,4 @@ export * from './core/log.js';
 export * from './core/table-filter.js';
 export * from './core/json.js';
 export * from './core/network-errors.js';
+export * from './core/server-version.js';

@@ -12,7 +12,7 @@ import type { SourceConnector, SourceReadOptions, SourceStreamEvent } from '../.
 import { BinlogReader, type ReaderStats } from './binlog-reader.js';
 import { SOURCE_DEFAULTS, type MySqlSourceOptions } from './options.js';
 import { SchemaCache } from './schema-cache.js';
-import { TableFilter } from '../../src/index.js';
+import { TableFilter, binlogStatusStatement } from '../../src/index.js';
 
 type Rows = Record<string, unknown>[];
 
@@ -126,9 +126,11 @@ export class MySqlSource implements SourceConnector {
   }
 
   private async headOn(query: (sql: string) => Promise<Rows>): Promise<BinlogPosition> {
-    const status = await query('SHOW MASTER STATUS');
+    // Asked each time: the statement depends on the version, and a restarted source may be an upgraded one.
+    const statement = binlogStatusStatement(String((await query('SELECT VERSION() AS version'))[0]?.version ?? ''));
+    const status = await query(statement);
     const row = status[0];
-    if (!row) throw new SourceError('SOURCE_METADATA', `source ${this.options.host}:${this.options.port} has no binlog (SHOW MASTER STATUS is empty): start it with --log-bin`);
+    if (!row) throw new SourceError('SOURCE_METADATA', `source ${this.options.host}:${this.options.port} has no binlog (${statement} is empty): start it with --log-bin`);
     const file = String(row.File);
     const pos = Number(row.Position);
     let gtid = typeof row.Executed_Gtid_Set === 'string' && row.Executed_Gtid_Set !== '' ? row.Executed_Gtid_Set.replace(/\s/g, '') : undefined;

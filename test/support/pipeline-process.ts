@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import type { ServerEndpoint } from '../../src/local/mariadb-server.js';
 import type { BinlogPosition } from '../../src/core/position.js';
+import { binlogHead } from '../../src/local/binlog-head.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -71,8 +72,7 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
 export async function sourceHead(source: ServerEndpoint): Promise<BinlogPosition> {
   const c = await mysql.createConnection(source);
   try {
-    const [rows] = await c.query<mysql.RowDataPacket[]>('SHOW MASTER STATUS');
-    return { file: String(rows[0]!.File), pos: Number(rows[0]!.Position) };
+    return await binlogHead(c);
   } finally {
     await c.end();
   }
