@@ -12,3 +12,5 @@ export * from './core/table-filter.js';
 export * from './core/json.js';
 export * from './core/network-errors.js';
 export * from './core/server-version.js';
+export { lexSql, tokenizeSql, SqlCursor, SqlLexError, type SqlToken, type SqlTokenKind } from './core/sql-lexer.js';
+export { classifyStatement, dmlWriteTargets, parseXid, type StatementClass } from './core/sql-statement.js';
