@@ -107,13 +107,32 @@ export class MySqlCheckpointStore implements CheckpointStore {
   }
 
   async save(pipeline: string, checkpoint: Checkpoint): Promise<void> {
-    const { position, sourceTimestampMs } = checkpoint;
-    if (!Number.isSafeInteger(position.pos) || position.pos < 0) {
-      throw new BinlogSyncError('CHECKPOINT', `refusing to save checkpoint ${position.file}:${position.pos} for "${pipeline}": the position is not a whole number`);
-    }
+    const values = saveValues(pipeline, checkpoint);
     await this.init();
     await this.run(`save the checkpoint of "${pipeline}"`, async (conn) => {
-      await conn.query(SAVE_SQL, [pipeline, position.file, position.pos, position.gtid ?? null, Math.trunc(sourceTimestampMs)]);
+      await conn.query(SAVE_SQL, values);
+    });
+  }
+
+  /**
+   * Replaces the checkpoint in one target transaction (delete, then insert): a failure, or a crash in
+   * between, leaves the checkpoint that was there, never none (which would make the next start fall
+   * back to `source.start`).
+   */
+  async reset(pipeline: string, checkpoint: Checkpoint): Promise<void> {
+    const values = saveValues(pipeline, checkpoint);
+    await this.init();
+    await this.run(`reset the checkpoint of "${pipeline}"`, async (conn) => {
+      await conn.query('BEGIN');
+      try {
+        await conn.query(`DELETE FROM ${QUALIFIED} WHERE pipeline = ?`, [pipeline]);
+        await conn.query(SAVE_SQL, values);
+        await conn.query('COMMIT');
+      } catch (err) {
+        // A ROLLBACK that fails too means the connection is gone (and the server rolls back): its error says so.
+        await conn.query('ROLLBACK');
+        throw err;
+      }
     });
   }
 
@@ -154,6 +173,14 @@ export class MySqlCheckpointStore implements CheckpointStore {
       );
     }
   }
+}
+
+/** The SAVE_SQL parameters; refuses a position that is not a whole number. */
+function saveValues(pipeline: string, { position, sourceTimestampMs }: Checkpoint): unknown[] {
+  if (!Number.isSafeInteger(position.pos) || position.pos < 0) {
+    throw new BinlogSyncError('CHECKPOINT', `refusing to save checkpoint ${position.file}:${position.pos} for "${pipeline}": the position is not a whole number`);
+  }
+  return [pipeline, position.file, position.pos, position.gtid ?? null, Math.trunc(sourceTimestampMs)];
 }
 
 function toCheckpoint(row: CheckpointRow): Checkpoint {

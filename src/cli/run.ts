@@ -65,8 +65,7 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
     for (const check of report.checks) if (check.status === 'warn') logger.warn({ check: check.id }, `${check.title}: ${check.detail}`);
     assertPreflightPassed(report);
     if (o.resetTo) {
-      await c.checkpoints.clear(config.name);
-      await c.checkpoints.save(config.name, { position: o.resetTo, sourceTimestampMs: Date.now() });
+      await c.checkpoints.reset(config.name, { position: o.resetTo, sourceTimestampMs: Date.now() });
       logger.warn({ position: formatPosition(o.resetTo), previous: stored ? formatPosition(stored.position) : null }, 'checkpoint rewound (--reset-to)');
     }
     const start = await resolveStart(config.name, config.source.start, c.source, c.checkpoints);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { startServerPair, type ServerPair } from '../support/servers.js';
 import { assertSameData, databaseDigest } from '../support/digest.js';
 import { pipelineEnv, runCli, sourceHead, startCli, storedCheckpoint, TEST_PIPELINE, waitForCatchUp } from '../support/pipeline-process.js';
+import { waitFor } from '../support/wait-for.js';
 
 const DB = 'cli';
 let servers: ServerPair;
@@ -127,6 +128,39 @@ describe('status, replay, reset', () => {
     const refused = await runCli(['run', '--config', TEST_PIPELINE, '--reset-to', 'mysql-bin.000001:4'], env);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/Add --yes to confirm/);
+  });
+
+  it('run --reset-to replaces the checkpoint in one step: a reset whose save fails keeps the old checkpoint', async () => {
+    const rewindTo = await sourceHead(servers.source.endpoint());
+    await servers.source.query(`UPDATE ${DB}.items SET qty = qty + 1 WHERE id = 2`);
+    const cli = startCli(['run', '--config', TEST_PIPELINE], env, join(dir, 'reset.log'));
+    await waitForCatchUp(servers.source.endpoint(), servers.target.endpoint(), 'cli');
+    cli.proc.kill('SIGTERM');
+    expect(await cli.exited, cli.output()).toBe(0);
+    const before = await storedCheckpoint(servers.target.endpoint(), 'cli');
+    expect(before).not.toEqual(rewindTo);
+    const reset = ['run', '--config', TEST_PIPELINE, '--reset-to', `${rewindTo.file}:${rewindTo.pos}`, '--yes'];
+
+    await servers.target.query(
+      "CREATE TRIGGER _binlog_sync.refuse BEFORE INSERT ON _binlog_sync.checkpoints FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test'",
+    );
+    try {
+      const failed = await runCli(reset, env);
+      expect(failed.code, failed.stderr).toBe(1);
+      expect(failed.stderr).toContain('[CHECKPOINT]');
+      expect(failed.stderr).toContain('refused by the test');
+    } finally {
+      await servers.target.query('DROP TRIGGER _binlog_sync.refuse');
+    }
+    expect(await storedCheckpoint(servers.target.endpoint(), 'cli')).toEqual(before);
+
+    // Once the target takes it, the daemon resumes from the rewound position and converges.
+    const rewound = startCli(reset, env, join(dir, 'reset.log'));
+    await waitFor(() => /checkpoint rewound \(--reset-to\)/.test(rewound.output()), { what: 'the daemon to log the rewind', timeoutMs: 60_000 });
+    await waitForCatchUp(servers.source.endpoint(), servers.target.endpoint(), 'cli');
+    rewound.proc.kill('SIGTERM');
+    expect(await rewound.exited, rewound.output()).toBe(0);
+    await assertSameData(servers.source, servers.target, DB);
   });
 });
 

@@ -43,6 +43,38 @@ describe('MySqlCheckpointStore', () => {
     }
   });
 
+  it('reset replaces the checkpoint in one transaction: also backwards, and a failed reset keeps the old one', async () => {
+    const store = new MySqlCheckpointStore(target.endpoint());
+    try {
+      const ahead = { position: { file: 'mysql-bin.000009', pos: 900, gtid: '0-1-9' }, sourceTimestampMs: 9 };
+      const behind = { position: { file: 'mysql-bin.000002', pos: 4 }, sourceTimestampMs: 2 };
+      await store.save('resets', ahead);
+      await store.reset('resets', behind);
+      expect(await store.load('resets')).toEqual(behind);
+      await store.reset('fresh', behind);
+      expect(await store.load('fresh')).toEqual(behind);
+
+      // The insert half fails (a trigger refuses it): the delete half is rolled back with it.
+      await target.rootQuery(
+        "CREATE TRIGGER _binlog_sync.refuse BEFORE INSERT ON _binlog_sync.checkpoints FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test'",
+      );
+      try {
+        const err = await store.reset('resets', ahead).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(BinlogSyncError);
+        expect((err as BinlogSyncError).code).toBe('CHECKPOINT');
+        expect((err as BinlogSyncError).message).toContain('refused by the test');
+      } finally {
+        await target.rootQuery('DROP TRIGGER _binlog_sync.refuse');
+      }
+      expect(await store.load('resets')).toEqual(behind);
+      // The connection it failed on went back to the pool without an open transaction.
+      await store.reset('resets', ahead);
+      expect(await store.load('resets')).toEqual(ahead);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a second store on an existing table finds the stored checkpoints', async () => {
     const store = new MySqlCheckpointStore(target.endpoint());
     try {
