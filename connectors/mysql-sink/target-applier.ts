@@ -3,12 +3,13 @@
  * prepared connections. Transient failures (deadlocks, lock wait timeouts, a restarting or unreachable
  * target) are retried with capped backoff on a fresh connection until they succeed; everything else
  * becomes a non-retriable TargetError that names the table, the key, the statement and the remedy.
+ * With a write fence (the pipeline lock's), no attempt starts while the lock is not held.
  */
 import type mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/index.js';
-import { TargetError, describeError } from '../../src/index.js';
+import { BinlogSyncError, TargetError, describeError } from '../../src/index.js';
 import type { Mutation } from '../../src/index.js';
 import type { SinkConnector } from '../../src/index.js';
 import { classifyMySqlError, remedyFor } from './error-classifier.js';
@@ -23,6 +24,7 @@ import {
   type StatementLimits,
 } from './statement-builder.js';
 import { TargetPool, type TargetEndpoint } from './target-connection.js';
+import type { WriteFence } from './write-fence.js';
 
 export interface MySqlSinkOptions extends TargetEndpoint {
   /** Connections to the target; lanes apply concurrently up to this many. Default 8. */
@@ -34,6 +36,8 @@ export interface MySqlSinkOptions extends TargetEndpoint {
   readonly logger?: Logger;
   /** Backoff between retries of transient failures; the delay is capped at `maxMs`. */
   readonly retry?: BackoffPolicy;
+  /** Every apply attempt waits until the pipeline lock is held (and fails once it is gone for good). */
+  readonly fence?: WriteFence;
 }
 
 export const DEFAULT_POOL_SIZE = 8;
@@ -47,6 +51,7 @@ export class MySqlSink implements SinkConnector {
   private readonly logger: Logger;
   private readonly retry: BackoffPolicy;
   private readonly closing = new AbortController();
+  private readonly fence: WriteFence | undefined;
 
   constructor(options: MySqlSinkOptions) {
     const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
@@ -58,6 +63,7 @@ export class MySqlSink implements SinkConnector {
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.retry = options.retry ?? DEFAULT_BACKOFF;
     this.pool = new TargetPool(options, poolSize);
+    this.fence = options.fence;
   }
 
   async applyBatch(mutations: readonly Mutation[]): Promise<void> {
@@ -69,10 +75,14 @@ export class MySqlSink implements SinkConnector {
     try {
       await retryTransient(
         { policy: this.retry, logger: this.logger, signal: this.closing.signal, what: describeBatch(statements, mutations.length) },
-        () => this.applyOnce(statements),
+        async () => {
+          if (this.fence) await this.fence.held(this.closing.signal);
+          await this.applyOnce(statements);
+        },
       );
     } catch (err) {
-      if (err instanceof TargetError) throw err;
+      // TargetErrors name the statement; PIPELINE_LOCKED and the like come from the fence.
+      if (err instanceof BinlogSyncError) throw err;
       // Non-retriable and not from a statement: typically the connection itself (access denied, bad host).
       throw new TargetError('TARGET_CONNECTION', `target: cannot connect to apply changes: ${describeError(err)}. Check the target host, port, user and password.`, {
         cause: err,

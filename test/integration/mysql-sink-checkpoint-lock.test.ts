@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalMariaDb } from '../../src/local/mariadb-server.js';
 import { BinlogSyncError } from '../../src/core/errors.js';
-import { MySqlCheckpointStore, PipelineLock, pipelineLockName } from '../../connectors/mysql-sink/index.js';
+import { MySqlCheckpointStore, PipelineLock, pipelineLockName, type HeldPipelineLock, type LockProof, type WriteFence } from '../../connectors/mysql-sink/index.js';
+import { waitFor } from '../support/wait-for.js';
 
 let target: LocalMariaDb;
 
@@ -72,6 +73,46 @@ describe('MySqlCheckpointStore', () => {
       expect(await store.load('resets')).toEqual(ahead);
     } finally {
       await store.close();
+    }
+  });
+
+  it('behind a write fence, saves and resets write only while the server says the lock is held by the fence connection', async () => {
+    const locks = new PipelineLock(target.endpoint());
+    const held = await locks.acquire('guarded');
+    // A fence that believes in its proof, as the keeper does in the moment before it notices a loss.
+    let proof: LockProof = { lockName: held.lockName, connectionId: held.connectionId };
+    const fence: WriteFence = { held: async () => proof };
+    const store = new MySqlCheckpointStore({ ...target.endpoint(), fence });
+    const cp = (pos: number) => ({ position: { file: 'mysql-bin.000001', pos }, sourceTimestampMs: pos });
+    let thief: HeldPipelineLock | null = null;
+    try {
+      await store.save('guarded', cp(100));
+      // The same values again (an upsert that changes nothing) is not mistaken for a lost lock.
+      await store.save('guarded', cp(100));
+      await store.reset('guarded', cp(50));
+      expect(await store.load('guarded')).toEqual(cp(50));
+
+      // The lock is lost on the server and another connection takes it before the fence knows.
+      await target.rootQuery(`KILL ${held.connectionId}`);
+      thief = await waitFor(() => locks.acquire('guarded').catch(() => null), { what: 'the killed connection to release the lock' });
+      for (const write of [() => store.save('guarded', cp(200)), () => store.reset('guarded', cp(4))]) {
+        const err = await write().catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(BinlogSyncError);
+        expect((err as BinlogSyncError).code).toBe('CHECKPOINT');
+        expect((err as BinlogSyncError).message).toContain(
+          `the pipeline lock 'binlog-sync:guarded' is no longer held by this daemon's target connection ${held.connectionId}`,
+        );
+      }
+      expect(await store.load('guarded')).toEqual(cp(50));
+
+      // With the holder's proof, it writes again.
+      proof = { lockName: thief.lockName, connectionId: thief.connectionId };
+      await store.save('guarded', cp(300));
+      expect(await store.load('guarded')).toEqual(cp(300));
+    } finally {
+      await store.close();
+      await thief?.release();
+      await held.release();
     }
   });
 

@@ -1,0 +1,169 @@
+/**
+ * The write fence, end to end: the daemon's pipeline lock connection is killed on the target (KILL)
+ * while a proxy in front of the target refuses new connections, so the lock cannot be taken again for a
+ * while but the sink's and the checkpoint store's pooled connections still work. Nothing may be applied
+ * or checkpointed then. If nobody else takes the lock, writes resume once it is back; if another
+ * connection takes it meanwhile, the daemon stops with PIPELINE_LOCKED, having written nothing more.
+ */
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { BinlogSyncError } from '../../src/core/errors.js';
+import { comparePositions } from '../../src/core/position.js';
+import type { Pipeline } from '../../src/core/pipeline.js';
+import { startServerPair, type ServerPair } from '../support/servers.js';
+import { assertSameData } from '../support/digest.js';
+import { startInProcess } from '../support/in-process.js';
+import { sourceHead, storedCheckpoint } from '../support/pipeline-process.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { waitFor } from '../support/wait-for.js';
+
+const DB = 'fence';
+let servers: ServerPair;
+
+beforeAll(async () => {
+  servers = await startServerPair();
+  for (const s of [servers.source, servers.target]) {
+    await s.query(`CREATE DATABASE ${DB}`);
+    await s.query(`CREATE TABLE ${DB}.t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)`);
+  }
+});
+
+afterAll(async () => {
+  await servers?.stop();
+});
+
+interface LogLine {
+  readonly level: number;
+  readonly msg: string;
+  readonly component?: string;
+  readonly attempt?: number;
+  readonly err?: string;
+}
+
+function captureLogs(): { lines: LogLine[]; logger: pino.Logger } {
+  const lines: LogLine[] = [];
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(JSON.parse(chunk.toString()) as LogLine);
+        done();
+      },
+    }),
+  );
+  return { lines, logger };
+}
+
+async function lockHolder(pipeline: string): Promise<number | null> {
+  const [row] = await servers.target.query<{ id: number | null }>('SELECT IS_USED_LOCK(?) AS id', [`binlog-sync:${pipeline}`]);
+  return row?.id === null || row?.id === undefined ? null : Number(row.id);
+}
+
+async function targetRow(id: number): Promise<{ v: string } | undefined> {
+  return (await servers.target.query<{ v: string }>(`SELECT v FROM ${DB}.t WHERE id = ?`, [id]))[0];
+}
+
+/**
+ * Waits until the daemon has read everything on the source and handed it to the sink, and then until
+ * the lock was tried twice more: by then an unfenced sink would long have written it.
+ */
+async function waitForWriteChance(pipeline: Pipeline, proxy: TcpProxy): Promise<void> {
+  const head = await sourceHead(servers.source.endpoint());
+  await waitFor(
+    () => {
+      const s = pipeline.stats();
+      return s.lastReadPosition !== null && comparePositions(s.lastReadPosition, head) >= 0 && s.queued === 0;
+    },
+    { what: 'the daemon to read the new change and hand it to the sink' },
+  );
+  const refused = proxy.refused;
+  await waitFor(() => proxy.refused >= refused + 2, { what: 'two more attempts to take the pipeline lock again' });
+}
+
+describe('write fence', () => {
+  it('while the lock is being taken again, nothing is applied or checkpointed; once it is back, writes resume', async () => {
+    const proxy = await startTcpProxy(servers.target.endpoint());
+    const { lines, logger } = captureLogs();
+    const name = 'fence-loss';
+    const running = await startInProcess(servers.source, servers.target, { PIPELINE_NAME: name, SYNC_DB: DB, TARGET_PORT: String(proxy.endpoint.port) }, { logger });
+    try {
+      const pipeline = await running.pipeline;
+      await servers.source.query(`INSERT INTO ${DB}.t VALUES (1, 'before')`);
+      await running.caughtUp();
+      const checkpoint = await storedCheckpoint(servers.target.endpoint(), name);
+      const applied = pipeline.stats().mutationsApplied;
+      const holder = await lockHolder(name);
+      expect(holder).not.toBeNull();
+
+      proxy.refuseNew();
+      await servers.target.query(`KILL ${holder}`);
+      await servers.source.query(`INSERT INTO ${DB}.t VALUES (2, 'while lost')`);
+      await waitForWriteChance(pipeline, proxy);
+      expect(await targetRow(2)).toBeUndefined();
+      expect(pipeline.stats().mutationsApplied).toBe(applied);
+      expect(await storedCheckpoint(servers.target.endpoint(), name)).toEqual(checkpoint);
+      expect(await lockHolder(name)).toBeNull();
+      // Every failed attempt is logged with its error.
+      const failures = lines.filter((l) => /attempt \d+ to take it again failed/.test(l.msg));
+      expect(failures.length).toBeGreaterThanOrEqual(2);
+      expect(failures.map((l) => l.attempt)).toEqual(failures.map((_, i) => i + 1));
+      for (const f of failures) expect(f.err).toMatch(/ECONNRESET|PROTOCOL_CONNECTION_LOST|closed/);
+
+      proxy.allowNew();
+      await running.caughtUp();
+      expect(await targetRow(2)).toEqual({ v: 'while lost' });
+      expect(lines.some((l) => /^pipeline lock taken again after \d+ attempt\(s\): writes resume$/.test(l.msg))).toBe(true);
+      const newHolder = await lockHolder(name);
+      expect(newHolder).not.toBeNull();
+      expect(newHolder).not.toBe(holder);
+      await running.stop();
+      await assertSameData(servers.source, servers.target, DB);
+    } finally {
+      await running.stop().catch(() => undefined);
+      await proxy.close();
+    }
+  });
+
+  it('when another connection takes the lock meanwhile, nothing more is written and the daemon stops with PIPELINE_LOCKED', async () => {
+    const proxy = await startTcpProxy(servers.target.endpoint());
+    const { lines, logger } = captureLogs();
+    const name = 'fence-takeover';
+    const running = await startInProcess(servers.source, servers.target, { PIPELINE_NAME: name, SYNC_DB: DB, TARGET_PORT: String(proxy.endpoint.port) }, { logger });
+    const thief = await servers.target.connect();
+    try {
+      const pipeline = await running.pipeline;
+      await servers.source.query(`INSERT INTO ${DB}.t VALUES (10, 'before')`);
+      await running.caughtUp();
+      const checkpoint = await storedCheckpoint(servers.target.endpoint(), name);
+      const holder = await lockHolder(name);
+
+      proxy.refuseNew();
+      await servers.target.query(`KILL ${holder}`);
+      // Waits until the server has released the killed connection's lock, then holds it.
+      const [rows] = await thief.query('SELECT GET_LOCK(?, 10) AS got, CONNECTION_ID() AS id', [`binlog-sync:${name}`]);
+      const { got, id: thiefId } = (rows as { got: number; id: number }[])[0]!;
+      expect(got).toBe(1);
+      await servers.source.query(`INSERT INTO ${DB}.t VALUES (11, 'not ours')`);
+      await waitForWriteChance(pipeline, proxy);
+      expect(await targetRow(11)).toBeUndefined();
+      expect(await storedCheckpoint(servers.target.endpoint(), name)).toEqual(checkpoint);
+
+      proxy.allowNew();
+      const err = await running.result.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(BinlogSyncError);
+      expect((err as BinlogSyncError).code).toBe('PIPELINE_LOCKED');
+      expect((err as BinlogSyncError).message).toContain(`held by connection ${thiefId}`);
+      expect(await targetRow(11)).toBeUndefined();
+      expect(await storedCheckpoint(servers.target.endpoint(), name)).toEqual(checkpoint);
+      expect(lines.some((l) => l.level === 50 && /to take it again failed \(.*PIPELINE_LOCKED|already running.*\): not retriable, stopping/.test(l.msg))).toBe(true);
+    } finally {
+      await running.stop().catch(() => undefined);
+      await thief.end().catch(() => thief.destroy());
+      await proxy.close();
+    }
+  });
+});
