@@ -16,7 +16,7 @@ import { assertSameData } from '../support/digest.js';
 import { startInProcess } from '../support/in-process.js';
 import { sourceHead, storedCheckpoint } from '../support/pipeline-process.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor, within } from '../support/wait-for.js';
 
 const DB = 'fence';
 let servers: ServerPair;
@@ -150,9 +150,12 @@ describe('write fence', () => {
       expect(await storedCheckpoint(servers.target.endpoint(), name)).toEqual(checkpoint);
 
       proxy.allowNew();
-      const err = await running.result.then(
-        () => null,
-        (e: unknown) => e,
+      const err = await within(
+        running.result.then(
+          () => null,
+          (e: unknown) => e,
+        ),
+        { what: 'the daemon to stop', timeoutMs: 60_000 },
       );
       expect(err).toBeInstanceOf(BinlogSyncError);
       expect((err as BinlogSyncError).code).toBe('PIPELINE_LOCKED');
@@ -164,6 +167,44 @@ describe('write fence', () => {
       await running.stop().catch(() => undefined);
       await thief.end().catch(() => thief.destroy());
       await proxy.close();
+    }
+  });
+
+  it('when the lock cannot be taken again for a reason retrying cannot fix, the daemon stops with that error', async () => {
+    // A target user of its own, whose password changes while the lock is lost: access denied is final.
+    await servers.target.query("CREATE USER 'fence'@'%' IDENTIFIED BY 'first'; GRANT ALL PRIVILEGES ON *.* TO 'fence'@'%'");
+    const proxy = await startTcpProxy(servers.target.endpoint());
+    const { lines, logger } = captureLogs();
+    const name = 'fence-denied';
+    const vars = { PIPELINE_NAME: name, SYNC_DB: DB, TARGET_PORT: String(proxy.endpoint.port), TARGET_USER: 'fence', TARGET_PASSWORD: 'first' };
+    const running = await startInProcess(servers.source, servers.target, vars, { logger });
+    try {
+      await running.pipeline;
+      await servers.source.query(`INSERT INTO ${DB}.t VALUES (20, 'before')`);
+      await running.caughtUp();
+      proxy.refuseNew();
+      await servers.target.query(`KILL ${await lockHolder(name)}`);
+      await servers.target.query("ALTER USER 'fence'@'%' IDENTIFIED BY 'second'");
+      const refused = proxy.refused;
+      await waitFor(() => proxy.refused > refused, { what: 'an attempt to take the lock again' });
+      proxy.allowNew();
+      const err = await within(
+        running.result.then(
+          () => null,
+          (e: unknown) => e,
+        ),
+        { what: 'the daemon to stop', timeoutMs: 60_000 },
+      );
+      expect(err).toBeInstanceOf(BinlogSyncError);
+      expect((err as BinlogSyncError).code).toBe('TARGET_CONNECTION');
+      expect((err as BinlogSyncError).message).toMatch(/Access denied/);
+      const last = lines.filter((l) => /to take it again failed/.test(l.msg));
+      expect(last.at(-1)?.msg).toMatch(/Access denied.*: not retriable, stopping/);
+      expect(last.slice(0, -1).every((l) => /retrying in \d+ ms/.test(l.msg))).toBe(true);
+    } finally {
+      await running.stop().catch(() => undefined);
+      await proxy.close();
+      await servers.target.query("DROP USER 'fence'@'%'");
     }
   });
 });

@@ -35,3 +35,17 @@ export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitO
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
   }
 }
+
+/** `promise`, or a failure naming `what` if it does not settle within `timeoutMs`. */
+export async function within<T>(promise: Promise<T>, options: WaitOptions): Promise<T> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${options.what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
