@@ -169,7 +169,7 @@ describe('start: latest', () => {
     const latestEnv = { ...env, PIPELINE_NAME: 'cli-latest', START: 'latest' };
     await servers.source.query(`INSERT INTO ${DB}.items VALUES (100, 'before the first start', 0)`);
     let cli = startCli(['run', '--config', TEST_PIPELINE], latestEnv, join(dir, 'latest.log'));
-    for (let i = 0; i < 200 && !(await storedCheckpoint(servers.target.endpoint(), 'cli-latest')); i++) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => storedCheckpoint(servers.target.endpoint(), 'cli-latest'), { what: 'the pinned start checkpoint' });
     cli.proc.kill('SIGKILL');
     await cli.exited;
     await servers.source.query(`INSERT INTO ${DB}.items VALUES (101, 'while the daemon was down', 0)`);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalMariaDb } from '../../src/local/mariadb-server.js';
 import { BinlogSyncError } from '../../src/core/errors.js';
 import { MySqlCheckpointStore, PipelineLock, pipelineLockName, type HeldPipelineLock, type LockProof, type WriteFence } from '../../connectors/mysql-sink/index.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor, within } from '../support/wait-for.js';
 
 let target: LocalMariaDb;
 
@@ -151,7 +151,7 @@ describe('PipelineLock', () => {
     const locks = new PipelineLock({ ...target.endpoint(), pingIntervalMs: 200 });
     const held = await locks.acquire('orders');
     await target.rootQuery(`KILL ${held.connectionId}`);
-    const lost = await Promise.race([held.lost, new Promise((r) => setTimeout(() => r('timeout'), 5000))]);
+    const lost = await within(held.lost, { what: 'the holder to learn it lost the lock', timeoutMs: 5000 });
     expect(lost).toBeInstanceOf(BinlogSyncError);
     expect(held.isLost).toBe(true);
     const next = await locks.acquire('orders');

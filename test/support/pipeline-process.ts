@@ -42,9 +42,11 @@ export function startCli(args: string[], env: Record<string, string>, logFile: s
   const proc = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout!.pipe(log, { end: false });
   proc.stderr!.pipe(log, { end: false });
+  // 'close' comes once the child's stdout and stderr have ended; the empty write calls back once
+  // everything before it is in the log file, so output() then has all of it.
   const exited = new Promise<number | null>((resolve) =>
-    proc.once('exit', (code, signal) => {
-      setTimeout(() => resolve(code ?? (signal ? null : code)), 50);
+    proc.once('close', (code) => {
+      log.write('', () => resolve(code));
     }),
   );
   return { proc, exited, output: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '') };
