@@ -2,30 +2,20 @@
  * A target crash in the middle of the stream: applyBatch keeps retrying (one log line per retry) while
  * the server is down and succeeds by itself once it is back, on fresh connections.
  */
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
-import { pino } from 'pino';
 import { LocalMariaDb } from '../../src/local/mariadb-server.js';
 import type { Mutation, Row, TableKeys } from '../../src/core/event.js';
 import { TargetError } from '../../src/core/errors.js';
 import { MySqlCheckpointStore, MySqlSink } from '../../connectors/mysql-sink/index.js';
 import { waitFor } from '../support/wait-for.js';
+import { captureLogs } from '../support/log-capture.js';
 
 const T: TableKeys = { table: { schema: 'app', name: 't' }, primaryKey: ['id'], uniqueKeys: [] };
 const upsert = (row: Row): Mutation => ({ op: 'upsert', table: T.table, keys: T, key: [row.id ?? null], row, uniqueTokens: [], txSeq: 1, timestampMs: 0, bytes: 100 });
 
 let target: LocalMariaDb;
-const lines: { msg: string; attempt?: number }[] = [];
-const logger = pino(
-  { level: 'warn' },
-  new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(JSON.parse(chunk.toString()) as { msg: string; attempt?: number });
-      done();
-    },
-  }),
-);
+const { lines, logger } = captureLogs('warn');
 
 beforeAll(async () => {
   target = await LocalMariaDb.start({ label: 'sink-recovery', serverId: 22, binlog: false });

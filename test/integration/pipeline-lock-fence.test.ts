@@ -5,18 +5,17 @@
  * or checkpointed then. If nobody else takes the lock, writes resume once it is back; if another
  * connection takes it meanwhile, the daemon stops with PIPELINE_LOCKED, having written nothing more.
  */
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { BinlogSyncError } from '../../src/core/errors.js';
 import { comparePositions } from '../../src/core/position.js';
 import type { Pipeline } from '../../src/core/pipeline.js';
 import { startServerPair, type ServerPair } from '../support/servers.js';
 import { assertSameData } from '../support/digest.js';
-import { startInProcess } from '../support/in-process.js';
+import { startInProcess, type RunningPipeline } from '../support/in-process.js';
 import { sourceHead, storedCheckpoint } from '../support/pipeline-process.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { waitFor, within } from '../support/wait-for.js';
+import { captureLogs } from '../support/log-capture.js';
 
 const DB = 'fence';
 let servers: ServerPair;
@@ -32,28 +31,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await servers?.stop();
 });
-
-interface LogLine {
-  readonly level: number;
-  readonly msg: string;
-  readonly component?: string;
-  readonly attempt?: number;
-  readonly err?: string;
-}
-
-function captureLogs(): { lines: LogLine[]; logger: pino.Logger } {
-  const lines: LogLine[] = [];
-  const logger = pino(
-    { level: 'info' },
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(JSON.parse(chunk.toString()) as LogLine);
-        done();
-      },
-    }),
-  );
-  return { lines, logger };
-}
 
 async function lockHolder(pipeline: string): Promise<number | null> {
   const [row] = await servers.target.query<{ id: number | null }>('SELECT IS_USED_LOCK(?) AS id', [`binlog-sync:${pipeline}`]);
@@ -79,6 +56,15 @@ async function waitForWriteChance(pipeline: Pipeline, proxy: TcpProxy): Promise<
   );
   const refused = proxy.refused;
   await waitFor(() => proxy.refused >= refused + 2, { what: 'two more attempts to take the pipeline lock again' });
+}
+
+/** The error the daemon stopped with (null if it stopped cleanly); fails if it does not stop. */
+function stopError(running: RunningPipeline): Promise<unknown> {
+  const ended = running.result.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  return within(ended, { what: 'the daemon to stop', timeoutMs: 60_000 });
 }
 
 describe('write fence', () => {
@@ -150,19 +136,15 @@ describe('write fence', () => {
       expect(await storedCheckpoint(servers.target.endpoint(), name)).toEqual(checkpoint);
 
       proxy.allowNew();
-      const err = await within(
-        running.result.then(
-          () => null,
-          (e: unknown) => e,
-        ),
-        { what: 'the daemon to stop', timeoutMs: 60_000 },
-      );
+      const err = await stopError(running);
       expect(err).toBeInstanceOf(BinlogSyncError);
       expect((err as BinlogSyncError).code).toBe('PIPELINE_LOCKED');
       expect((err as BinlogSyncError).message).toContain(`held by connection ${thiefId}`);
       expect(await targetRow(11)).toBeUndefined();
       expect(await storedCheckpoint(servers.target.endpoint(), name)).toEqual(checkpoint);
-      expect(lines.some((l) => l.level === 50 && /to take it again failed \(.*PIPELINE_LOCKED|already running.*\): not retriable, stopping/.test(l.msg))).toBe(true);
+      expect(
+        lines.some((l) => l.level === 50 && /to take it again failed \(pipeline "fence-takeover" is already running: .* \[PIPELINE_LOCKED\]\): not retriable, stopping$/.test(l.msg)),
+      ).toBe(true);
     } finally {
       await running.stop().catch(() => undefined);
       await thief.end().catch(() => thief.destroy());
@@ -188,13 +170,7 @@ describe('write fence', () => {
       const refused = proxy.refused;
       await waitFor(() => proxy.refused > refused, { what: 'an attempt to take the lock again' });
       proxy.allowNew();
-      const err = await within(
-        running.result.then(
-          () => null,
-          (e: unknown) => e,
-        ),
-        { what: 'the daemon to stop', timeoutMs: 60_000 },
-      );
+      const err = await stopError(running);
       expect(err).toBeInstanceOf(BinlogSyncError);
       expect((err as BinlogSyncError).code).toBe('TARGET_CONNECTION');
       expect((err as BinlogSyncError).message).toMatch(/Access denied/);

@@ -3,14 +3,13 @@
  * while a workload runs, and when the source freezes (a silent connection). End state: target equals
  * source.
  */
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import type { ServerPair } from '../support/servers.js';
 import { assertSameData } from '../support/digest.js';
 import { runWorkload, startPairWithWorkloadSchema } from '../support/workload.js';
 import { startInProcess } from '../support/in-process.js';
 import { waitFor } from '../support/wait-for.js';
+import { captureLogs } from '../support/log-capture.js';
 
 const DB = 'rec';
 let servers: ServerPair;
@@ -36,29 +35,10 @@ async function workloadThrough(ms: number, seed: number): Promise<void> {
   }
 }
 
-interface LogLine {
-  readonly msg: string;
-  readonly code?: string;
-}
-
-function captureLogs(): { lines: LogLine[]; logger: pino.Logger } {
-  const lines: LogLine[] = [];
-  const logger = pino(
-    { level: 'warn' },
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(JSON.parse(chunk.toString()) as LogLine);
-        done();
-      },
-    }),
-  );
-  return { lines, logger };
-}
-
 describe('recovery', () => {
   it('survives a source restart and a target restart mid-stream', async (ctx) => {
     if (!servers.source.supports.kill || !servers.target.supports.kill) ctx.skip();
-    const { lines, logger } = captureLogs();
+    const { lines, logger } = captureLogs('warn');
     const logged = (re: RegExp, from: number): boolean => lines.slice(from).some((l) => re.test(l.msg));
     const running = await startInProcess(servers.source, servers.target, { PIPELINE_NAME: 'recovery', SYNC_DB: DB }, { logger });
     const pipeline = await running.pipeline;
@@ -86,7 +66,7 @@ describe('recovery', () => {
 
   it('reconnects when the source connection goes silent (frozen server)', async (ctx) => {
     if (!servers.source.supports.freeze) ctx.skip();
-    const { lines, logger } = captureLogs();
+    const { lines, logger } = captureLogs('warn');
     const running = await startInProcess(servers.source, servers.target, { PIPELINE_NAME: 'silent', SYNC_DB: DB, SILENT_AFTER_MS: '2000' }, { logger });
     await running.pipeline;
     await runWorkload(servers.source.endpoint(), { db: DB, transactions: 200, concurrency: 2, seed: 99 });

@@ -2,9 +2,8 @@
  * The pipeline lock keeper and its write fence, against a scripted lock: what happens to writers while
  * the lock is lost, taken again, taken over or unobtainable, and what is logged for every attempt.
  */
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { pino } from 'pino';
+import { captureLogs } from '../../support/log-capture.js';
 import { BinlogSyncError, TargetError } from '../../../src/core/errors.js';
 import { PipelineLockKeeper, type HeldLock } from '../../../connectors/mysql-sink/pipeline-lock.js';
 import { LockGate, type LockProof } from '../../../connectors/mysql-sink/write-fence.js';
@@ -33,20 +32,6 @@ class ScriptedLock {
     if (next instanceof Error) throw next;
     return next;
   }
-}
-
-function capture() {
-  const lines: { level: number; msg: string; attempt?: number; err?: string }[] = [];
-  const logger = pino(
-    { level: 'debug' },
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(JSON.parse(chunk.toString()) as (typeof lines)[number]);
-        done();
-      },
-    }),
-  );
-  return { lines, logger };
 }
 
 const FAST = { initialMs: 1, maxMs: 2, factor: 1 };
@@ -116,7 +101,7 @@ describe('PipelineLockKeeper', () => {
     const first = new FakeHeld(7);
     const second = new FakeHeld(8);
     const lock = new ScriptedLock([first, refused(), refused(), second]);
-    const { lines, logger } = capture();
+    const { lines, logger } = captureLogs('debug');
     const keeper = new PipelineLockKeeper(lock, 'p', { logger, retry: FAST });
     const gone: Error[] = [];
     await keeper.acquire((e) => gone.push(e));
@@ -149,7 +134,7 @@ describe('PipelineLockKeeper', () => {
       retriable: false,
     });
     const lock = new ScriptedLock([first, refused(), denied]);
-    const { lines, logger } = capture();
+    const { lines, logger } = captureLogs('debug');
     const keeper = new PipelineLockKeeper(lock, 'p', { logger, retry: FAST });
     const gone: Error[] = [];
     await keeper.acquire((e) => gone.push(e));
@@ -183,7 +168,7 @@ describe('PipelineLockKeeper', () => {
     const first = new FakeHeld(7);
     const second = new FakeHeld(8);
     const lock = new ScriptedLock([first, lockedBy(7), lockedBy(7), second]);
-    const { lines, logger } = capture();
+    const { lines, logger } = captureLogs('debug');
     const keeper = new PipelineLockKeeper(lock, 'p', { logger, retry: FAST });
     await keeper.acquire(() => {
       throw new Error('must not be called');
