@@ -11,12 +11,11 @@
  */
 import { loadPipelineConfig } from '../config/load.js';
 import { createLogger } from '../core/log.js';
-import { comparePositions, formatPosition, parsePosition } from '../core/position.js';
+import { comparePositions, formatPosition, parsePosition, type BinlogPosition } from '../core/position.js';
 import { rowToJson, valueToJson } from '../core/json.js';
 import { tableKey } from '../core/event.js';
 import { describeError } from '../core/errors.js';
 import type { Pipeline } from '../core/pipeline.js';
-import type { BinlogPosition } from '../core/position.js';
 import type { CheckpointStore } from '../core/ports.js';
 import { configPath, parseCommandArgs, UsageError } from './args.js';
 import { openConnectors } from './connectors.js';

@@ -20,7 +20,7 @@ export type StatementClass =
   | 'xa-rollback'
   /** Writes table rows: INSERT, REPLACE, UPDATE, DELETE, LOAD DATA/XML, WITH … INSERT/UPDATE/DELETE. */
   | 'dml'
-  /** Changes the definition, existence or (wholesale) the rows of tables: see `tableDdlKind`. */
+  /** Changes the definition, existence or (wholesale) the rows of tables: see `classifyStatement`. */
   | 'ddl'
   | 'other';
 
@@ -58,10 +58,10 @@ export function classifyStatement(sql: string): StatementClass {
 }
 
 /**
- * The table DDL statements (see `classifyStatement`): which object keyword follows CREATE/ALTER/DROP,
- * or RENAME/TRUNCATE. Shared with ddl.ts, so that `tablesInDdl` and the classification agree.
+ * The table DDL statements (see `classifyStatement`): the object keyword after CREATE/ALTER/DROP (or
+ * RENAME TABLE, TRUNCATE). `tablesInDdl` (ddl.ts) reads the tables of exactly these.
  */
-export const TABLE_DDL_OBJECTS: ReadonlySet<string> = new Set(['TABLE', 'TABLES', 'INDEX', 'DATABASE', 'SCHEMA', 'SEQUENCE']);
+const TABLE_DDL_OBJECTS: ReadonlySet<string> = new Set(['TABLE', 'TABLES', 'INDEX', 'DATABASE', 'SCHEMA', 'SEQUENCE']);
 
 /** Words between CREATE/ALTER/DROP and the object keyword (`CREATE OR REPLACE TEMPORARY TABLE`). */
 export const DDL_MODIFIERS: ReadonlySet<string> = new Set(['OR', 'REPLACE', 'TEMPORARY', 'UNIQUE', 'FULLTEXT', 'SPATIAL', 'ONLINE', 'OFFLINE', 'IGNORE']);
