@@ -1,8 +1,10 @@
 /** Small SQL helpers shared by the benchmark's parts: connections, binlog head, table digests. */
 import mysql from 'mysql2/promise';
 import { LocalMariaDb, type LocalServerOptions, type ServerEndpoint } from '../src/local/mariadb-server.js';
-import type { BinlogPosition } from '../src/core/position.js';
 import { onCleanup } from './cleanup.js';
+
+/** The source's binlog head (the statement depends on the server version). */
+export { binlogHead } from '../src/local/binlog-head.js';
 
 export const BENCH_DB = 'bench';
 
@@ -46,13 +48,6 @@ type Rows = Record<string, unknown>[];
 export async function rows(c: mysql.Connection, sql: string, params: unknown[] = []): Promise<Rows> {
   const [r] = await c.query(sql, params);
   return r as Rows;
-}
-
-/** The source's binlog head (SHOW MASTER STATUS). */
-export async function binlogHead(c: mysql.Connection): Promise<BinlogPosition> {
-  const r = (await rows(c, 'SHOW MASTER STATUS'))[0];
-  if (!r) throw new Error('SHOW MASTER STATUS returned nothing: is the binlog on?');
-  return { file: String(r.File), pos: Number(r.Position) };
 }
 
 export async function variable(c: mysql.Connection, name: string): Promise<string> {

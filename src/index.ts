@@ -13,3 +13,7 @@ export * from './core/json.js';
 export { RowIdentifier, exactIdentity, exactToken, mutationRowId, FOLDED_MARK, type ColumnFold, type KeyPlace } from './core/key.js';
 export { orderGroups, type ForeignKeyLink } from './core/order-groups.js';
 export { readForeignKeys, type ForeignKey, type ForeignKeyRule } from './preflight/foreign-keys.js';
+export * from './core/network-errors.js';
+export * from './core/server-version.js';
+export { lexSql, tokenizeSql, SqlCursor, SqlLexError, type SqlToken, type SqlTokenKind } from './core/sql-lexer.js';
+export { classifyStatement, dmlWriteTargets, parseXid, type StatementClass } from './core/sql-statement.js';

@@ -10,9 +10,10 @@
  * Positions of one stream only grow (its changes are applied in source order), so "already applied"
  * is "at or before the stored position".
  */
-import { CHECKPOINT_DATABASE } from './checkpoint-store.js';
 import { comparePositions, type BinlogPosition } from '../../src/index.js';
 
+/** The database binlog-sync keeps its own state in on the target (checkpoints, the applied log). */
+export const CHECKPOINT_DATABASE = '_binlog_sync';
 export const APPLIED_TABLE = 'applied';
 const QUALIFIED = `\`${CHECKPOINT_DATABASE}\`.\`${APPLIED_TABLE}\``;
 
@@ -39,6 +40,9 @@ export function orderStream(group: string): string {
 export const ORDER_STREAM_PREFIX = 'order:';
 
 export const READ_STREAMS_SQL = `SELECT stream, binlog_file, binlog_pos, ordinal FROM ${QUALIFIED} WHERE pipeline = ? AND stream LIKE 'order:%'`;
+
+/** Forgets what was applied exactly once (`run --reset-to`: the target is declared to hold the data up to the new checkpoint). */
+export const CLEAR_APPLIED_SQL = `DELETE FROM ${QUALIFIED} WHERE pipeline = ?`;
 
 /** The applied log's table, for statements that write it inside a batch. */
 export const APPLIED_TABLE_REF = Object.freeze({ schema: CHECKPOINT_DATABASE, name: APPLIED_TABLE });

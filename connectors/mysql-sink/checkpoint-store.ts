@@ -2,6 +2,10 @@
  * Checkpoints in the target itself (`_binlog_sync.checkpoints`, one row per pipeline), so that data and
  * resume points live and die together. The database and table are created on first use. Transient
  * failures are retried like the applier's (a target restart must not stop the checkpoint writer).
+ *
+ * With a write fence (the pipeline lock's), a save or reset waits until the lock is held, and its
+ * statement itself only writes while the server says the lock is held by the fence's connection
+ * (`… WHERE IS_USED_LOCK(name) = id`): a daemon that lost its lock can never move the checkpoint.
  */
 import type mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
@@ -13,8 +17,10 @@ import type { Checkpoint, CheckpointStore } from '../../src/index.js';
 import { classifyMySqlError } from './error-classifier.js';
 import { retryTransient } from './retry.js';
 import { TargetPool, type TargetEndpoint } from './target-connection.js';
+import type { LockProof, WriteFence } from './write-fence.js';
+import { CHECKPOINT_DATABASE, CLEAR_APPLIED_SQL, CREATE_APPLIED_SQL } from './applied-log.js';
 
-export const CHECKPOINT_DATABASE = '_binlog_sync';
+export { CHECKPOINT_DATABASE };
 export const CHECKPOINT_TABLE = 'checkpoints';
 
 const QUALIFIED = `\`${CHECKPOINT_DATABASE}\`.\`${CHECKPOINT_TABLE}\``;
@@ -29,11 +35,22 @@ const CREATE_TABLE_SQL = `CREATE TABLE IF NOT EXISTS ${QUALIFIED} (
   updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
 
-/** Stores one pipeline's checkpoint (pipeline, file, pos, gtid, source_ts_ms); also run by the sink inside a statement's transaction. */
-export const SAVE_CHECKPOINT_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, updated_at)
-  VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3))
-  ON DUPLICATE KEY UPDATE binlog_file=VALUES(binlog_file), binlog_pos=VALUES(binlog_pos), gtid=VALUES(gtid),
+const UPSERT_TAIL = `ON DUPLICATE KEY UPDATE binlog_file=VALUES(binlog_file), binlog_pos=VALUES(binlog_pos), gtid=VALUES(gtid),
     source_ts_ms=VALUES(source_ts_ms), updated_at=VALUES(updated_at)`;
+
+const SAVE_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, updated_at)
+  VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3))
+  ${UPSERT_TAIL}`;
+
+/**
+ * SAVE_SQL that writes only while the pipeline lock is held by the given connection: the row comes from
+ * a SELECT whose WHERE asks the server, in the same statement. No row selected: nothing written, 0 rows
+ * affected. (An upsert that changes a row counts 2, one that finds it unchanged 1 with mysql2's
+ * FOUND_ROWS: only 0 means the lock was not ours.)
+ */
+const GUARDED_SAVE_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, updated_at)
+  SELECT ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3) FROM DUAL WHERE IS_USED_LOCK(?) = ?
+  ${UPSERT_TAIL}`;
 
 const SELECT_COLUMNS = `pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f') AS updated_at`;
 
@@ -42,6 +59,8 @@ export interface MySqlCheckpointStoreOptions extends TargetEndpoint {
   readonly retry?: BackoffPolicy;
   /** Give up after this many failed attempts instead of waiting for the target forever. */
   readonly maxAttempts?: number;
+  /** Saves and resets wait for the pipeline lock and write only while the server says it is held. */
+  readonly fence?: WriteFence;
 }
 
 /** A stored checkpoint with its bookkeeping, for `status`. */
@@ -67,12 +86,14 @@ export class MySqlCheckpointStore implements CheckpointStore {
   private readonly closing = new AbortController();
   private ready: Promise<void> | null = null;
   private readonly maxAttempts: number | undefined;
+  private readonly fence: WriteFence | undefined;
 
   constructor(options: MySqlCheckpointStoreOptions) {
     this.pool = new TargetPool(options, 2);
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.retry = options.retry ?? DEFAULT_BACKOFF;
     this.maxAttempts = options.maxAttempts;
+    this.fence = options.fence;
   }
 
   /** Creates `_binlog_sync.checkpoints` if missing. Called by every other method; call it to fail early. */
@@ -108,14 +129,39 @@ export class MySqlCheckpointStore implements CheckpointStore {
   }
 
   async save(pipeline: string, checkpoint: Checkpoint): Promise<void> {
-    const { position, sourceTimestampMs } = checkpoint;
-    if (!Number.isSafeInteger(position.pos) || position.pos < 0) {
-      throw new BinlogSyncError('CHECKPOINT', `refusing to save checkpoint ${position.file}:${position.pos} for "${pipeline}": the position is not a whole number`);
-    }
+    const values = saveValues(pipeline, checkpoint);
     await this.init();
-    await this.run(`save the checkpoint of "${pipeline}"`, async (conn) => {
-      await conn.query(SAVE_CHECKPOINT_SQL, [pipeline, position.file, position.pos, position.gtid ?? null, Math.trunc(sourceTimestampMs)]);
-    });
+    await this.run(`save the checkpoint of "${pipeline}"`, (conn, proof) => writeCheckpoint(conn, pipeline, values, proof), { fenced: true });
+  }
+
+  /**
+   * Replaces the checkpoint in one target transaction (delete, then insert): a failure, or a crash in
+   * between, leaves the checkpoint that was there, never none (which would make the next start fall
+   * back to `source.start`). The same transaction forgets what the applied log says ran exactly once
+   * (statement-format changes, foreign-key groups): a reset declares that the target holds exactly
+   * the data up to the new checkpoint.
+   */
+  async reset(pipeline: string, checkpoint: Checkpoint): Promise<void> {
+    const values = saveValues(pipeline, checkpoint);
+    await this.init();
+    await this.run(
+      `reset the checkpoint of "${pipeline}"`,
+      async (conn, proof) => {
+        for (const sql of CREATE_APPLIED_SQL) await conn.query(sql); // DDL commits: before the transaction
+        await conn.query('BEGIN');
+        try {
+          await conn.query(`DELETE FROM ${QUALIFIED} WHERE pipeline = ?`, [pipeline]);
+          await conn.query(CLEAR_APPLIED_SQL, [pipeline]);
+          await writeCheckpoint(conn, pipeline, values, proof);
+          await conn.query('COMMIT');
+        } catch (err) {
+          // A ROLLBACK that fails too means the connection is gone (and the server rolls back): its error says so.
+          await conn.query('ROLLBACK');
+          throw err;
+        }
+      },
+      { fenced: true },
+    );
   }
 
   async clear(pipeline: string): Promise<void> {
@@ -131,12 +177,18 @@ export class MySqlCheckpointStore implements CheckpointStore {
     await this.pool.close();
   }
 
-  private async run<T>(what: string, work: (conn: mysql.PoolConnection) => Promise<T>): Promise<T> {
+  /**
+   * One piece of work on a pooled connection, retried on transient errors. `fenced` work waits at the
+   * write fence first, on every attempt, before it takes a connection, and gets the lock's proof.
+   */
+  private async run<T>(what: string, work: (conn: mysql.PoolConnection, proof: LockProof | null) => Promise<T>, options: { fenced?: boolean } = {}): Promise<T> {
+    const fence = options.fenced ? this.fence : undefined;
     try {
       return await retryTransient({ policy: this.retry, logger: this.logger, signal: this.closing.signal, what, ...(this.maxAttempts ? { maxAttempts: this.maxAttempts } : {}) }, async () => {
+        const proof = fence ? await fence.held(this.closing.signal) : null;
         const conn = await this.pool.acquire();
         try {
-          const result = await work(conn);
+          const result = await work(conn, proof);
           this.pool.release(conn);
           return result;
         } catch (err) {
@@ -155,6 +207,34 @@ export class MySqlCheckpointStore implements CheckpointStore {
       );
     }
   }
+}
+
+/** The SAVE_SQL parameters; refuses a position that is not a whole number. */
+/**
+ * The checkpoint upsert, on the caller's connection (and in its transaction, if one is open): the store
+ * runs it, and so does the sink inside a statement's transaction. With a lock proof it writes only
+ * while the server says the lock is held by that connection.
+ */
+export async function writeCheckpoint(conn: mysql.PoolConnection, pipeline: string, values: unknown[], proof: LockProof | null): Promise<void> {
+  if (!proof) {
+    await conn.query(SAVE_SQL, values);
+    return;
+  }
+  const [result] = await conn.query(GUARDED_SAVE_SQL, [...values, proof.lockName, proof.connectionId]);
+  if ((result as mysql.ResultSetHeader).affectedRows > 0) return;
+  throw new BinlogSyncError(
+    'CHECKPOINT',
+    `checkpoint store: the checkpoint of "${pipeline}" was not written: the pipeline lock '${proof.lockName}' is no longer held by ` +
+      `this daemon's target connection ${proof.connectionId} (it was lost, and another daemon may own the pipeline now)`,
+    { details: { pipeline, lockName: proof.lockName, connectionId: proof.connectionId } },
+  );
+}
+
+export function saveValues(pipeline: string, { position, sourceTimestampMs }: Checkpoint): unknown[] {
+  if (!Number.isSafeInteger(position.pos) || position.pos < 0) {
+    throw new BinlogSyncError('CHECKPOINT', `refusing to save checkpoint ${position.file}:${position.pos} for "${pipeline}": the position is not a whole number`);
+  }
+  return [pipeline, position.file, position.pos, position.gtid ?? null, Math.trunc(sourceTimestampMs)];
 }
 
 function toCheckpoint(row: CheckpointRow): Checkpoint {

@@ -2,7 +2,9 @@
  * Decides, from a mysql2 / Node error's `errno` and `code` alone, whether applying the same batch again
  * can succeed, and whether the connection it happened on is still usable. Pure, so the table is tested
  * without a server. Anything not listed is non-retriable: retrying a bad statement forever would hide it.
+ * Connection failures are classified by src/core/network-errors.ts, the same table the source uses.
  */
+import { isNetworkError } from '../../src/index.js';
 
 export type ErrorClass =
   /** Transaction rolled back by a lock conflict; the connection is fine. */
@@ -21,7 +23,10 @@ export interface Classification {
   readonly discardConnection: boolean;
 }
 
-/** Server error numbers (ER_*) worth retrying. */
+/**
+ * Server error numbers (ER_*) worth retrying, besides the connection failures every side retries
+ * (`isNetworkError`: sockets, DNS, CR_*, ER_NET_*).
+ */
 const RETRIABLE_ERRNO: ReadonlyMap<number, ErrorClass> = new Map<number, ErrorClass>([
   [1213, 'lock-conflict'], // ER_LOCK_DEADLOCK
   [1205, 'lock-conflict'], // ER_LOCK_WAIT_TIMEOUT
@@ -34,69 +39,36 @@ const RETRIABLE_ERRNO: ReadonlyMap<number, ErrorClass> = new Map<number, ErrorCl
   [1047, 'unavailable'], // ER_UNKNOWN_COM_ERROR: Galera node not ready (WSREP)
   [1317, 'connection'], // ER_QUERY_INTERRUPTED: killed, typically by a shutdown
   [1927, 'connection'], // ER_CONNECTION_KILLED (MariaDB)
-  [1152, 'connection'], // ER_ABORTING_CONNECTION
-  [1158, 'connection'], // ER_NET_READ_ERROR
-  [1159, 'connection'], // ER_NET_READ_INTERRUPTED
-  [1160, 'connection'], // ER_NET_ERROR_ON_WRITE
-  [1161, 'connection'], // ER_NET_WRITE_INTERRUPTED
-  [2002, 'connection'], // CR_CONNECTION_ERROR
-  [2003, 'connection'], // CR_CONN_HOST_ERROR
-  [2006, 'connection'], // CR_SERVER_GONE_ERROR
-  [2013, 'connection'], // CR_SERVER_LOST
-  [2055, 'connection'], // CR_SERVER_LOST_EXTENDED
   [4031, 'connection'], // ER_CLIENT_INTERACTION_TIMEOUT (MySQL 8: idle connection closed)
 ]);
 
-/** Node socket errors and mysql2 protocol errors (string codes, no errno from the server). */
-const RETRIABLE_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT', // also mysql2's connect timeout
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EAI_AGAIN',
-  // A restarting container's host name may not resolve for a while (compose, Kubernetes).
-  'ENOTFOUND',
-  'PROTOCOL_CONNECTION_LOST',
-  'PROTOCOL_SEQUENCE_TIMEOUT',
-  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
-  'PROTOCOL_ENQUEUE_AFTER_QUIT',
-  'PROTOCOL_ENQUEUE_HANDSHAKE_TWICE',
-  'ER_LOCK_DEADLOCK',
-  'ER_LOCK_WAIT_TIMEOUT',
-  'ER_CON_COUNT_ERROR',
-  'ER_SERVER_SHUTDOWN',
-  'ER_CONNECTION_KILLED',
-  'ER_QUERY_INTERRUPTED',
+/** The same server errors by mysql2's string code, for errors that carry no errno. */
+const RETRIABLE_CODES: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass>([
+  ['ER_LOCK_DEADLOCK', 'lock-conflict'],
+  ['ER_LOCK_WAIT_TIMEOUT', 'lock-conflict'],
+  ['ER_CON_COUNT_ERROR', 'connection'],
+  ['ER_SERVER_SHUTDOWN', 'connection'],
+  ['ER_CONNECTION_KILLED', 'connection'],
+  ['ER_QUERY_INTERRUPTED', 'connection'],
 ]);
 
 const FATAL: Classification = Object.freeze({ retriable: false, errorClass: 'fatal', discardConnection: false });
+const CONNECTION: Classification = Object.freeze({ retriable: true, errorClass: 'connection', discardConnection: true });
 
 function field(err: unknown, name: string): unknown {
   return typeof err === 'object' && err !== null ? (err as Record<string, unknown>)[name] : undefined;
 }
 
 export function classifyMySqlError(err: unknown): Classification {
+  if (isNetworkError(err)) return CONNECTION;
   const errno = field(err, 'errno');
   const code = field(err, 'code');
   // mysql2 marks errors after which the connection is dead as `fatal`.
   const fatalToConnection = field(err, 'fatal') === true;
-
-  if (typeof errno === 'number' && errno > 0) {
-    const cls = RETRIABLE_ERRNO.get(errno);
-    if (cls) return { retriable: true, errorClass: cls, discardConnection: cls !== 'lock-conflict' || fatalToConnection };
-    // Node system errors carry a negative errno; server errors a positive one. A positive unknown errno is
-    // a SQL error (unknown column, data too long, …) unless the string code says the socket failed.
-    if (typeof code !== 'string' || !RETRIABLE_CODES.has(code)) return fatalToConnection ? { ...FATAL, discardConnection: true } : FATAL;
-  }
-  if (typeof code === 'string' && RETRIABLE_CODES.has(code)) {
-    const lock = code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
-    return { retriable: true, errorClass: lock ? 'lock-conflict' : 'connection', discardConnection: !lock || fatalToConnection };
-  }
+  // Node system errors carry a negative errno; server errors a positive one. A positive unknown errno is
+  // a SQL error (unknown column, data too long, …).
+  const cls = typeof errno === 'number' && errno > 0 ? RETRIABLE_ERRNO.get(errno) : typeof code === 'string' ? RETRIABLE_CODES.get(code) : undefined;
+  if (cls) return { retriable: true, errorClass: cls, discardConnection: cls !== 'lock-conflict' || fatalToConnection };
   return fatalToConnection ? { ...FATAL, discardConnection: true } : FATAL;
 }
 

@@ -21,7 +21,17 @@ export {
   type MySqlCheckpointStoreOptions,
   type StoredCheckpoint,
 } from './checkpoint-store.js';
-export { PipelineLock, HeldPipelineLock, pipelineLockName, type LockHolder, type PipelineLockOptions } from './pipeline-lock.js';
+export {
+  PipelineLock,
+  HeldPipelineLock,
+  PipelineLockKeeper,
+  pipelineLockName,
+  type HeldLock,
+  type LockHolder,
+  type PipelineLockKeeperOptions,
+  type PipelineLockOptions,
+} from './pipeline-lock.js';
+export { LockGate, type LockProof, type WriteFence } from './write-fence.js';
 export {
   inspectTargetTable,
   inspectTargetTables,

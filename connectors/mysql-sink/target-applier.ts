@@ -3,18 +3,19 @@
  * prepared connections. Transient failures (deadlocks, lock wait timeouts, a restarting or unreachable
  * target) are retried with capped backoff on a fresh connection until they succeed; everything else
  * becomes a non-retriable TargetError that names the table, the key, the statement and the remedy.
+ * With a write fence (the pipeline lock's), no attempt starts while the lock is not held.
  */
 import { format } from 'mysql2/promise';
 import type mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/index.js';
-import { TargetError, describeError } from '../../src/index.js';
+import { BinlogSyncError, TargetError, describeError } from '../../src/index.js';
 import type { Mutation, StatementEvent } from '../../src/index.js';
 import { formatPosition } from '../../src/index.js';
 import { APPLIED_TABLE_REF, CREATE_APPLIED_SQL, ORDER_STREAM_PREFIX, READ_APPLIED_SQL, READ_APPLIED_FOR_UPDATE_SQL, READ_STREAMS_SQL, orderStream, STATEMENTS_STREAM, WRITE_APPLIED_SQL, appliedMarkOf, isApplied } from './applied-log.js';
 import { quoteIdentifier } from './statement-builder.js';
-import { SAVE_CHECKPOINT_SQL } from './checkpoint-store.js';
+import { saveValues, writeCheckpoint } from './checkpoint-store.js';
 import type { BinlogPosition, Checkpoint } from '../../src/index.js';
 import type { SinkConnector } from '../../src/index.js';
 import { classifyMySqlError, remedyFor } from './error-classifier.js';
@@ -29,6 +30,7 @@ import {
   type StatementLimits,
 } from './statement-builder.js';
 import { TargetPool, type TargetEndpoint } from './target-connection.js';
+import type { LockProof, WriteFence } from './write-fence.js';
 
 export interface MySqlSinkOptions extends TargetEndpoint {
   /** Connections to the target; lanes apply concurrently up to this many. Default 8. */
@@ -42,6 +44,8 @@ export interface MySqlSinkOptions extends TargetEndpoint {
   readonly retry?: BackoffPolicy;
   /** The pipeline's name: keys what this sink records as applied exactly once (statements). */
   readonly pipeline?: string;
+  /** Every apply attempt waits until the pipeline lock is held (and fails once it is gone for good). */
+  readonly fence?: WriteFence;
 }
 
 export const DEFAULT_POOL_SIZE = 8;
@@ -57,6 +61,7 @@ export class MySqlSink implements SinkConnector {
   private readonly closing = new AbortController();
   private readonly pipeline: string;
   private appliedReady: Promise<void> | null = null;
+  private readonly fence: WriteFence | undefined;
 
   constructor(options: MySqlSinkOptions) {
     const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
@@ -68,6 +73,7 @@ export class MySqlSink implements SinkConnector {
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.retry = options.retry ?? DEFAULT_BACKOFF;
     this.pool = new TargetPool(options, poolSize);
+    this.fence = options.fence;
     this.pipeline = options.pipeline ?? 'binlog-sync';
   }
 
@@ -80,7 +86,7 @@ export class MySqlSink implements SinkConnector {
     if (this.closing.signal.aborted) throw new TargetError('TARGET_CONNECTION', 'target: applyStatement called on a closed sink', { retriable: false });
     await this.ensureAppliedLog();
     const where = formatPosition(ev.position);
-    return this.withConnection(`run the statement at ${where}`, async (conn) => {
+    return this.withConnection(`run the statement at ${where}`, async (conn, proof) => {
       await conn.query('BEGIN');
       try {
         const [rows] = await conn.query(READ_APPLIED_FOR_UPDATE_SQL, [this.pipeline, STATEMENTS_STREAM]);
@@ -106,10 +112,7 @@ export class MySqlSink implements SinkConnector {
           );
         }
         await conn.query(WRITE_APPLIED_SQL, [this.pipeline, STATEMENTS_STREAM, ev.position.file, ev.position.pos, 0]);
-        if (save) {
-          const { position, sourceTimestampMs } = save.checkpoint;
-          await conn.query(SAVE_CHECKPOINT_SQL, [save.pipeline, position.file, position.pos, position.gtid ?? null, Math.trunc(sourceTimestampMs)]);
-        }
+        if (save) await writeCheckpoint(conn, save.pipeline, saveValues(save.pipeline, save.checkpoint), proof);
         await conn.query('COMMIT');
         return 'applied';
       } finally {
@@ -166,13 +169,14 @@ export class MySqlSink implements SinkConnector {
     return this.appliedReady;
   }
 
-  /** Runs `work` on one pooled connection with the transient-error retry loop. */
-  private async withConnection<T>(what: string, work: (conn: mysql.PoolConnection) => Promise<T>): Promise<T> {
+  /** Runs `work` on one pooled connection with the transient-error retry loop, each attempt behind the write fence. */
+  private async withConnection<T>(what: string, work: (conn: mysql.PoolConnection, proof: LockProof | null) => Promise<T>): Promise<T> {
     try {
       return await retryTransient({ policy: this.retry, logger: this.logger, signal: this.closing.signal, what }, async () => {
+        const proof = this.fence ? await this.fence.held(this.closing.signal) : null;
         const conn = await this.pool.acquire();
         try {
-          const result = await work(conn);
+          const result = await work(conn, proof);
           this.pool.release(conn);
           return result;
         } catch (err) {
@@ -182,7 +186,7 @@ export class MySqlSink implements SinkConnector {
         }
       });
     } catch (err) {
-      if (err instanceof TargetError) throw err;
+      if (err instanceof BinlogSyncError) throw err;
       throw new TargetError('TARGET_APPLY', `target: cannot ${what}: ${describeError(err)}`, { cause: err, retriable: false });
     }
   }
@@ -201,10 +205,14 @@ export class MySqlSink implements SinkConnector {
     try {
       await retryTransient(
         { policy: this.retry, logger: this.logger, signal: this.closing.signal, what: describeBatch(statements, mutations.length) },
-        () => this.applyOnce(statements),
+        async () => {
+          if (this.fence) await this.fence.held(this.closing.signal);
+          await this.applyOnce(statements);
+        },
       );
     } catch (err) {
-      if (err instanceof TargetError) throw err;
+      // TargetErrors name the statement; PIPELINE_LOCKED and the like come from the fence.
+      if (err instanceof BinlogSyncError) throw err;
       // Non-retriable and not from a statement: typically the connection itself (access denied, bad host).
       throw new TargetError('TARGET_CONNECTION', `target: cannot connect to apply changes: ${describeError(err)}. Check the target host, port, user and password.`, {
         cause: err,

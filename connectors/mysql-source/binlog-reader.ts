@@ -20,9 +20,10 @@ import { compileRowDecoder, fspOf, type ColumnSpec, type RowDecoder } from './ro
 import { TableIdentity } from './row-identity.js';
 import type { SchemaCache } from './schema-cache.js';
 import type { TableFilter } from '../../src/index.js';
-import { TxAssembler, classifyQuery, type DecodedChange } from './tx-assembler.js';
+import { TxAssembler, type DecodedChange } from './tx-assembler.js';
 import { XaTracker } from './xa-tracker.js';
-import { describeXid, statementWriteTargets, xidOfQuery, xidOfEvent, type XidFields } from './statements.js';
+import { describeXid, xidOfEvent, type XidFields } from './xa-ids.js';
+import { classifyStatement, dmlWriteTargets, parseXid } from '../../src/index.js';
 
 /** What to do with a statement-format data change on a synced table (`source.statementEvents`). */
 export type StatementPolicy = 'stop' | 'apply';
@@ -342,26 +343,29 @@ export class BinlogReader {
   private query(item: RawItem, state: ReadState): Converted {
     const q = item.event as AnyBinlogEvent & { query: string; schema: string } & Partial<XidFields> & { completedXa?: boolean };
     const { asm, xa } = state;
-    const kind = classifyQuery(q.query);
+    const kind = classifyStatement(q.query);
     switch (kind) {
       case 'begin':
         asm.begin();
         return null;
       case 'commit':
+      case 'rollback': // a logged ROLLBACK: its non-transactional changes stand
+      case 'xa-commit-one-phase':
         return this.endGroup(state, q);
       case 'xa-start': {
         // MySQL writes XA START as a query; MariaDB marks the group in its GTID event instead.
         if (asm.idle) asm.begin();
-        const xid = xidOfQuery(q.query);
+        const xid = parseXid(q.query);
         if (xid !== null) this.startXa(state, xid);
         return null;
       }
       case 'xa-end':
-      case 'ignore':
+      case 'xa-prepare': // the XA_PREPARE event ends the group
+      case 'savepoint':
         return null;
       case 'xa-commit':
       case 'xa-rollback': {
-        const xid = xidOfQuery(q.query);
+        const xid = parseXid(q.query);
         if (xid === null) return [this.halt(new SourceError('SOURCE_XA', `cannot read the XA transaction id of "${q.query.slice(0, 200)}" at ${formatPosition(asm.position(q.nextPosition, undefined))}`))];
         if (kind === 'xa-rollback') {
           xa.forget(xid);
@@ -387,6 +391,7 @@ export class BinlogReader {
       case 'dml':
         return this.statement(q, state);
       case 'ddl':
+      case 'other': // GRANT, CREATE USER, FLUSH …: their own group, a transaction boundary
         this.config.schema.invalidateMentionedIn(q.query);
         return [asm.ddl(q.query, q.schema, q.nextPosition, q.timestamp)];
     }
@@ -398,7 +403,7 @@ export class BinlogReader {
     const insertId = state.insertId;
     const lastInsertId = state.lastInsertId;
     state.insertId = state.lastInsertId = undefined;
-    const targets = statementWriteTargets(q.query, q.schema);
+    const targets = dmlWriteTargets(q.query, q.schema);
     const synced = targets === null ? null : targets.filter((t) => this.config.filter.matches(t.schema, t.name));
     if (synced !== null && synced.length === 0) return null;
     const position = asm.position(q.nextPosition, undefined);

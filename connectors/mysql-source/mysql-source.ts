@@ -14,7 +14,7 @@ import { SOURCE_DEFAULTS, type MySqlSourceOptions } from './options.js';
 import { SchemaCache } from './schema-cache.js';
 import { CollationFolder } from './collation-folder.js';
 import { describeZongjiDecoder, installZongjiDecoder } from './zongji-row-reader.js';
-import { TableFilter, readForeignKeys, type ForeignKeyLink } from '../../src/index.js';
+import { TableFilter, binlogStatusStatement, readForeignKeys, type ForeignKeyLink } from '../../src/index.js';
 
 type Rows = Record<string, unknown>[];
 
@@ -146,9 +146,11 @@ export class MySqlSource implements SourceConnector {
   }
 
   private async headOn(query: (sql: string) => Promise<Rows>): Promise<BinlogPosition> {
-    const status = await query('SHOW MASTER STATUS');
+    // Asked each time: the statement depends on the version, and a restarted source may be an upgraded one.
+    const statement = binlogStatusStatement(String((await query('SELECT VERSION() AS version'))[0]?.version ?? ''));
+    const status = await query(statement);
     const row = status[0];
-    if (!row) throw new SourceError('SOURCE_METADATA', `source ${this.options.host}:${this.options.port} has no binlog (SHOW MASTER STATUS is empty): start it with --log-bin`);
+    if (!row) throw new SourceError('SOURCE_METADATA', `source ${this.options.host}:${this.options.port} has no binlog (${statement} is empty): start it with --log-bin`);
     const file = String(row.File);
     const pos = Number(row.Position);
     let gtid = typeof row.Executed_Gtid_Set === 'string' && row.Executed_Gtid_Set !== '' ? row.Executed_Gtid_Set.replace(/\s/g, '') : undefined;

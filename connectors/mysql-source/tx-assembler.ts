@@ -5,7 +5,8 @@
  * (non-transactional tables; a ROLLBACK that is logged only undoes transactional changes, the
  * logged rows stand) or a DDL query, which commits implicitly and is its own group. Only ends
  * carry a resume position: inside a transaction MariaDB writes end_log_pos 0 and zongji freezes
- * its position, so nothing mid-transaction is ever offered as a resume point.
+ * its position, so nothing mid-transaction is offered as a resume point — except the end of a
+ * statement-format change that the sink ran as a barrier (everything before it is applied then).
  */
 import type { ChangeEvent, ChangeOp, CommitEvent, Row, RowIdentity, SchemaChangeEvent, StatementEvent, TableKeys, TableRef } from '../../src/index.js';
 import type { BinlogPosition } from '../../src/index.js';
@@ -21,40 +22,6 @@ export interface DecodedChange {
   readonly afterId: RowIdentity | null;
   /** Share of its rows event's size. */
   readonly bytes: number;
-}
-
-export type QueryKind = 'begin' | 'commit' | 'ignore' | 'ddl' | 'dml' | 'xa-start' | 'xa-end' | 'xa-commit' | 'xa-rollback';
-
-/** Skips leading blanks and comments (`/* … *\/`, `-- …`, `# …`) before the first keyword. */
-function firstWords(sql: string): string {
-  let i = 0;
-  const n = sql.length;
-  for (;;) {
-    while (i < n && /\s/.test(sql[i]!)) i++;
-    if (sql.startsWith('/*', i)) {
-      const end = sql.indexOf('*/', i + 2);
-      if (end < 0) return '';
-      i = end + 2;
-    } else if (sql.startsWith('--', i) || sql[i] === '#') {
-      const end = sql.indexOf('\n', i);
-      if (end < 0) return '';
-      i = end + 1;
-    } else break;
-  }
-  return sql.slice(i, i + 40).toUpperCase();
-}
-
-export function classifyQuery(sql: string): QueryKind {
-  const head = firstWords(sql);
-  if (/^(BEGIN|START\s+TRANSACTION)\b/.test(head)) return 'begin';
-  if (/^XA\s+(START|BEGIN)\b/.test(head)) return 'xa-start';
-  if (/^XA\s+(END|PREPARE)\b/.test(head)) return 'xa-end';
-  if (/^XA\s+COMMIT\b/.test(head)) return 'xa-commit';
-  if (/^XA\s+ROLLBACK\b/.test(head)) return 'xa-rollback';
-  if (/^(SAVEPOINT|ROLLBACK\s+TO|RELEASE\s+SAVEPOINT)\b/.test(head)) return 'ignore';
-  if (/^(COMMIT|ROLLBACK)\b/.test(head)) return 'commit';
-  if (/^(INSERT|REPLACE|UPDATE|DELETE|LOAD\s+DATA|LOAD\s+XML)\b/.test(head)) return 'dml';
-  return 'ddl';
 }
 
 interface OpenTx {

@@ -12,7 +12,7 @@
  */
 import { SourceError } from '../../src/index.js';
 import type { DecodedChange } from './tx-assembler.js';
-import { describeXid } from './statements.js';
+import { describeXid } from './xa-ids.js';
 
 interface Held {
   readonly changes: DecodedChange[];

@@ -4,10 +4,8 @@
  */
 import type { PipelineConfig } from '../config/load.js';
 import type { Logger } from '../core/log.js';
-import { BinlogSyncError, describeError } from '../core/errors.js';
-import { backoffDelay, DEFAULT_BACKOFF, sleep } from '../core/backoff.js';
 import { MySqlSource } from '../../connectors/mysql-source/index.js';
-import { MySqlCheckpointStore, MySqlSink, PipelineLock, type HeldPipelineLock, type LockHolder } from '../../connectors/mysql-sink/index.js';
+import { MySqlCheckpointStore, MySqlSink, PipelineLock, PipelineLockKeeper, type LockHolder } from '../../connectors/mysql-sink/index.js';
 
 export interface OpenConnectors {
   readonly source: MySqlSource;
@@ -16,11 +14,13 @@ export interface OpenConnectors {
   readonly checkpoints: MySqlCheckpointStore;
   readonly lock: {
     /**
-     * Takes the pipeline's lock for this process's lifetime; fails if a daemon already holds it. The
-     * lock lives on a target connection: when that is lost (target restart) it is taken again; if
-     * another daemon got it meanwhile, `onTakenOver` is called.
+     * Takes the pipeline's lock for this process's lifetime; fails if a daemon already holds it. Until
+     * it is taken, the sink and the checkpoint store refuse to write. The lock lives on a target
+     * connection: when that is lost (target restart, KILL), writes wait while it is taken again; if
+     * that fails for good (another daemon got it meanwhile, or an error retrying cannot fix),
+     * `onLockGone` is called with the reason: the caller stops its pipeline.
      */
-    acquire(onTakenOver?: (err: unknown) => void): Promise<void>;
+    acquire(onLockGone?: (err: Error) => void): Promise<void>;
     /** The target connection id of the daemon holding the lock, or null. */
     holder(): Promise<number | null>;
   };
@@ -51,32 +51,18 @@ export async function openConnectors(config: PipelineConfig, logger: Logger, opt
     statementEvents: s.statementEvents,
     logger: logger.child({ component: 'source' }),
   });
-  const sink = options.sink === false ? null : new MySqlSink({ ...target, poolSize: t.poolSize, pipeline: config.name, logger: logger.child({ component: 'sink' }) });
-  const checkpoints = new MySqlCheckpointStore({ ...target, logger: logger.child({ component: 'checkpoints' }), ...(options.oneShot ? { maxAttempts: 2 } : {}) });
-  const lock = new PipelineLock({ ...target, logger: logger.child({ component: 'lock' }) });
-  let held: HeldPipelineLock | null = null;
-  let closed = false;
   const lockLog = logger.child({ component: 'lock' });
-  const keep = (h: HeldPipelineLock, onTakenOver?: (err: unknown) => void): void => {
-    held = h;
-    void h.lost.then(async (lostErr) => {
-      if (closed) return;
-      lockLog.warn({ err: describeError(lostErr) }, 'pipeline lock lost with its target connection; taking it again');
-      for (let attempt = 0; !closed; attempt++) {
-        try {
-          keep(await lock.acquire(config.name), onTakenOver);
-          lockLog.info('pipeline lock taken again');
-          return;
-        } catch (err) {
-          if (err instanceof BinlogSyncError && err.code === 'PIPELINE_LOCKED') {
-            onTakenOver?.(err);
-            return;
-          }
-          await sleep(backoffDelay(DEFAULT_BACKOFF, attempt));
-        }
-      }
-    });
-  };
+  const lock = new PipelineLock({ ...target, logger: lockLog });
+  // The keeper owns the write fence: no apply and no checkpoint write while the lock is not held.
+  const keeper = new PipelineLockKeeper(lock, config.name, { logger: lockLog });
+  const sink =
+    options.sink === false ? null : new MySqlSink({ ...target, poolSize: t.poolSize, pipeline: config.name, fence: keeper.fence, logger: logger.child({ component: 'sink' }) });
+  const checkpoints = new MySqlCheckpointStore({
+    ...target,
+    fence: keeper.fence,
+    logger: logger.child({ component: 'checkpoints' }),
+    ...(options.oneShot ? { maxAttempts: 2 } : {}),
+  });
   return {
     source,
     get sink(): MySqlSink {
@@ -85,12 +71,11 @@ export async function openConnectors(config: PipelineConfig, logger: Logger, opt
     },
     checkpoints,
     lock: {
-      acquire: async (onTakenOver) => keep(await lock.acquire(config.name), onTakenOver),
+      acquire: (onLockGone) => keeper.acquire(onLockGone),
       holder: async () => ((await lock.isHeld(config.name)) as LockHolder | null)?.connectionId ?? null,
     },
     async close() {
-      closed = true;
-      await Promise.allSettled([source.close(), sink?.close(), checkpoints.close(), held?.release()]);
+      await Promise.allSettled([source.close(), sink?.close(), checkpoints.close(), keeper.release()]);
     },
   };
 }

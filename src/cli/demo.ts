@@ -12,6 +12,7 @@ import { createLogger } from '../core/log.js';
 import { comparePositions, formatPosition, type BinlogPosition } from '../core/position.js';
 import type { Pipeline } from '../core/pipeline.js';
 import { LocalMariaDb, type ServerEndpoint } from '../local/mariadb-server.js';
+import { binlogHead } from '../local/binlog-head.js';
 import { createWorkloadSchema, runWorkload, WORKLOAD_TABLES } from '../local/workload.js';
 import { compareDatabases } from '../verify/digest.js';
 import { parseCommandArgs } from './args.js';
@@ -23,9 +24,7 @@ const DEMO_CONFIG = fileURLToPath(new URL('../../../config/demo.yaml', import.me
 async function sourceHead(endpoint: ServerEndpoint): Promise<BinlogPosition> {
   const c = await mysql.createConnection(endpoint);
   try {
-    const [rows] = await c.query<mysql.RowDataPacket[]>('SHOW MASTER STATUS');
-    const r = rows[0]!;
-    return { file: String(r.File), pos: Number(r.Position) };
+    return await binlogHead(c);
   } finally {
     await c.end();
   }

@@ -11,8 +11,9 @@ Usage:
   binlog-sync run     --config FILE [--reset-to FILE:POS --yes]   run the sync daemon (SIGTERM/SIGINT: drain, checkpoint, exit 0)
   binlog-sync check   --config FILE                               preflight checklist of both servers, with a fix per failure
   binlog-sync status  --config FILE [--json]                      checkpoint, source head, lag, whether the daemon runs
-  binlog-sync replay  --config FILE --from FILE:POS [--to FILE:POS] [--dry-run]
-                                                                  re-apply a binlog range idempotently (or print it as JSON lines)
+  binlog-sync replay  --config FILE --from FILE:POS [--to FILE:POS] [--dry-run] [--force]
+                                                                  re-apply a binlog range idempotently (or print it as JSON lines);
+                                                                  refuses while the daemon runs, and a --to before the checkpoint without --force
   binlog-sync demo    [--seconds N]                               local demo: throwaway source + target, a workload, sync, verify
   binlog-sync help
 

@@ -1,14 +1,22 @@
 /**
- * `binlog-sync replay --config FILE --from FILE:POS [--to FILE:POS] [--dry-run]`: re-applies a bounded
- * binlog range to the target (idempotent: the target converges to the same state) without moving the
- * stored checkpoint. Without --to, the range ends at the source's head when the command starts.
+ * `binlog-sync replay --config FILE --from FILE:POS [--to FILE:POS] [--dry-run] [--force]`: re-applies a
+ * bounded binlog range to the target (idempotent: the target converges to the same state) without moving
+ * the stored checkpoint. Without --to, the range ends at the source's head when the command starts.
  * --dry-run prints the decoded changes as JSON lines and applies nothing.
+ *
+ * Applying takes the pipeline lock (a replay racing the daemon could write older row images after the
+ * daemon's newer ones), and a --to before the stored checkpoint is refused unless --force: rows changed
+ * between --to and the checkpoint would be left at their older values, and nothing would bring them
+ * forward again (the daemon resumes after the checkpoint).
  */
 import { loadPipelineConfig } from '../config/load.js';
 import { createLogger } from '../core/log.js';
-import { comparePositions, formatPosition, parsePosition } from '../core/position.js';
+import { comparePositions, formatPosition, parsePosition, type BinlogPosition } from '../core/position.js';
 import { rowToJson, valueToJson } from '../core/json.js';
 import { tableKey } from '../core/event.js';
+import { describeError } from '../core/errors.js';
+import type { Pipeline } from '../core/pipeline.js';
+import type { CheckpointStore } from '../core/ports.js';
 import { configPath, parseCommandArgs, UsageError } from './args.js';
 import { openConnectors } from './connectors.js';
 import { createPipeline } from './run.js';
@@ -19,6 +27,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     from: { type: 'string' },
     to: { type: 'string' },
     'dry-run': { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
   });
   const file = configPath('replay', values, positionals);
   if (!values.from) throw new UsageError('replay: --from FILE:POS is required (e.g. --from mysql-bin.000003:4)');
@@ -31,9 +40,17 @@ export async function replayCommand(argv: string[]): Promise<number> {
   const stop = (): void => ac.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  let pipeline: Pipeline | null = null;
   try {
     const to = values.to ? parsePosition(values.to) : await c.source.head();
     if (comparePositions(from, to) >= 0) throw new UsageError(`replay: --from ${formatPosition(from)} is not before --to ${formatPosition(to)}`);
+    if (!values['dry-run']) {
+      if (values.to && !values.force) await refuseEndBeforeCheckpoint(config.name, to, c.checkpoints);
+      await c.lock.acquire((err) => {
+        logger.error({ err: describeError(err) }, 'replay: lost the pipeline lock: stopping');
+        pipeline?.abort(err);
+      });
+    }
     if (values['dry-run']) {
       let changes = 0;
       let transactions = 0;
@@ -57,7 +74,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       logger.info({ changes, transactions, from: formatPosition(from), to: formatPosition(to) }, 'dry run: nothing applied');
       return 0;
     }
-    const pipeline = createPipeline(config, c, logger, { from: { kind: 'position', position: from }, initialCheckpoint: null, checkpoints: null, until: to });
+    pipeline = createPipeline(config, c, logger, { from: { kind: 'position', position: from }, initialCheckpoint: null, checkpoints: null, until: to });
     const { stats, reason } = await pipeline.run(ac.signal);
     const summary = { changes: stats.changes, transactions: stats.transactions, applied: stats.mutationsApplied, from: formatPosition(from), to: formatPosition(to), reason };
     console.log(JSON.stringify(summary));
@@ -67,4 +84,16 @@ export async function replayCommand(argv: string[]): Promise<number> {
     process.off('SIGTERM', stop);
     await c.close();
   }
+}
+
+/** A replay that ends before the stored checkpoint would leave rows older than the daemon left them. */
+async function refuseEndBeforeCheckpoint(pipeline: string, to: BinlogPosition, checkpoints: Pick<CheckpointStore, 'load'>): Promise<void> {
+  const stored = await checkpoints.load(pipeline);
+  if (!stored || comparePositions(to, stored.position) >= 0) return;
+  const cp = formatPosition(stored.position);
+  throw new UsageError(
+    `replay: --to ${formatPosition(to)} is before the stored checkpoint ${cp} of "${pipeline}": rows changed between ` +
+      `--to and the checkpoint would stay at their older values (the daemon resumes after ${cp} and never applies them again). ` +
+      `Omit --to to replay to the source head, or give --to at or after ${cp}; --force replays the range anyway.`,
+  );
 }

@@ -4,6 +4,7 @@
  * SIGTERM/SIGINT, drain, store a final checkpoint, exit 0. A second signal exits at once.
  */
 import { loadPipelineConfig, type PipelineConfig } from '../config/load.js';
+import { describeError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { Pipeline, type PipelineOptions, type PipelineResult } from '../core/pipeline.js';
 import { formatPosition, parsePosition, type BinlogPosition } from '../core/position.js';
@@ -55,7 +56,7 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
   try {
     let pipeline: Pipeline | null = null;
     await c.lock.acquire((err) => {
-      logger.error({ err: String(err) }, 'another daemon took over this pipeline while the target was unreachable: stopping');
+      logger.error({ err: describeError(err) }, 'the pipeline lock could not be taken again after its connection was lost: stopping');
       pipeline?.abort(err);
     });
     const stored = await c.checkpoints.load(config.name);
@@ -65,8 +66,7 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
     for (const check of report.checks) if (check.status === 'warn') logger.warn({ check: check.id }, `${check.title}: ${check.detail}`);
     assertPreflightPassed(report);
     if (o.resetTo) {
-      await c.checkpoints.clear(config.name);
-      await c.checkpoints.save(config.name, { position: o.resetTo, sourceTimestampMs: Date.now() });
+      await c.checkpoints.reset(config.name, { position: o.resetTo, sourceTimestampMs: Date.now() });
       logger.warn({ position: formatPosition(o.resetTo), previous: stored ? formatPosition(stored.position) : null }, 'checkpoint rewound (--reset-to)');
     }
     const start = await resolveStart(config.name, config.source.start, c.source, c.checkpoints);

@@ -1,35 +1,135 @@
 /**
- * Which tables a DDL statement names, so that DDL on synced tables is reported loudly and the rest
- * (CREATE USER, GRANT, DDL on other databases) quietly. A conservative text scan, not a SQL parser:
- * it finds `TABLE [IF [NOT] EXISTS] name[, name…]` and `RENAME TABLE a TO b`, names optionally
- * qualified and backquoted.
+ * Which tables a DDL statement changes, so that DDL on synced tables is reported loudly and the rest
+ * (CREATE USER, GRANT, ANALYZE TABLE, DDL on other databases) quietly. Read from the statement's tokens
+ * (sql-lexer.ts), so names in comments or strings are never taken for tables, and executable comments
+ * (`/*!40000 ALTER TABLE t DISABLE KEYS *\/`) count as the SQL they are.
+ *
+ * Covered, names optionally qualified and quoted:
+ * - CREATE [OR REPLACE] [TEMPORARY] TABLE [IF NOT EXISTS] t …: t (also … LIKE other and … AS SELECT:
+ *   `other` and the tables read are not changed);
+ * - ALTER [ONLINE] [IGNORE] TABLE [IF EXISTS] t …: t, plus the new name of a `RENAME [TO|AS] n` and the
+ *   table of an `EXCHANGE PARTITION p WITH TABLE n` (its rows change);
+ * - DROP [TEMPORARY] TABLE[S] [IF EXISTS] a, b …;
+ * - RENAME TABLE[S] [IF EXISTS] a TO b, c TO d: a, b, c, d;
+ * - TRUNCATE [TABLE] t;
+ * - CREATE [OR REPLACE] [UNIQUE|FULLTEXT|SPATIAL] INDEX … ON t, DROP INDEX … ON t: t;
+ * - CREATE/ALTER/DROP SEQUENCE s (MariaDB: a sequence is a table);
+ * - DROP DATABASE|SCHEMA d: one reference `{ schema: d, name: '*' }` (ALL_TABLES) standing for every
+ *   table of d, which the statement does not list; it matches a `d.*` table filter. CREATE and ALTER
+ *   DATABASE change no existing table: none.
+ * Each table once, in the order written; unqualified names get `defaultSchema`.
  */
 import type { TableRef } from './event.js';
+import { SqlCursor, SqlLexError } from './sql-lexer.js';
+import { DDL_MODIFIERS, addTable, readTableName, skipStatementWrappers } from './sql-statement.js';
 
-const IDENT = '(?:`(?:[^`]|``)+`|[A-Za-z0-9_$]+)';
-const NAME = `${IDENT}(?:\\s*\\.\\s*${IDENT})?`;
-const TABLE_CLAUSE = new RegExp(`\\bTABLES?\\s+(?:IF\\s+(?:NOT\\s+)?EXISTS\\s+)?(${NAME}(?:\\s*(?:,|\\bTO\\b)\\s*${NAME})*)`, 'gi');
-const NAME_RE = new RegExp(NAME, 'g');
+/** The name standing for every table of a database (DROP DATABASE). */
+export const ALL_TABLES = '*';
 
-function unquote(id: string): string {
-  const t = id.trim();
-  return t.startsWith('`') ? t.slice(1, -1).replace(/``/g, '`') : t;
-}
-
-function splitName(name: string, defaultSchema: string): TableRef {
-  const parts = name.match(new RegExp(IDENT, 'g')) ?? [];
-  return parts.length >= 2 ? { schema: unquote(parts[0]!), name: unquote(parts[1]!) } : { schema: defaultSchema, name: unquote(parts[0] ?? '') };
-}
-
-/** Tables a DDL statement names (comments are stripped first). */
+/** Tables a DDL statement changes (see above); [] for any other statement. */
 export function tablesInDdl(sql: string, defaultSchema: string): TableRef[] {
-  const text = sql.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/--[^\n]*/g, ' ');
   const out: TableRef[] = [];
-  for (const m of text.matchAll(TABLE_CLAUSE)) {
-    for (const n of m[1]!.matchAll(NAME_RE)) {
-      if (/^to$/i.test(n[0])) continue;
-      out.push(splitName(n[0], defaultSchema));
-    }
+  try {
+    readDdl(new SqlCursor(sql), defaultSchema, out);
+  } catch (err) {
+    // What was read before an unterminated string or comment stands.
+    if (!(err instanceof SqlLexError)) throw err;
   }
   return out;
+}
+
+function readDdl(c: SqlCursor, db: string, out: TableRef[]): void {
+  skipStatementWrappers(c);
+  const verb = c.take();
+  if (!verb || verb.kind !== 'word') return;
+  switch (verb.upper) {
+    case 'CREATE':
+    case 'ALTER':
+    case 'DROP': {
+      c.skipWords(DDL_MODIFIERS);
+      const object = c.take();
+      if (!object || object.kind !== 'word') return;
+      switch (object.upper) {
+        case 'TABLE':
+        case 'TABLES':
+          if (verb.upper === 'ALTER') alterTable(c, db, out);
+          else nameList(c, db, out, verb.upper === 'DROP');
+          return;
+        case 'SEQUENCE':
+          nameList(c, db, out, verb.upper === 'DROP');
+          return;
+        case 'INDEX':
+          // CREATE INDEX i [USING …] ON t (…), DROP INDEX i ON t: the table follows the first ON.
+          c.skipUntil((k) => k.isWord('ON'));
+          if (c.takeWords('ON')) add(c, db, out);
+          return;
+        case 'DATABASE':
+        case 'SCHEMA': {
+          if (verb.upper !== 'DROP') return;
+          c.takeWords('IF', 'EXISTS');
+          const name = c.take();
+          if (name && (name.kind === 'word' || name.kind === 'ident')) addTable(out, { schema: name.value, name: ALL_TABLES });
+          return;
+        }
+        default:
+          return;
+      }
+    }
+    case 'RENAME':
+      if (!c.takeWords('TABLE') && !c.takeWords('TABLES')) return;
+      c.takeWords('IF', 'EXISTS');
+      // a [WAIT n | NOWAIT] TO b [, c TO d …]
+      for (;;) {
+        if (!add(c, db, out)) return;
+        skipWait(c);
+        if (!c.takeWords('TO') || !add(c, db, out)) return;
+        if (!c.takePunct(',')) return;
+      }
+    case 'TRUNCATE':
+      c.takeWords('TABLE');
+      add(c, db, out);
+      return;
+    default:
+      return;
+  }
+}
+
+/** Reads a table name into `out`; false when none is next. */
+function add(c: SqlCursor, db: string, out: TableRef[]): boolean {
+  const t = readTableName(c, db);
+  if (t) addTable(out, t);
+  return t !== null;
+}
+
+function skipWait(c: SqlCursor): void {
+  if (c.takeWords('WAIT')) c.take();
+  else c.takeWords('NOWAIT');
+}
+
+/** `[IF [NOT] EXISTS] a [, b …]` (DROP lists several names; CREATE one, then its definition). */
+function nameList(c: SqlCursor, db: string, out: TableRef[], several: boolean): void {
+  if (!c.takeWords('IF', 'NOT', 'EXISTS')) c.takeWords('IF', 'EXISTS');
+  do {
+    if (!add(c, db, out)) return;
+  } while (several && c.takePunct(','));
+}
+
+/** `[IF EXISTS] t spec [, spec …]`: t, and the tables a RENAME or EXCHANGE PARTITION spec names. */
+function alterTable(c: SqlCursor, db: string, out: TableRef[]): void {
+  c.takeWords('IF', 'EXISTS');
+  if (!add(c, db, out)) return;
+  for (;;) {
+    if (c.takeWords('RENAME')) {
+      // RENAME COLUMN/INDEX/KEY a TO b renames no table.
+      if (!c.isWord('COLUMN') && !c.isWord('INDEX') && !c.isWord('KEY')) {
+        if (!c.takeWords('TO')) c.takeWords('AS');
+        add(c, db, out);
+      }
+    } else if (c.takeWords('EXCHANGE', 'PARTITION')) {
+      c.take();
+      if (c.takeWords('WITH', 'TABLE')) add(c, db, out);
+    }
+    c.skipUntil((k) => k.isPunct(','));
+    if (!c.takePunct(',')) return;
+  }
 }

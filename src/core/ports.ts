@@ -53,7 +53,7 @@ export interface SourceConnector {
    * cannot fix (e.g. the position was purged: `SOURCE_POSITION_PURGED`).
    */
   read(options: SourceReadOptions): AsyncIterable<readonly SourceStreamEvent[]>;
-  /** The source's current binlog head (SHOW MASTER STATUS). */
+  /** The source's current binlog head (SHOW BINARY LOG STATUS, or SHOW MASTER STATUS on older servers). */
   head(): Promise<BinlogPosition>;
   /** The first position of the oldest binlog file still on the server. */
   earliest(): Promise<BinlogPosition>;
@@ -102,6 +102,11 @@ export interface Checkpoint {
 export interface CheckpointStore {
   load(pipeline: string): Promise<Checkpoint | null>;
   save(pipeline: string, checkpoint: Checkpoint): Promise<void>;
-  /** Deletes the pipeline's checkpoint (used by `run --reset-to` before saving the new one). */
+  /**
+   * Replaces the pipeline's checkpoint with `checkpoint`, also when that is behind the stored one
+   * (`run --reset-to`), atomically: when it fails, the stored checkpoint is the one before.
+   */
+  reset(pipeline: string, checkpoint: Checkpoint): Promise<void>;
+  /** Deletes the pipeline's checkpoint. */
   clear(pipeline: string): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { startServerPair, type ServerPair } from '../support/servers.js';
 import { assertSameData, databaseDigest } from '../support/digest.js';
 import { pipelineEnv, runCli, sourceHead, startCli, storedCheckpoint, TEST_PIPELINE, waitForCatchUp } from '../support/pipeline-process.js';
+import { waitFor } from '../support/wait-for.js';
 
 const DB = 'cli';
 let servers: ServerPair;
@@ -73,10 +74,93 @@ describe('status, replay, reset', () => {
     expect(events.at(-1)).toMatchObject({ key: { id: 20 }, after: null });
   });
 
+  it('replay refuses while the daemon runs, naming the daemon (PIPELINE_LOCKED), and applies nothing', async () => {
+    const from = await sourceHead(servers.source.endpoint());
+    await servers.source.query(`UPDATE ${DB}.items SET qty = qty + 1 WHERE id = 1`);
+    const cli = startCli(['run', '--config', TEST_PIPELINE], env, join(dir, 'replay-locked.log'));
+    await waitForCatchUp(servers.source.endpoint(), servers.target.endpoint(), 'cli');
+    const status = JSON.parse((await runCli(['status', '--config', TEST_PIPELINE, '--json'], env)).stdout) as { lockHolder: number };
+    const replay = await runCli(['replay', '--config', TEST_PIPELINE, '--from', `${from.file}:${from.pos}`], env);
+    expect(replay.code, replay.stderr).toBe(1);
+    expect(replay.stderr).toContain('[PIPELINE_LOCKED]');
+    expect(replay.stderr).toContain(`pipeline "cli" is already running: the target lock 'binlog-sync:cli' is held by connection ${status.lockHolder}`);
+    expect(replay.stdout).toBe('');
+    cli.proc.kill('SIGTERM');
+    expect(await cli.exited, cli.output()).toBe(0);
+    // --dry-run applies nothing and needs no lock.
+    const dry = await runCli(['replay', '--config', TEST_PIPELINE, '--from', `${from.file}:${from.pos}`, '--dry-run'], env);
+    expect(dry.code, dry.stderr).toBe(0);
+  });
+
+  it('replay refuses a --to before the stored checkpoint (exit 2) unless --force', async () => {
+    const from = await sourceHead(servers.source.endpoint());
+    await servers.source.query(`INSERT INTO ${DB}.items VALUES (50, 'old', 1)`);
+    const mid = await sourceHead(servers.source.endpoint());
+    await servers.source.query(`UPDATE ${DB}.items SET name = 'new', qty = 2 WHERE id = 50`);
+    const cli = startCli(['run', '--config', TEST_PIPELINE], env, join(dir, 'replay-to.log'));
+    await waitForCatchUp(servers.source.endpoint(), servers.target.endpoint(), 'cli');
+    cli.proc.kill('SIGTERM');
+    expect(await cli.exited, cli.output()).toBe(0);
+    const checkpoint = await storedCheckpoint(servers.target.endpoint(), 'cli');
+    const row50 = async () => (await servers.target.query<{ name: string; qty: number }>(`SELECT name, qty FROM ${DB}.items WHERE id = 50`))[0];
+    const range = ['replay', '--config', TEST_PIPELINE, '--from', `${from.file}:${from.pos}`, '--to', `${mid.file}:${mid.pos}`];
+
+    const refused = await runCli(range, env);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(`--to ${mid.file}:${mid.pos} is before the stored checkpoint ${checkpoint!.file}:${checkpoint!.pos}`);
+    expect(refused.stderr).toMatch(/rows changed between --to and the checkpoint would stay at their older values/);
+    expect(refused.stderr).toMatch(/Omit --to to replay to the source head, or give --to at or after/);
+    expect(await row50()).toEqual({ name: 'new', qty: 2 });
+
+    // --force does what was refused: the row goes back to its value at --to, and stays there.
+    const forced = await runCli([...range, '--force'], env);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(await row50()).toEqual({ name: 'old', qty: 1 });
+    expect(await storedCheckpoint(servers.target.endpoint(), 'cli')).toEqual(checkpoint);
+    // Replaying to the head (no --to) brings it forward again.
+    const toHead = await runCli(['replay', '--config', TEST_PIPELINE, '--from', `${from.file}:${from.pos}`], env);
+    expect(toHead.code, toHead.stderr).toBe(0);
+    expect(await row50()).toEqual({ name: 'new', qty: 2 });
+    await assertSameData(servers.source, servers.target, DB);
+  });
+
   it('rewinds with run --reset-to only when confirmed with --yes', async () => {
     const refused = await runCli(['run', '--config', TEST_PIPELINE, '--reset-to', 'mysql-bin.000001:4'], env);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/Add --yes to confirm/);
+  });
+
+  it('run --reset-to replaces the checkpoint in one step: a reset whose save fails keeps the old checkpoint', async () => {
+    const rewindTo = await sourceHead(servers.source.endpoint());
+    await servers.source.query(`UPDATE ${DB}.items SET qty = qty + 1 WHERE id = 2`);
+    const cli = startCli(['run', '--config', TEST_PIPELINE], env, join(dir, 'reset.log'));
+    await waitForCatchUp(servers.source.endpoint(), servers.target.endpoint(), 'cli');
+    cli.proc.kill('SIGTERM');
+    expect(await cli.exited, cli.output()).toBe(0);
+    const before = await storedCheckpoint(servers.target.endpoint(), 'cli');
+    expect(before).not.toEqual(rewindTo);
+    const reset = ['run', '--config', TEST_PIPELINE, '--reset-to', `${rewindTo.file}:${rewindTo.pos}`, '--yes'];
+
+    await servers.target.query(
+      "CREATE TRIGGER _binlog_sync.refuse BEFORE INSERT ON _binlog_sync.checkpoints FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test'",
+    );
+    try {
+      const failed = await runCli(reset, env);
+      expect(failed.code, failed.stderr).toBe(1);
+      expect(failed.stderr).toContain('[CHECKPOINT]');
+      expect(failed.stderr).toContain('refused by the test');
+    } finally {
+      await servers.target.query('DROP TRIGGER _binlog_sync.refuse');
+    }
+    expect(await storedCheckpoint(servers.target.endpoint(), 'cli')).toEqual(before);
+
+    // Once the target takes it, the daemon resumes from the rewound position and converges.
+    const rewound = startCli(reset, env, join(dir, 'reset.log'));
+    await waitFor(() => /checkpoint rewound \(--reset-to\)/.test(rewound.output()), { what: 'the daemon to log the rewind', timeoutMs: 60_000 });
+    await waitForCatchUp(servers.source.endpoint(), servers.target.endpoint(), 'cli');
+    rewound.proc.kill('SIGTERM');
+    expect(await rewound.exited, rewound.output()).toBe(0);
+    await assertSameData(servers.source, servers.target, DB);
   });
 });
 
@@ -85,7 +169,7 @@ describe('start: latest', () => {
     const latestEnv = { ...env, PIPELINE_NAME: 'cli-latest', START: 'latest' };
     await servers.source.query(`INSERT INTO ${DB}.items VALUES (100, 'before the first start', 0)`);
     let cli = startCli(['run', '--config', TEST_PIPELINE], latestEnv, join(dir, 'latest.log'));
-    for (let i = 0; i < 200 && !(await storedCheckpoint(servers.target.endpoint(), 'cli-latest')); i++) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => storedCheckpoint(servers.target.endpoint(), 'cli-latest'), { what: 'the pinned start checkpoint' });
     cli.proc.kill('SIGKILL');
     await cli.exited;
     await servers.source.query(`INSERT INTO ${DB}.items VALUES (101, 'while the daemon was down', 0)`);

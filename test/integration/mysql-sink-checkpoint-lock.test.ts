@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalMariaDb } from '../../src/local/mariadb-server.js';
 import { BinlogSyncError } from '../../src/core/errors.js';
-import { MySqlCheckpointStore, PipelineLock, pipelineLockName } from '../../connectors/mysql-sink/index.js';
+import { MySqlCheckpointStore, PipelineLock, pipelineLockName, type HeldPipelineLock, type LockProof, type WriteFence } from '../../connectors/mysql-sink/index.js';
+import { waitFor, within } from '../support/wait-for.js';
 
 let target: LocalMariaDb;
 
@@ -43,6 +44,78 @@ describe('MySqlCheckpointStore', () => {
     }
   });
 
+  it('reset replaces the checkpoint in one transaction: also backwards, and a failed reset keeps the old one', async () => {
+    const store = new MySqlCheckpointStore(target.endpoint());
+    try {
+      const ahead = { position: { file: 'mysql-bin.000009', pos: 900, gtid: '0-1-9' }, sourceTimestampMs: 9 };
+      const behind = { position: { file: 'mysql-bin.000002', pos: 4 }, sourceTimestampMs: 2 };
+      await store.save('resets', ahead);
+      await store.reset('resets', behind);
+      expect(await store.load('resets')).toEqual(behind);
+      await store.reset('fresh', behind);
+      expect(await store.load('fresh')).toEqual(behind);
+
+      // The insert half fails (a trigger refuses it): the delete half is rolled back with it.
+      await target.rootQuery(
+        "CREATE TRIGGER _binlog_sync.refuse BEFORE INSERT ON _binlog_sync.checkpoints FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test'",
+      );
+      try {
+        const err = await store.reset('resets', ahead).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(BinlogSyncError);
+        expect((err as BinlogSyncError).code).toBe('CHECKPOINT');
+        expect((err as BinlogSyncError).message).toContain('refused by the test');
+      } finally {
+        await target.rootQuery('DROP TRIGGER _binlog_sync.refuse');
+      }
+      expect(await store.load('resets')).toEqual(behind);
+      // The connection it failed on went back to the pool without an open transaction.
+      await store.reset('resets', ahead);
+      expect(await store.load('resets')).toEqual(ahead);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('behind a write fence, saves and resets write only while the server says the lock is held by the fence connection', async () => {
+    const locks = new PipelineLock(target.endpoint());
+    const held = await locks.acquire('guarded');
+    // A fence that believes in its proof, as the keeper does in the moment before it notices a loss.
+    let proof: LockProof = { lockName: held.lockName, connectionId: held.connectionId };
+    const fence: WriteFence = { held: async () => proof };
+    const store = new MySqlCheckpointStore({ ...target.endpoint(), fence });
+    const cp = (pos: number) => ({ position: { file: 'mysql-bin.000001', pos }, sourceTimestampMs: pos });
+    let thief: HeldPipelineLock | null = null;
+    try {
+      await store.save('guarded', cp(100));
+      // The same values again (an upsert that changes nothing) is not mistaken for a lost lock.
+      await store.save('guarded', cp(100));
+      await store.reset('guarded', cp(50));
+      expect(await store.load('guarded')).toEqual(cp(50));
+
+      // The lock is lost on the server and another connection takes it before the fence knows.
+      await target.rootQuery(`KILL ${held.connectionId}`);
+      thief = await waitFor(() => locks.acquire('guarded').catch(() => null), { what: 'the killed connection to release the lock' });
+      for (const write of [() => store.save('guarded', cp(200)), () => store.reset('guarded', cp(4))]) {
+        const err = await write().catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(BinlogSyncError);
+        expect((err as BinlogSyncError).code).toBe('CHECKPOINT');
+        expect((err as BinlogSyncError).message).toContain(
+          `the pipeline lock 'binlog-sync:guarded' is no longer held by this daemon's target connection ${held.connectionId}`,
+        );
+      }
+      expect(await store.load('guarded')).toEqual(cp(50));
+
+      // With the holder's proof, it writes again.
+      proof = { lockName: thief.lockName, connectionId: thief.connectionId };
+      await store.save('guarded', cp(300));
+      expect(await store.load('guarded')).toEqual(cp(300));
+    } finally {
+      await store.close();
+      await thief?.release();
+      await held.release();
+    }
+  });
+
   it('a second store on an existing table finds the stored checkpoints', async () => {
     const store = new MySqlCheckpointStore(target.endpoint());
     try {
@@ -78,7 +151,7 @@ describe('PipelineLock', () => {
     const locks = new PipelineLock({ ...target.endpoint(), pingIntervalMs: 200 });
     const held = await locks.acquire('orders');
     await target.rootQuery(`KILL ${held.connectionId}`);
-    const lost = await Promise.race([held.lost, new Promise((r) => setTimeout(() => r('timeout'), 5000))]);
+    const lost = await within(held.lost, { what: 'the holder to learn it lost the lock', timeoutMs: 5000 });
     expect(lost).toBeInstanceOf(BinlogSyncError);
     expect(held.isLost).toBe(true);
     const next = await locks.acquire('orders');

@@ -5,6 +5,7 @@ import type { SourceStreamEvent } from '../../src/core/ports.js';
 import { LocalMariaDb } from '../../src/local/mariadb-server.js';
 import { silentLogger } from '../../src/core/log.js';
 import { eachEvent } from '../support/each-event.js';
+import { waitFor } from '../support/wait-for.js';
 
 let db: LocalMariaDb;
 
@@ -117,14 +118,18 @@ describe('MySqlSource recovery', () => {
       };
       await db.rootQuery(`INSERT INTO shop.big VALUES (400000, 'before freeze')`);
       expect((await nextChange()).after).toMatchObject({ id: 400000 });
-      // Idle but healthy: several silent periods pass without a reconnect.
+      // Idle but healthy: several silent periods (800 ms each) pass without a reconnect. A time window is
+      // the point here: nothing must happen in it.
       await new Promise((r) => setTimeout(r, 2_500));
       expect(source.stats()!.silentReconnects).toBe(0);
       expect(source.stats()!.reconnects).toBe(0);
 
       await db.freeze();
-      await new Promise((r) => setTimeout(r, 4_000));
-      db.thaw();
+      try {
+        await waitFor(() => source.stats()!.silentReconnects >= 1, { what: 'the watchdog to declare the frozen source silent', timeoutMs: 20_000 });
+      } finally {
+        db.thaw();
+      }
       await db.rootQuery(`INSERT INTO shop.big VALUES (400001, 'after thaw')`);
       expect((await nextChange()).after).toMatchObject({ id: 400001 });
       expect(source.stats()!.silentReconnects).toBeGreaterThanOrEqual(1);

@@ -8,6 +8,8 @@ import type { ServerPair } from '../support/servers.js';
 import { assertSameData } from '../support/digest.js';
 import { runWorkload, startPairWithWorkloadSchema } from '../support/workload.js';
 import { startInProcess } from '../support/in-process.js';
+import { waitFor } from '../support/wait-for.js';
+import { captureLogs } from '../support/log-capture.js';
 
 const DB = 'rec';
 let servers: ServerPair;
@@ -34,18 +36,26 @@ async function workloadThrough(ms: number, seed: number): Promise<void> {
 }
 
 describe('recovery', () => {
-  it('survives a source restart and a target restart mid-stream', async () => {
-    if (!servers.source.supports.kill) return;
-    const running = await startInProcess(servers.source, servers.target, { PIPELINE_NAME: 'recovery', SYNC_DB: DB });
-    await running.pipeline;
+  it('survives a source restart and a target restart mid-stream', async (ctx) => {
+    if (!servers.source.supports.kill || !servers.target.supports.kill) ctx.skip();
+    const { lines, logger } = captureLogs('warn');
+    const logged = (re: RegExp, from: number): boolean => lines.slice(from).some((l) => re.test(l.msg));
+    const running = await startInProcess(servers.source, servers.target, { PIPELINE_NAME: 'recovery', SYNC_DB: DB }, { logger });
+    const pipeline = await running.pipeline;
+    const applied = (): number => pipeline.stats().mutationsApplied;
     const load = workloadThrough(14_000, 7);
-    await new Promise((r) => setTimeout(r, 3000));
+    await waitFor(() => applied() >= 100, { what: 'the pipeline to apply the workload' });
+
+    let mark = lines.length;
     await servers.source.kill();
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitFor(() => logged(/binlog connection lost; reconnecting/, mark), { what: 'the daemon to notice the source is gone' });
     await servers.source.restart();
-    await new Promise((r) => setTimeout(r, 3000));
+    const beforeTarget = applied();
+    await waitFor(() => applied() >= beforeTarget + 100, { what: 'the pipeline to apply changes read after the source restart', timeoutMs: 60_000 });
+
+    mark = lines.length;
     await servers.target.kill();
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor(() => logged(/pipeline lock lost|target: .* failed .*retrying/, mark), { what: 'the daemon to notice the target is gone' });
     await servers.target.restart();
     await load;
     await running.caughtUp(120_000);
@@ -54,14 +64,19 @@ describe('recovery', () => {
     await assertSameData(servers.source, servers.target, DB);
   });
 
-  it('reconnects when the source connection goes silent (frozen server)', async () => {
-    if (!servers.source.supports.freeze) return;
-    const running = await startInProcess(servers.source, servers.target, { PIPELINE_NAME: 'silent', SYNC_DB: DB, SILENT_AFTER_MS: '2000' });
+  it('reconnects when the source connection goes silent (frozen server)', async (ctx) => {
+    if (!servers.source.supports.freeze) ctx.skip();
+    const { lines, logger } = captureLogs('warn');
+    const running = await startInProcess(servers.source, servers.target, { PIPELINE_NAME: 'silent', SYNC_DB: DB, SILENT_AFTER_MS: '2000' }, { logger });
     await running.pipeline;
     await runWorkload(servers.source.endpoint(), { db: DB, transactions: 200, concurrency: 2, seed: 99 });
     await servers.source.freeze();
-    await new Promise((r) => setTimeout(r, 4000));
-    await servers.source.thaw();
+    try {
+      // Silence for 2 s, then a head query that cannot connect (10 s connect timeout): declared dead.
+      await waitFor(() => lines.some((l) => l.code === 'SOURCE_SILENT'), { what: 'the daemon to declare the frozen source silent', timeoutMs: 60_000 });
+    } finally {
+      await servers.source.thaw();
+    }
     await runWorkload(servers.source.endpoint(), { db: DB, transactions: 200, concurrency: 2, seed: 100 });
     await running.caughtUp(60_000);
     await running.stop();

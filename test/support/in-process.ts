@@ -3,7 +3,7 @@
  * config/test-pipeline.yaml, for tests that need to watch or disturb it closely.
  */
 import { loadPipelineConfig } from '../../src/config/load.js';
-import { createLogger } from '../../src/core/log.js';
+import { createLogger, type Logger } from '../../src/core/log.js';
 import type { Pipeline, PipelineResult } from '../../src/core/pipeline.js';
 import { runPipeline } from '../../src/cli/run.js';
 import type { TestServer } from './servers.js';
@@ -18,10 +18,15 @@ export interface RunningPipeline {
   stop(): Promise<PipelineResult>;
 }
 
-export async function startInProcess(source: TestServer, target: TestServer, vars: Record<string, string>): Promise<RunningPipeline> {
+export interface InProcessOptions {
+  /** Where the daemon logs (a test that asserts on log lines passes its own); default: stdout at TEST_LOG_LEVEL or warn. */
+  readonly logger?: Logger;
+}
+
+export async function startInProcess(source: TestServer, target: TestServer, vars: Record<string, string>, options: InProcessOptions = {}): Promise<RunningPipeline> {
   const env = { ...process.env, ...pipelineEnv(source.endpoint(), target.endpoint(), vars) };
   const config = await loadPipelineConfig(TEST_PIPELINE, env);
-  const logger = createLogger({ name: config.name, level: process.env.TEST_LOG_LEVEL ?? 'warn' });
+  const logger = options.logger ?? createLogger({ name: config.name, level: process.env.TEST_LOG_LEVEL ?? 'warn' });
   const ac = new AbortController();
   let started!: (p: Pipeline) => void;
   const pipeline = new Promise<Pipeline>((r) => (started = r));

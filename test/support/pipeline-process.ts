@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import type { ServerEndpoint } from '../../src/local/mariadb-server.js';
 import type { BinlogPosition } from '../../src/core/position.js';
+import { binlogHead } from '../../src/local/binlog-head.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -43,9 +44,11 @@ export function startCli(args: string[], env: Record<string, string>, logFile: s
   const proc = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout!.pipe(log, { end: false });
   proc.stderr!.pipe(log, { end: false });
+  // 'close' comes once the child's stdout and stderr have ended; the empty write calls back once
+  // everything before it is in the log file, so output() then has all of it.
   const exited = new Promise<number | null>((resolve) =>
-    proc.once('exit', (code, signal) => {
-      setTimeout(() => resolve(code ?? (signal ? null : code)), 50);
+    proc.once('close', (code) => {
+      log.write('', () => resolve(code));
     }),
   );
   const running = new Promise<void>((resolve, reject) => {
@@ -86,8 +89,7 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
 export async function sourceHead(source: ServerEndpoint): Promise<BinlogPosition> {
   const c = await mysql.createConnection(source);
   try {
-    const [rows] = await c.query<mysql.RowDataPacket[]>('SHOW MASTER STATUS');
-    return { file: String(rows[0]!.File), pos: Number(rows[0]!.Position) };
+    return await binlogHead(c);
   } finally {
     await c.end();
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tablesInDdl } from '../../../src/core/ddl.js';
+import { ALL_TABLES, tablesInDdl } from '../../../src/core/ddl.js';
 
 describe('tablesInDdl', () => {
   it('finds qualified, unqualified and quoted names', () => {
@@ -19,5 +19,86 @@ describe('tablesInDdl', () => {
     expect(tablesInDdl("CREATE USER 'sync'@'%' IDENTIFIED BY 'x'", '')).toEqual([]);
     expect(tablesInDdl("GRANT ALL PRIVILEGES ON *.* TO 'sync'@'%'", '')).toEqual([]);
     expect(tablesInDdl('CREATE DATABASE shop', '')).toEqual([]);
+  });
+});
+
+describe('tablesInDdl on the lexer', () => {
+  const t = (schema: string, name: string) => ({ schema, name });
+
+  it('TRUNCATE with and without TABLE', () => {
+    expect(tablesInDdl('TRUNCATE t', 'shop')).toEqual([t('shop', 't')]);
+    expect(tablesInDdl('truncate table `shop`.`t`', 'x')).toEqual([t('shop', 't')]);
+    expect(tablesInDdl('TRUNCATE TABLE t WAIT 5', 'shop')).toEqual([t('shop', 't')]);
+  });
+
+  it('reads executable comments as SQL and ignores plain comments and strings', () => {
+    expect(tablesInDdl('/*!40000 ALTER TABLE `orders` DISABLE KEYS */', 'shop')).toEqual([t('shop', 'orders')]);
+    expect(tablesInDdl('CREATE /*M!100100 OR REPLACE */ TABLE t (id INT)', 'shop')).toEqual([t('shop', 't')]);
+    expect(tablesInDdl('/* DROP TABLE decoy */ DROP TABLE real_t', 'shop')).toEqual([t('shop', 'real_t')]);
+    expect(tablesInDdl("ALTER TABLE t COMMENT 'see TABLE other'", 'shop')).toEqual([t('shop', 't')]);
+    expect(tablesInDdl('ALTER TABLE t ADD x INT -- RENAME TO decoy', 'shop')).toEqual([t('shop', 't')]);
+  });
+
+  it('CREATE TABLE … LIKE and … AS SELECT change the new table only', () => {
+    expect(tablesInDdl('CREATE TABLE copy LIKE shop.orders', 'app')).toEqual([t('app', 'copy')]);
+    expect(tablesInDdl('CREATE TABLE copy (LIKE orders)', 'app')).toEqual([t('app', 'copy')]);
+    expect(tablesInDdl('CREATE TABLE IF NOT EXISTS agg AS SELECT id FROM shop.orders', 'app')).toEqual([t('app', 'agg')]);
+    expect(tablesInDdl('CREATE OR REPLACE TEMPORARY TABLE tmp SELECT 1', 'app')).toEqual([t('app', 'tmp')]);
+    expect(tablesInDdl('CREATE TABLE c (id INT, FOREIGN KEY (id) REFERENCES parent (id))', 'app')).toEqual([t('app', 'c')]);
+  });
+
+  it('DROP TABLE lists, RENAME TABLE pairs, each table once', () => {
+    expect(tablesInDdl('DROP TEMPORARY TABLE IF EXISTS a, `b`, shop.c RESTRICT', 'app')).toEqual([t('app', 'a'), t('app', 'b'), t('shop', 'c')]);
+    expect(tablesInDdl('RENAME TABLE a TO b, c TO d', 'app')).toEqual([t('app', 'a'), t('app', 'b'), t('app', 'c'), t('app', 'd')]);
+    expect(tablesInDdl('RENAME TABLE a TO tmp, b TO a, tmp TO b', 'app')).toEqual([t('app', 'a'), t('app', 'tmp'), t('app', 'b')]);
+    expect(tablesInDdl('RENAME TABLES IF EXISTS a NOWAIT TO x.b', 'app')).toEqual([t('app', 'a'), t('x', 'b')]);
+  });
+
+  it('ALTER TABLE: the table, a new name, and a partition exchange partner', () => {
+    expect(tablesInDdl('ALTER TABLE IF EXISTS t ADD COLUMN x INT, RENAME TO shop.t2', 'app')).toEqual([t('app', 't'), t('shop', 't2')]);
+    expect(tablesInDdl('ALTER TABLE t RENAME AS t2', 'app')).toEqual([t('app', 't'), t('app', 't2')]);
+    expect(tablesInDdl('ALTER TABLE t RENAME t2', 'app')).toEqual([t('app', 't'), t('app', 't2')]);
+    expect(tablesInDdl('ALTER TABLE t RENAME COLUMN a TO b, RENAME INDEX i TO j, RENAME KEY k TO l', 'app')).toEqual([t('app', 't')]);
+    expect(tablesInDdl('ALTER TABLE p EXCHANGE PARTITION p0 WITH TABLE shop.q WITHOUT VALIDATION', 'app')).toEqual([t('app', 'p'), t('shop', 'q')]);
+    expect(tablesInDdl('ALTER ONLINE IGNORE TABLE t ADD INDEX (a), ALGORITHM=INPLACE', 'app')).toEqual([t('app', 't')]);
+    expect(tablesInDdl('ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES other (id)', 'app')).toEqual([t('app', 't')]);
+  });
+
+  it('CREATE and DROP INDEX name the table after ON', () => {
+    expect(tablesInDdl('CREATE UNIQUE INDEX i USING BTREE ON shop.t (a, b)', 'app')).toEqual([t('shop', 't')]);
+    expect(tablesInDdl('CREATE OR REPLACE INDEX IF NOT EXISTS i ON t (a)', 'app')).toEqual([t('app', 't')]);
+    expect(tablesInDdl('DROP INDEX IF EXISTS `i` ON `t`', 'app')).toEqual([t('app', 't')]);
+  });
+
+  it('sequences are tables (MariaDB)', () => {
+    expect(tablesInDdl('CREATE SEQUENCE IF NOT EXISTS s START WITH 10', 'app')).toEqual([t('app', 's')]);
+    expect(tablesInDdl('DROP SEQUENCE s1, shop.s2', 'app')).toEqual([t('app', 's1'), t('shop', 's2')]);
+  });
+
+  it('DROP DATABASE stands for all its tables; CREATE/ALTER DATABASE change none', () => {
+    expect(tablesInDdl('DROP DATABASE IF EXISTS `shop`', 'x')).toEqual([t('shop', ALL_TABLES)]);
+    expect(tablesInDdl('DROP SCHEMA shop', 'x')).toEqual([t('shop', '*')]);
+    expect(tablesInDdl('CREATE DATABASE IF NOT EXISTS shop', 'x')).toEqual([]);
+    expect(tablesInDdl('ALTER DATABASE shop CHARACTER SET utf8mb4', 'x')).toEqual([]);
+  });
+
+  it('names no table for statements that change none', () => {
+    for (const sql of [
+      "GRANT SELECT ON TABLE shop.t TO 'u'@'%'",
+      'ANALYZE TABLE shop.t',
+      'OPTIMIZE TABLE shop.t',
+      'LOCK TABLES shop.t WRITE',
+      'CREATE VIEW v AS SELECT * FROM shop.t',
+      'CREATE TRIGGER tr BEFORE INSERT ON shop.t FOR EACH ROW SET NEW.a = 1',
+      'INSERT INTO shop.t VALUES (1)',
+      "SELECT 'DROP TABLE t'",
+      '',
+    ]) {
+      expect(tablesInDdl(sql, 'shop'), sql).toEqual([]);
+    }
+  });
+
+  it('keeps what it read before text it cannot lex', () => {
+    expect(tablesInDdl("ALTER TABLE t COMMENT 'unterminated", 'shop')).toEqual([t('shop', 't')]);
   });
 });

@@ -131,6 +131,7 @@ class MemoryStore implements CheckpointStore {
   constructor(private readonly check: (cp: Checkpoint) => void = () => {}) {}
   async load() { return this.saves.at(-1) ?? null; }
   async save(_: string, cp: Checkpoint) { this.check(cp); this.saves.push(cp); }
+  async reset(_: string, cp: Checkpoint) { this.saves = [cp]; }
   async clear() { this.saves = []; }
 }
 
