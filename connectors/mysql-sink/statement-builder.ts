@@ -13,7 +13,7 @@
  *   removed get their own later images from the same or a following batch, so replay converges.
  */
 import { escape as mysqlEscape } from 'mysql2/promise';
-import type { Mutation, Row, SqlValue, TableRef } from '../../src/index.js';
+import type { BinlogPosition, Mutation, Row, SqlValue, TableRef } from '../../src/index.js';
 import { TargetError } from '../../src/index.js';
 
 export type StatementKind = 'delete' | 'upsert' | 'replace' | 'update' | 'mark';
@@ -28,6 +28,8 @@ export interface BuiltStatement {
   readonly bytes: number;
   /** Primary-key values of the first row in the statement, for error messages. */
   readonly firstKey: readonly SqlValue[];
+  /** Where in the source's binlog its rows come from (first and last row's transaction start), for error messages. */
+  readonly source?: { readonly first: BinlogPosition; readonly last: BinlogPosition };
 }
 
 export interface StatementLimits {
@@ -143,7 +145,7 @@ function buildKeyUpdate(m: Mutation): BuiltStatement {
   const sets = Object.keys(m.row).map((c) => `${quoteIdentifier(c)}=${sqlLiteral(m.row[c] ?? null)}`);
   const where = pk.map((c, i) => `${quoteIdentifier(c)}=${sqlLiteral(oldKey[i] ?? null)}`).join(' AND ');
   const sql = `UPDATE ${quoteTable(m.table)} SET ${sets.join(',')} WHERE ${where}`;
-  return { kind: 'update', table: m.table, sql, rowCount: 1, bytes: Buffer.byteLength(sql), firstKey: oldKey };
+  return { kind: 'update', table: m.table, sql, rowCount: 1, bytes: Buffer.byteLength(sql), firstKey: oldKey, source: { first: m.txStart, last: m.txStart } };
 }
 
 /** Statements for the mutations of ONE table (at most one per key): deletes first, then upserts. */
@@ -181,6 +183,8 @@ class Chunker {
   private parts: string[] = [];
   private bytes = 0;
   private firstKey: readonly SqlValue[] = [];
+  private firstSource: BinlogPosition | undefined;
+  private lastSource: BinlogPosition | undefined;
   private readonly fixedBytes: number;
 
   constructor(
@@ -195,12 +199,16 @@ class Chunker {
     this.fixedBytes = Buffer.byteLength(head) + Buffer.byteLength(tail);
   }
 
-  add(fragment: string, key: readonly SqlValue[]): void {
+  add(fragment: string, key: readonly SqlValue[], from: Mutation): void {
     const size = Buffer.byteLength(fragment) + 1; // + the separating comma
     if (this.parts.length > 0 && (this.parts.length >= this.maxRows || this.fixedBytes + this.bytes + size > this.maxBytes)) {
       this.flush();
     }
-    if (this.parts.length === 0) this.firstKey = key;
+    if (this.parts.length === 0) {
+      this.firstKey = key;
+      this.firstSource = from.txStart;
+    }
+    this.lastSource = from.txStart;
     this.parts.push(fragment);
     this.bytes += size;
   }
@@ -215,6 +223,7 @@ class Chunker {
       rowCount: this.parts.length,
       bytes: this.fixedBytes + this.bytes - 1,
       firstKey: this.firstKey,
+      ...(this.firstSource && this.lastSource ? { source: { first: this.firstSource, last: this.lastSource } } : {}),
     });
     this.parts = [];
     this.bytes = 0;
@@ -229,7 +238,7 @@ function buildDeletes(out: BuiltStatement[], table: TableRef, deletes: readonly 
 
   if (pk.length === 1) {
     const chunker = new Chunker(out, 'delete', table, `DELETE FROM ${target} WHERE ${quoteIdentifier(pk[0]!)} IN (`, ')', limits.maxStatementBytes, maxRows);
-    for (const m of deletes) chunker.add(sqlLiteral(keyValue(m, 0)), m.key);
+    for (const m of deletes) chunker.add(sqlLiteral(keyValue(m, 0)), m.key, m);
     chunker.flush();
     return;
   }
@@ -247,7 +256,7 @@ function buildDeletes(out: BuiltStatement[], table: TableRef, deletes: readonly 
   }
   const staged: BuiltStatement[] = [];
   const chunker = new Chunker(staged, 'delete', table, `DELETE FROM ${target} WHERE (${cols.join(',')}) IN (`, ')', limits.maxStatementBytes, maxRows);
-  for (let i = 0; i < deletes.length; i++) chunker.add(tuples[i]!, deletes[i]!.key);
+  for (let i = 0; i < deletes.length; i++) chunker.add(tuples[i]!, deletes[i]!.key, deletes[i]!);
   chunker.flush();
   for (const s of staged) {
     if (s.rowCount !== 1) {
@@ -298,7 +307,7 @@ function buildUpserts(out: BuiltStatement[], table: TableRef, upserts: readonly 
     }
     let t = '(' + sqlLiteral(row[cols[0]!] ?? null);
     for (let c = 1; c < cols.length; c++) t += ',' + sqlLiteral(row[cols[c]!] ?? null);
-    chunker.add(t + ')', m.key);
+    chunker.add(t + ')', m.key, m);
   }
   chunker?.flush();
 }

@@ -323,10 +323,12 @@ function applyError(err: unknown, failed: BuiltStatement | undefined, statements
   const key = formatKey(statement.firstKey);
   const e = err as { errno?: unknown; sqlState?: unknown; code?: unknown };
   const where = failed ? `${statement.kind} of ${statement.rowCount} row(s), first key ${key}` : 'COMMIT';
+  const suspect = failed && rejectsValue(err) && statement.source ? decodedValueNote(statement.source) : '';
   const message =
     `target: cannot apply changes to ${table} (${where}): ${describeError(err)}.\n` +
     `  statement: ${excerpt(statement.sql)}\n` +
     `  The target transaction was rolled back, so nothing of this batch was written and the checkpoint did not move.\n` +
+    suspect +
     `  What to do: ${remedyFor(err)}.`;
   return new TargetError('TARGET_APPLY', message, {
     cause: err,
@@ -339,6 +341,27 @@ function applyError(err: unknown, failed: BuiltStatement | undefined, statements
       errno: typeof e.errno === 'number' ? e.errno : undefined,
       sqlState: typeof e.sqlState === 'string' ? e.sqlState : undefined,
       mysqlCode: typeof e.code === 'string' ? e.code : undefined,
+      sourcePositions: statement.source ? [formatPosition(statement.source.first), formatPosition(statement.source.last)] : undefined,
     },
   });
+}
+
+/** Errors by which the target refuses a value as invalid for its column (not a missing table or column). */
+const VALUE_REJECTED = new Set([1264, 1265, 1292, 1366, 1367, 1406, 1411]);
+
+function rejectsValue(err: unknown): boolean {
+  const errno = (err as { errno?: unknown }).errno;
+  return typeof errno === 'number' && VALUE_REJECTED.has(errno);
+}
+
+/**
+ * When the target refuses a value, the value may be ours, not the source's: binlog-sync decoded it
+ * from the binlog. Say so, and where to read the source rows back.
+ */
+function decodedValueNote(source: { first: BinlogPosition; last: BinlogPosition }): string {
+  const range = source.first.file === source.last.file && source.first.pos === source.last.pos ? `the transaction after ${formatPosition(source.first)}` : `the transactions from ${formatPosition(source.first)} to after ${formatPosition(source.last)}`;
+  return (
+    `  The value was decoded by binlog-sync from the source's binlog (${range}); if the source column has the same type as the target's, the decoded value may be wrong. ` +
+    `Read the source rows back with \`mariadb-binlog -v --base64-output=decode-rows --start-position=${source.first.pos} ${source.first.file}\` (mysqlbinlog on MySQL) and compare; report a decoding error with that output.\n`
+  );
 }

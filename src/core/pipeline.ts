@@ -362,7 +362,7 @@ export class Pipeline {
     }
   }
 
-  /** Stores the watermark if it moved; one save at a time, failures are retried at the next tick. */
+  /** Stores the watermark if it moved; one save at a time; a retriable failure is retried at the next tick. */
   private saveCheckpoint(): void {
     const store = this.o.checkpoints;
     if (!store || this.fatal) return;
@@ -373,7 +373,10 @@ export class Pipeline {
         await store.save(this.o.name, cp);
         this.saved = cp;
       } catch (err) {
-        this.o.logger.warn({ err: describeError(err) }, 'could not store the checkpoint; will retry');
+        // The store retries what can succeed on retry itself; what reaches here (the pipeline lock was
+        // lost, a privilege is missing) would fail again: stop rather than run on without checkpoints.
+        if (err instanceof BinlogSyncError && err.retriable) this.o.logger.warn({ err: describeError(err) }, 'could not store the checkpoint; will retry');
+        else this.fail(err);
       }
     });
   }

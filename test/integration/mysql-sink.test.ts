@@ -222,6 +222,17 @@ describe('MySqlSink apply', () => {
     expect((rows as { n: number }[])[0]!.n).toBe(0);
   });
 
+  it('when the target refuses a value as invalid, says the decoded value may be wrong and where to read the source row back', async () => {
+    const bad = { ...upsert(TYPES, { id: 9, t: '-00:14:64.000000' }), txStart: { file: 'mysql-bin.000042', pos: 1234 } };
+    const err = await sink.applyBatch([bad]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TargetError);
+    const te = err as TargetError;
+    expect(te.details).toMatchObject({ errno: 1292, sourcePositions: ['mysql-bin.000042:1234', 'mysql-bin.000042:1234'] });
+    expect(te.message).toMatch(/decoded by binlog-sync from the source's binlog \(the transaction after mysql-bin\.000042:1234\)/);
+    expect(te.message).toMatch(/the decoded value may be wrong/);
+    expect(te.message).toContain('--start-position=1234 mysql-bin.000042');
+  });
+
   it('fails an unknown table with TARGET_APPLY', async () => {
     const ghost: TableKeys = { table: { schema: 'app', name: 'ghost' }, primaryKey: ['id'], uniqueKeys: [] };
     const err = await sink.applyBatch([del(ghost, [1])]).catch((e: unknown) => e);
