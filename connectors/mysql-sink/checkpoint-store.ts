@@ -14,7 +14,6 @@ import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/index.js';
 import { BinlogSyncError, describeError } from '../../src/index.js';
 import type { BinlogPosition } from '../../src/index.js';
 import type { Checkpoint, CheckpointStore } from '../../src/index.js';
-import { classifyMySqlError } from './error-classifier.js';
 import { retryTransient } from './retry.js';
 import { TargetPool, type TargetEndpoint } from './target-connection.js';
 import type { LockProof, WriteFence } from './write-fence.js';
@@ -186,16 +185,7 @@ export class MySqlCheckpointStore implements CheckpointStore {
     try {
       return await retryTransient({ policy: this.retry, logger: this.logger, signal: this.closing.signal, what, ...(this.maxAttempts ? { maxAttempts: this.maxAttempts } : {}) }, async () => {
         const proof = fence ? await fence.held(this.closing.signal) : null;
-        const conn = await this.pool.acquire();
-        try {
-          const result = await work(conn, proof);
-          this.pool.release(conn);
-          return result;
-        } catch (err) {
-          if (classifyMySqlError(err).discardConnection) this.pool.discard(conn);
-          else this.pool.release(conn);
-          throw err;
-        }
+        return this.pool.using((conn) => work(conn, proof));
       });
     } catch (err) {
       if (err instanceof BinlogSyncError) throw err;

@@ -26,10 +26,12 @@ export async function retryTransient<T>(ctx: RetryContext, attempt: (n: number) 
       return await attempt(n);
     } catch (err) {
       if (err instanceof TargetError) throw err;
+      // Closing ends the pool under an attempt in flight, which then fails with mysql2's "Pool is
+      // closed" (not a network error): whatever fails after close() is the close, not the statement.
+      if (ctx.signal.aborted) throw closedError(ctx, err);
       const cls = classifyMySqlError(err);
       if (!cls.retriable) throw err;
       if (ctx.maxAttempts !== undefined && n + 1 >= ctx.maxAttempts) throw err;
-      if (ctx.signal.aborted) throw closedError(ctx, err);
       const delayMs = backoffDelay(ctx.policy, n);
       ctx.logger.warn(
         { attempt: n + 1, delayMs, errorClass: cls.errorClass, err: describeError(err) },

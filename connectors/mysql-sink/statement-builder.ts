@@ -113,16 +113,18 @@ export function buildStatements(mutations: readonly Mutation[], limits: Statemen
 }
 
 /**
- * Order-group mutations in source order, unfolded: each run of one table and one kind becomes one
- * statement (multi-row upserts and deletes keep their meaning row by row), a key change one UPDATE of
- * the row found by its old key. No REPLACE: its delete would make the target run ON DELETE rules.
+ * Order-group mutations in source order, unfolded: each run of upserts of one table becomes one
+ * statement (a multi-row INSERT checks its rows' foreign keys in VALUES order), each delete its own
+ * statement (a multi-row DELETE runs in index order, not source order, so a self-referencing parent
+ * could go before its child and fail the target's check), a key change one UPDATE of the row found by
+ * its old key. No REPLACE: its delete would make the target run ON DELETE rules.
  */
 function buildOrderedInto(out: BuiltStatement[], mutations: readonly Mutation[], limits: StatementLimits): void {
   checkLimits(limits);
   for (let i = 0; i < mutations.length; ) {
     const first = mutations[i]!;
     let j = i + 1;
-    if (first.op !== 'update') {
+    if (first.op === 'upsert') {
       while (j < mutations.length) {
         const m = mutations[j]!;
         if (m.op !== first.op || m.table.schema !== first.table.schema || m.table.name !== first.table.name) break;
@@ -195,12 +197,13 @@ class Chunker {
     private readonly tail: string,
     private readonly maxBytes: number,
     private readonly maxRows: number,
+    private readonly separator = ',',
   ) {
     this.fixedBytes = Buffer.byteLength(head) + Buffer.byteLength(tail);
   }
 
   add(fragment: string, key: readonly SqlValue[], from: Mutation): void {
-    const size = Buffer.byteLength(fragment) + 1; // + the separating comma
+    const size = Buffer.byteLength(fragment) + this.separator.length; // + the separator
     if (this.parts.length > 0 && (this.parts.length >= this.maxRows || this.fixedBytes + this.bytes + size > this.maxBytes)) {
       this.flush();
     }
@@ -215,13 +218,13 @@ class Chunker {
 
   flush(): void {
     if (this.parts.length === 0) return;
-    const sql = this.head + this.parts.join(',') + this.tail;
+    const sql = this.head + this.parts.join(this.separator) + this.tail;
     this.out.push({
       kind: this.kind,
       table: this.table,
       sql,
       rowCount: this.parts.length,
-      bytes: this.fixedBytes + this.bytes - 1,
+      bytes: this.fixedBytes + this.bytes - this.separator.length,
       firstKey: this.firstKey,
       ...(this.firstSource && this.lastSource ? { source: { first: this.firstSource, last: this.lastSource } } : {}),
     });
@@ -243,30 +246,18 @@ function buildDeletes(out: BuiltStatement[], table: TableRef, deletes: readonly 
     return;
   }
 
-  // Composite keys: `(a,b) IN ((…),(…))`. A single tuple is written as `a=… AND b=…` instead, because
-  // MariaDB 10.11 plans a one-element row IN as a full table scan (measured with EXPLAIN), which is slow
-  // and locks every row. The batch is split in chunks first so each chunk picks its form.
+  // Composite keys: `(a=… AND b=…) OR (a=… AND b=…)`, never a row constructor `(a,b) IN ((…),(…))`:
+  // MariaDB 10.11 compares row-IN values without converting their character set, so a utf8mb4
+  // literal with non-ASCII characters never matches a latin1 key (found by the fuzzer: deletes that
+  // matched nothing), and it plans a one-element row IN as a full scan. OR of ANDs is a range on the key.
   const cols = pk.map(quoteIdentifier);
-  const tuples: string[] = new Array<string>(deletes.length);
-  for (let i = 0; i < deletes.length; i++) {
-    const m = deletes[i]!;
-    let t = '(' + sqlLiteral(keyValue(m, 0));
-    for (let c = 1; c < pk.length; c++) t += ',' + sqlLiteral(keyValue(m, c));
-    tuples[i] = t + ')';
+  const chunker = new Chunker(out, 'delete', table, `DELETE FROM ${target} WHERE `, '', limits.maxStatementBytes, maxRows, ' OR ');
+  for (const m of deletes) {
+    let t = `${cols[0]}=${sqlLiteral(keyValue(m, 0))}`;
+    for (let c = 1; c < pk.length; c++) t += ` AND ${cols[c]}=${sqlLiteral(keyValue(m, c))}`;
+    chunker.add(deletes.length === 1 ? t : `(${t})`, m.key, m);
   }
-  const staged: BuiltStatement[] = [];
-  const chunker = new Chunker(staged, 'delete', table, `DELETE FROM ${target} WHERE (${cols.join(',')}) IN (`, ')', limits.maxStatementBytes, maxRows);
-  for (let i = 0; i < deletes.length; i++) chunker.add(tuples[i]!, deletes[i]!.key, deletes[i]!);
   chunker.flush();
-  for (const s of staged) {
-    if (s.rowCount !== 1) {
-      out.push(s);
-      continue;
-    }
-    const conds = cols.map((c, i) => `${c}=${sqlLiteral(s.firstKey[i] ?? null)}`).join(' AND ');
-    const sql = `DELETE FROM ${target} WHERE ${conds}`;
-    out.push({ ...s, sql, bytes: Buffer.byteLength(sql) });
-  }
 }
 
 function keyValue(m: Mutation, index: number): SqlValue {

@@ -187,6 +187,15 @@ export class BinlogReader {
         this.session = null;
       }
 
+      // MySQL says it with error 1236, the purged-position error: look at it first.
+      if (sameServerId(failure)) {
+        throw new SourceError(
+          'SOURCE_CONNECTION',
+          `binlog reading failed: another replica connected to the source with our server id ${this.config.serverId} (source.serverId), and the source dropped this connection for it: ${describeError(failure)}. ` +
+            'Every reader of the source needs its own id: another binlog-sync with the same pipeline file, or a native replica with that server_id. Give each its own source.serverId.',
+          { cause: failure, details: { serverId: this.config.serverId } },
+        );
+      }
       const kind = classifyBinlogError(failure);
       if (kind === 'purged') throw await this.purgedError(from, failure);
       if (kind === 'fatal') {
@@ -319,6 +328,8 @@ export class BinlogReader {
       case 'updaterows':
       case 'deleterows':
         return this.rowChanges(item, state);
+      case 'unknown':
+        return asm.idle ? null : [this.unreadable(item.event, state)];
       default:
         return null;
     }
@@ -488,6 +499,26 @@ export class BinlogReader {
     return this.placeRows(ev, decoded, d, state);
   }
 
+  /**
+   * An event zongji cannot decode, inside a transaction: its changes cannot be known, so the pipeline
+   * stops before the transaction instead of skipping them. (Outside transactions such events, e.g.
+   * MariaDB's Start_encryption, carry no data.)
+   */
+  private unreadable(ev: AnyBinlogEvent, state: ReadState): SourceStreamEvent {
+    const position = ev.nextPosition > 0 ? state.asm.position(ev.nextPosition, undefined) : state.asm.groupStart;
+    const where = position ? formatPosition(position) : 'an unknown position';
+    return this.halt(
+      new SourceError(
+        'SOURCE_UNREADABLE_EVENT',
+        `the transaction ending after ${where} holds a binlog event that binlog-sync cannot read (the binlog library does not decode it). ` +
+          'LOAD DATA run in a session with binlog_format=STATEMENT or MIXED is logged this way (Begin_load_query/Execute_load_query events), without its rows. ' +
+          'binlog-sync stopped before this transaction; the checkpoint stays before it. Run LOAD DATA with binlog_format=ROW (then its rows are in the binlog), ' +
+          're-copy the table it loaded to the target, then restart after this event with `binlog-sync run --reset-to FILE:POS --yes`.',
+        { details: { position: position ? formatPosition(position) : null } },
+      ),
+    );
+  }
+
   /** A rows event that lacks columns (binlog_row_image MINIMAL or NOBLOB in the writing session). */
   private partialImage(ev: RowsEvent, name: string, d: TableDecoder, state: ReadState): SourceStreamEvent | null {
     const count = ev.numberOfColumns ?? d.names.length;
@@ -590,4 +621,10 @@ export class BinlogReader {
       { cause, details: { position: wanted, oldest } },
     );
   }
+}
+
+/** MariaDB 4052 (ER_SLAVE_SAME_ID) / MySQL 1236 text: a newer replica with our server id took over. */
+function sameServerId(err: unknown): boolean {
+  const e = err as { errno?: unknown; message?: unknown } | null;
+  return e?.errno === 4052 || /same server_uuid\/server_id|same server_id/i.test(String(e?.message ?? ''));
 }

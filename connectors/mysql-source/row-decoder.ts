@@ -228,7 +228,8 @@ export function compileRowDecoder(table: TableRef, columns: readonly ColumnSpec[
   const specs: ColumnSpec[] = [];
   const fixes: FixUp[] = [];
   for (const spec of columns) {
-    const fix = fixUpFor(spec);
+    // Generated columns are removed below, before any check: the target computes them.
+    const fix = spec.generated ? undefined : fixUpFor(spec);
     if (fix) {
       names.push(spec.name);
       specs.push(spec);

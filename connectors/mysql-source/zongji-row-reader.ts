@@ -32,6 +32,9 @@ import { installFastPathPatches, ownMethod, tableMapCacheSlot, type Proto, type 
 
 export const ZONGJI_FASTPATH_ENV = 'BINLOG_SYNC_ZONGJI_FASTPATH';
 
+const MYSQL_TYPE_BLOB = 252;
+const MYSQL_TYPE_GEOMETRY = 255;
+
 /** 'fast': exact + fast readers and the fast-path patches; 'plain': exact readers, the rest zongji's. */
 export type ZongjiDecoderMode = 'fast' | 'plain';
 
@@ -308,7 +311,28 @@ export function installRowReaderOn(internals: ZongjiInternals | { version: strin
       after: readRow(parser, tm, bitmap2, zongji, plan, readMysqlValue),
     };
   };
-  const patches = ['rows'];
+  // The table map's column-charset list (binlog_row_metadata=FULL) covers GEOMETRY columns too (the
+  // server counts them as character columns: their base is BLOB), but zongji leaves them out when it
+  // assigns the list to columns, so every string column after a GEOMETRY got its neighbour's charset:
+  // a latin1 CHAR decoded as zero-padded bytes, an INET6 as text (found by the fuzzer). While zongji
+  // reads that metadata, GEOMETRY counts as BLOB, as on the server.
+  const origOptional = ownMethod(internals.TableMap, '_readOptionalMetadata', 2);
+  const origEffective = ownMethod(internals.TableMap, '_effectiveColumnType', 1);
+  if (!origOptional || !origEffective) return fail(version, 'TableMap#_readOptionalMetadata or #_effectiveColumnType is not the method of zongji 0.9 (lib/binlog_event.js)');
+  let readingMetadata = false;
+  internals.TableMap._effectiveColumnType = function (this: unknown, index: number): unknown {
+    const type = origEffective.call(this, index);
+    return readingMetadata && type === MYSQL_TYPE_GEOMETRY ? MYSQL_TYPE_BLOB : type;
+  };
+  internals.TableMap._readOptionalMetadata = function (this: unknown, parser: unknown, zongji: unknown): unknown {
+    readingMetadata = true;
+    try {
+      return origOptional.call(this, parser, zongji);
+    } finally {
+      readingMetadata = false;
+    }
+  };
+  const patches = ['rows', 'geometry-charsets'];
   const skipped: string[] = [];
   if (env0.on) {
     const fast = installFastPathPatches(internals, (zongji) => modeFor(zongji) === 'fast');

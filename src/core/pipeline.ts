@@ -304,12 +304,14 @@ export class Pipeline {
   /**
    * A statement-format change that ran on the target cannot be undone by row images: starting before
    * it would re-apply older row changes over its effects and then skip it. (A checkpoint stored with
-   * the statement is never before it; only an explicit older start is.)
+   * the statement is never before it; only an explicit older start is.) The statement's position is
+   * its event's end: starting exactly there is after it, which is where a kill -9 just after the
+   * statement's barrier leaves the checkpoint.
    */
   private async refuseStartBeforeStatement(): Promise<void> {
     if (this.o.from.kind !== 'position') return;
     const last = await this.o.sink.lastStatement();
-    if (!last || comparePositions(last, this.o.from.position) < 0) return;
+    if (!last || comparePositions(last, this.o.from.position) <= 0) return;
     throw new BinlogSyncError(
       'TARGET_APPLY',
       `cannot start at ${formatPosition(this.o.from.position)}: the target already ran a statement-format change at ${formatPosition(last)} (source.statementEvents: apply), and re-applying the row changes before it would undo what it did. ` +

@@ -135,6 +135,12 @@ export class Dice {
     if (v === undefined) throw new Error('pick from an empty list');
     return v;
   }
+  /** A uniformly random unsigned integer of `bits` bits. */
+  bits(bits: number): bigint {
+    let v = 0n;
+    for (let i = 0; i < bits; i += 16) v = (v << 16n) | BigInt(this.int(0, 0xffff));
+    return v & ((1n << BigInt(bits)) - 1n);
+  }
   bytes(n: number): Buffer {
     const b = Buffer.alloc(n);
     for (let i = 0; i < n; i++) b[i] = this.int(0, 255);

@@ -257,10 +257,12 @@ async function describeTableDiff(
   table: string,
   s: TableDigest,
   t: TableDigest,
+  labels: SideLabels,
 ): Promise<string> {
-  const head = `${db}.${table}: source ${s.rows} rows, target ${t.rows} rows`;
+  const [A, B] = [labels.source, labels.target];
+  const head = `${db}.${table}: ${A} ${s.rows} rows, ${B} ${t.rows} rows`;
   if (s.columns.join(',') !== t.columns.join(',')) {
-    return `${head}; columns differ: source (${s.columns.join(', ')}) vs target (${t.columns.join(', ')})`;
+    return `${head}; columns differ: ${A} (${s.columns.join(', ')}) vs ${B} (${t.columns.join(', ')})`;
   }
   const [sp, tp] = await Promise.all([planTable(sc, db, table), planTable(tc, db, table)]);
   const typeDiff = sp.columns.filter((col, i) => tp.columns[i]?.dataType !== col.dataType);
@@ -287,26 +289,37 @@ async function describeTableDiff(
       firstKey ??= k;
     }
   }
-  const counts = `${missing} missing on target, ${extra} extra on target, ${changed} changed`;
+  const counts = `${missing} missing on ${B}, ${extra} extra on ${B}, ${changed} changed`;
   if (firstKey === undefined) return `${head}; rows equal but the digest differs (${counts})`;
   const [sRow, tRow] = await Promise.all([findRow(sc, sp, firstKey), findRow(tc, tp, firstKey)]);
   const keyCols = sp.keyIdx.length > 0 ? sp.keyIdx : sp.columns.map((_, i) => i);
   const someRow = sRow ?? tRow ?? [];
   const keyText = keyCols.map((i) => `${sp.columns[i]?.name}=${show(sp.columns[i], someRow[i])}`).join(', ');
   const lines = [`${head} (${counts}); first difference at ${sp.keyIdx.length > 0 ? 'key' : 'row'} (${keyText}):`];
-  if (!sRow) lines.push('    row only on target');
-  if (!tRow) lines.push('    row only on source');
+  if (!sRow) lines.push(`    row only on ${B}`);
+  if (!tRow) lines.push(`    row only on ${A}`);
   sp.columns.forEach((col, i) => {
     const a = sRow?.[i];
     const b = tRow?.[i];
     if (sRow && tRow && a === b) return;
-    lines.push(`    ${col.name}: source ${show(col, sRow ? a : undefined)} | target ${show(col, tRow ? b : undefined)}`);
+    lines.push(`    ${col.name}: ${A} ${show(col, sRow ? a : undefined)} | ${B} ${show(col, tRow ? b : undefined)}`);
   });
   return lines.join('\n');
 }
 
+/** How a difference names the two sides (the fuzzer compares a native replica with the target). */
+export interface SideLabels {
+  readonly source: string;
+  readonly target: string;
+}
+
 /** Throws a readable description of every difference between the databases `dbs` on both servers. */
-export async function assertSameData(source: DigestSource, target: DigestSource, dbs: string | readonly string[]): Promise<void> {
+export async function assertSameData(
+  source: DigestSource,
+  target: DigestSource,
+  dbs: string | readonly string[],
+  labels: SideLabels = { source: 'source', target: 'target' },
+): Promise<void> {
   const list = typeof dbs === 'string' ? [dbs] : dbs;
   const sc = await openSession(source);
   const tc = await openSession(target);
@@ -314,19 +327,19 @@ export async function assertSameData(source: DigestSource, target: DigestSource,
     const problems: string[] = [];
     for (const db of list) {
       const [sTables, tTables] = await Promise.all([listTables(sc, db), listTables(tc, db)]);
-      if (sTables.length === 0) problems.push(`${db}: no tables on the source (does the database exist?)`);
-      for (const t of tTables) if (!sTables.includes(t)) problems.push(`${db}.${t}: only on the target`);
+      if (sTables.length === 0) problems.push(`${db}: no tables on the ${labels.source} (does the database exist?)`);
+      for (const t of tTables) if (!sTables.includes(t)) problems.push(`${db}.${t}: only on the ${labels.target}`);
       for (const t of sTables) {
         if (!tTables.includes(t)) {
-          problems.push(`${db}.${t}: missing on the target`);
+          problems.push(`${db}.${t}: missing on the ${labels.target}`);
           continue;
         }
         const [sd, td] = await Promise.all([digestWith(sc, db, t), digestWith(tc, db, t)]);
-        if (sd.digest !== td.digest) problems.push(await describeTableDiff(sc, tc, db, t, sd, td));
+        if (sd.digest !== td.digest) problems.push(await describeTableDiff(sc, tc, db, t, sd, td, labels));
       }
     }
     if (problems.length > 0) {
-      throw new Error(`target differs from source:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+      throw new Error(`${labels.target} differs from ${labels.source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     }
   } finally {
     await Promise.allSettled([sc.end(), tc.end()]);

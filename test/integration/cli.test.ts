@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServerPair, type ServerPair } from '../support/servers.js';
 import { assertSameData, databaseDigest } from '../support/digest.js';
-import { pipelineEnv, runCli, sourceHead, startCli, storedCheckpoint, TEST_PIPELINE, waitForCatchUp } from '../support/pipeline-process.js';
+import { killStartedClis, pipelineEnv, runCli, sourceHead, startCli, storedCheckpoint, TEST_PIPELINE, waitForCatchUp } from '../support/pipeline-process.js';
 import { waitFor } from '../support/wait-for.js';
 
 const DB = 'cli';
@@ -27,6 +27,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  killStartedClis(); // what a failed or timed-out test did not stop
   await servers?.stop();
   rmSync(dir, { recursive: true, force: true });
 });

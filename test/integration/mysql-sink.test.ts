@@ -19,6 +19,7 @@ const EMAILS: TableKeys = { table: { schema: 'app', name: 'emails' }, primaryKey
 const PAIRS: TableKeys = { table: { schema: 'app', name: 'pairs' }, primaryKey: ['a', 'b'], uniqueKeys: [] };
 const TYPES: TableKeys = { table: { schema: 'app', name: 'types' }, primaryKey: ['id'], uniqueKeys: [] };
 const BULK: TableKeys = { table: { schema: 'app', name: 'bulk' }, primaryKey: ['id'], uniqueKeys: [] };
+const LATIN_PAIRS: TableKeys = { table: { schema: 'app', name: 'latin_pairs' }, primaryKey: ['k', 'n'], uniqueKeys: [] };
 
 
 /** Every row of a table, ordered, with every column as the server's exact text (HEX for bytes). */
@@ -40,6 +41,7 @@ beforeAll(async () => {
     CREATE TABLE app.emails (id INT PRIMARY KEY, email VARCHAR(100) NOT NULL UNIQUE, note VARCHAR(20));
     CREATE TABLE app.pairs (a INT, b VARCHAR(10), v INT, PRIMARY KEY (a, b));
     CREATE TABLE app.bulk (id INT PRIMARY KEY, a VARCHAR(64), b INT, c DOUBLE);
+    CREATE TABLE app.latin_pairs (k CHAR(8) CHARACTER SET latin1 COLLATE latin1_bin NOT NULL, n DECIMAL(20,3) NOT NULL, v INT, PRIMARY KEY (k, n));
     CREATE TABLE app.types (
       id INT PRIMARY KEY,
       dt DATETIME(6) NULL, ts TIMESTAMP(6) NULL DEFAULT NULL, t TIME(6) NULL, t2 TIME(6) NULL,
@@ -97,6 +99,17 @@ describe('MySqlSink apply', () => {
     await sink.applyBatch(batch);
     expect(await contents('users', 'id')).toBe(users1);
     expect(await contents('pairs', 'a, b')).toBe(pairs1);
+  });
+
+  it('deletes several composite keys with a latin1 column holding non-ASCII characters (found by the fuzzer: a row IN matched none)', async () => {
+    await sink.applyBatch([
+      upsert(LATIN_PAIRS, { k: '%à5f', n: '-473066030.200', v: 1 }),
+      upsert(LATIN_PAIRS, { k: 'abc', n: '1.500', v: 2 }),
+      upsert(LATIN_PAIRS, { k: 'Ünï', n: '0.000', v: 3 }),
+      upsert(LATIN_PAIRS, { k: 'keep', n: '7.000', v: 4 }),
+    ]);
+    await sink.applyBatch([del(LATIN_PAIRS, ['%à5f', '-473066030.200']), del(LATIN_PAIRS, ['abc', '1.500']), del(LATIN_PAIRS, ['Ünï', '0.000'])]);
+    expect(JSON.parse(await contents('latin_pairs', 'k'))).toEqual([['keep', '7.000', '4']]);
   });
 
   it('applies a swap of a secondary-unique value between two rows in one batch', async () => {

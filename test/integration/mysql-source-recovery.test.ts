@@ -141,4 +141,32 @@ describe('MySqlSource recovery', () => {
       await source.close();
     }
   });
+
+  it('stops with a message naming source.serverId when another reader takes over with the same server id', async () => {
+    const make = (): MySqlSource =>
+      new MySqlSource({ ...db.endpoint(), serverId: 2402, include: ['shop.*'], exclude: [], reconnect: { initialMs: 100, maxMs: 500, factor: 2 }, logger: silentLogger() });
+    const first = make();
+    const second = make();
+    const ac = new AbortController();
+    try {
+      const start = await first.head();
+      const reading = (async () => {
+        for await (const _ of first.read({ from: { kind: 'position', position: start }, signal: ac.signal })) void _;
+      })();
+      reading.catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 500));
+      const other = (async () => {
+        for await (const _ of second.read({ from: { kind: 'position', position: start }, signal: ac.signal })) void _;
+      })();
+      other.catch(() => undefined);
+      // The source drops the older connection of the two (MariaDB: error 4052).
+      const err = await Promise.race([reading.then(() => null, (e: unknown) => e), other.then(() => null, (e: unknown) => e)]);
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).toMatch(/another replica connected to the source with our server id 2402 \(source\.serverId\)/);
+      expect((err as Error).message).toMatch(/Give each its own source\.serverId/);
+    } finally {
+      ac.abort();
+      await Promise.allSettled([first.close(), second.close()]);
+    }
+  });
 });

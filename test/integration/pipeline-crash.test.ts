@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { ServerPair } from '../support/servers.js';
 import { assertSameData } from '../support/digest.js';
 import { runWorkload, startPairWithWorkloadSchema } from '../support/workload.js';
-import { pipelineEnv, sourceHead, startCli, storedCheckpoint, TEST_PIPELINE, waitForCatchUp, type CliRun } from '../support/pipeline-process.js';
+import { killStartedClis, pipelineEnv, sourceHead, startCli, storedCheckpoint, TEST_PIPELINE, waitForCatchUp, type CliRun } from '../support/pipeline-process.js';
 
 const DB = 'app';
 const PIPELINE = 'crash-test';
@@ -22,6 +22,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  killStartedClis(); // what a failed or timed-out test did not stop
   await servers?.stop();
   rmSync(logDir, { recursive: true, force: true });
 });

@@ -14,7 +14,7 @@ import { startServerPair, type ServerPair } from '../support/servers.js';
 import { assertSameData } from '../support/digest.js';
 import { startInProcess } from '../support/in-process.js';
 import { foreignKeySchema, runForeignKeyWriter, type FkCounts } from '../support/fk-workload.js';
-import { pipelineEnv, startCli, TEST_PIPELINE, waitForCatchUp, type CliRun } from '../support/pipeline-process.js';
+import { killStartedClis, pipelineEnv, startCli, TEST_PIPELINE, waitForCatchUp, type CliRun } from '../support/pipeline-process.js';
 
 let servers: ServerPair;
 const logDir = mkdtempSync(join(tmpdir(), 'binlog-sync-fk-'));
@@ -25,6 +25,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  killStartedClis(); // what a failed or timed-out test did not stop
   await servers?.stop();
   rmSync(logDir, { recursive: true, force: true });
 });
@@ -56,6 +57,30 @@ describe('foreign keys', () => {
       const [gone] = await servers.source.query<{ n: number }>('SELECT COUNT(*) AS n FROM fk.nullchild WHERE parent_id IS NULL');
       expect(Number(gone!.n)).toBeGreaterThan(0);
       await assertSameData(servers.source, servers.target, 'fk');
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it('deletes rows of a NO ACTION self-reference child first, as the source did (a multi-row DELETE ran in index order; found by the fuzzer)', async () => {
+    for (const s of [servers.source, servers.target]) {
+      await s.query('CREATE DATABASE fkchain');
+      await s.query('CREATE TABLE fkchain.chain (id INT PRIMARY KEY, up INT NULL, CONSTRAINT fk_chain FOREIGN KEY (up) REFERENCES fkchain.chain (id) ON DELETE NO ACTION) ENGINE=InnoDB');
+    }
+    const running = await startInProcess(servers.source, servers.target, { PIPELINE_NAME: 'fk-chain', SYNC_DB: 'fkchain', START: 'latest' });
+    try {
+      await running.pipeline;
+      await servers.source.query('INSERT INTO fkchain.chain VALUES (10, NULL), (3, 10), (7, 3), (20, NULL)');
+      const c = await servers.source.connect();
+      try {
+        await c.query('BEGIN');
+        for (const id of [7, 3, 10]) await c.query('DELETE FROM fkchain.chain WHERE id = ?', [id]);
+        await c.query('COMMIT');
+      } finally {
+        await c.end();
+      }
+      await running.caughtUp(30_000);
+      await assertSameData(servers.source, servers.target, 'fkchain');
     } finally {
       await running.stop();
     }

@@ -3,7 +3,7 @@
  * collation, `UPDATE t SET id = 'KEY1' WHERE id = 'key1'` keeps the row: it is one update of that row
  * (and the target must end with the new bytes), not a delete of one key and an insert of another that
  * the target would take for the same row. Every collation family MariaDB ships is covered (MySQL's
- * utf8mb4_0900_ai_ci and MariaDB 11's uca1400 where the server has them), for a VARCHAR primary key, a
+ * utf8mb4_0900_ai_ci and MariaDB 10.10+'s uca1400 where the server has them), for a VARCHAR primary key, a
  * composite key with such a column, and a secondary UNIQUE key, under concurrent writers with value
  * updates mixed in so that any reordering shows. Then the target must equal the source, byte for byte.
  */
@@ -43,8 +43,13 @@ const table = (kind: string, collation: string): string => `\`${DB}\`.\`${kind}_
 
 beforeAll(async () => {
   servers = await startServerPair();
+  // SHOW COLLATION lists MariaDB 10.10+'s UCA 14 collations without their charset (uca1400_ai_ci);
+  // the full names a column uses are in COLLATION_CHARACTER_SET_APPLICABILITY.
   const rows = await servers.source.query<{ Collation: string }>('SHOW COLLATION');
-  available = new Set(rows.map((r) => r.Collation));
+  const full = await servers.source
+    .query<{ n: string }>('SELECT FULL_COLLATION_NAME AS n FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY')
+    .catch(() => [] as { n: string }[]);
+  available = new Set([...rows.map((r) => r.Collation), ...full.map((r) => r.n)]);
   for (const s of [servers.source, servers.target]) {
     await s.query(`CREATE DATABASE ${DB}`);
     for (const c of COLLATIONS) {

@@ -7,12 +7,14 @@
  * once, in order, as a native replica would.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type mysql from 'mysql2/promise';
+import mysql from 'mysql2/promise';
+import { Readable } from 'node:stream';
 import { startServerPair, type ServerPair } from '../support/servers.js';
 import { assertSameData } from '../support/digest.js';
 import { startInProcess } from '../support/in-process.js';
 import { sourceHead, storedCheckpoint } from '../support/pipeline-process.js';
 import { MySqlCheckpointStore } from '../../connectors/mysql-sink/index.js';
+import { APPLIED_TABLE, CHECKPOINT_DATABASE, STATEMENTS_STREAM } from '../../connectors/mysql-sink/applied-log.js';
 import type { BinlogPosition } from '../../src/core/position.js';
 
 const DB = 'fmt';
@@ -74,6 +76,30 @@ describe('statement-format sessions', () => {
     ]);
   });
 
+  it('stops at LOAD DATA logged in statement format (events the binlog library cannot read), with the checkpoint before it', async () => {
+    await resetTables();
+    const name = 'fmt-load-data';
+    const running = await startInProcess(servers.source, servers.target, { PIPELINE_NAME: name, SYNC_DB: DB, START: 'latest', STATEMENT_EVENTS: 'apply' });
+    await running.pipeline;
+    await servers.source.query(`INSERT INTO ${DB}.t (v) VALUES (1)`);
+    await running.caughtUp(30_000);
+    const before: BinlogPosition = await sourceHead(servers.source.endpoint());
+    // LOAD DATA in a STATEMENT session is logged as Begin_load_query + Execute_load_query: not rows.
+    const c = await mysql.createConnection({ ...servers.source.endpoint(), infileStreamFactory: () => Readable.from([Buffer.from('7\tloaded\n8\tloaded\n')]) });
+    try {
+      await c.query("SET SESSION binlog_format = 'STATEMENT'");
+      await c.query(`LOAD DATA LOCAL INFILE 'rows.tsv' INTO TABLE ${DB}.t (v, note)`);
+    } finally {
+      await c.end();
+    }
+    const failed = await Promise.race([running.result.then(() => null, (e: unknown) => e), new Promise((r) => setTimeout(() => r('still running 20 s later'), 20_000))]);
+    if (failed === 'still running 20 s later') await running.stop().catch(() => undefined);
+    expect(failed).toMatchObject({ code: 'SOURCE_UNREADABLE_EVENT' });
+    await expect(running.result).rejects.toThrow(/LOAD DATA/);
+    expect(await storedCheckpoint(servers.target.endpoint(), name)).toEqual(before);
+    expect(await servers.target.query(`SELECT v FROM ${DB}.t ORDER BY id`)).toEqual([{ v: 1 }]);
+  });
+
   it('with statementEvents: apply, runs each statement once, in order, with the source session context', async () => {
     await resetTables();
     const name = 'fmt-apply';
@@ -106,6 +132,25 @@ describe('statement-format sessions', () => {
     expect((await running.stop()).stats.statements).toBe(0);
     await assertSameData(servers.source, servers.target, DB);
     expect(stored).not.toBeNull();
+
+    // kill -9 just after a statement's transaction leaves the checkpoint exactly at the statement (it is
+    // stored with it): starting there is after it, and must go on (found by the fuzzer: it refused).
+    const applied = (await servers.target.query(
+      `SELECT binlog_file AS file, binlog_pos AS pos FROM \`${CHECKPOINT_DATABASE}\`.\`${APPLIED_TABLE}\` WHERE pipeline = ? AND stream = ?`,
+      [name, STATEMENTS_STREAM],
+    )) as { file: string; pos: number }[];
+    const atStatement = { file: String(applied[0]!.file), pos: Number(applied[0]!.pos) };
+    const crashStore = new MySqlCheckpointStore(servers.target.endpoint());
+    try {
+      await crashStore.save(name, { position: atStatement, sourceTimestampMs: Date.now() });
+    } finally {
+      await crashStore.close();
+    }
+    running = await startInProcess(servers.source, servers.target, env);
+    await running.pipeline;
+    await running.caughtUp(30_000);
+    expect((await running.stop()).stats.statements).toBe(0);
+    await assertSameData(servers.source, servers.target, DB);
 
     // Starting before a statement that ran would re-apply older rows over its effects: refused, target untouched.
     const store = new MySqlCheckpointStore(servers.target.endpoint());

@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPipelineConfig } from '../../src/config/load.js';
 import type { PipelineConfig } from '../../src/config/schema.js';
 import { PreflightError } from '../../src/core/errors.js';
-import { LocalMariaDb, LOCAL_PASSWORD, type ServerEndpoint } from '../../src/local/mariadb-server.js';
+import { LocalMariaDb, LOCAL_PASSWORD } from '../../src/local/mariadb-server.js';
+import { connectionEnv } from '../../src/local/pipeline-env.js';
 import { canSelect, hasGlobal, parseGrants } from '../../src/preflight/grants.js';
 import { assertPreflightPassed, formatPreflightReport, runPreflight, type PreflightCheck, type PreflightReport } from '../../src/preflight/index.js';
 import { readForeignKeys } from '../../src/preflight/foreign-keys.js';
@@ -35,18 +36,7 @@ let misconfigured: LocalMariaDb;
 let base: PipelineConfig;
 let privateTmp: string | undefined;
 
-function envFor(src: ServerEndpoint, tgt: ServerEndpoint): Record<string, string> {
-  return {
-    SOURCE_HOST: src.host,
-    SOURCE_PORT: String(src.port),
-    SOURCE_USER: src.user,
-    SOURCE_PASSWORD: src.password,
-    TARGET_HOST: tgt.host,
-    TARGET_PORT: String(tgt.port),
-    TARGET_USER: tgt.user,
-    TARGET_PASSWORD: tgt.password,
-  };
-}
+
 
 /** `base` with parts of `source` replaced (the loaded config is frozen: build a new one). */
 function withSource(patch: Partial<PipelineConfig['source']>, config: PipelineConfig = base): PipelineConfig {
@@ -110,7 +100,7 @@ beforeAll(async () => {
   await target.rootQuery(`${SHOP_DDL}
     CREATE DATABASE gap;
     CREATE TABLE gap.b (id INT PRIMARY KEY, v INT);`);
-  base = await loadPipelineConfig(example, envFor(source.endpoint(), target.endpoint()));
+  base = await loadPipelineConfig(example, connectionEnv(source.endpoint(), target.endpoint()));
   base = withSource({ serverId: 5401 });
 });
 

@@ -10,6 +10,7 @@ import mysql from 'mysql2/promise';
 import type { ServerEndpoint } from '../../src/local/mariadb-server.js';
 import type { BinlogPosition } from '../../src/core/position.js';
 import { binlogHead } from '../../src/local/binlog-head.js';
+import { connectionEnv } from '../../src/local/pipeline-env.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -17,14 +18,7 @@ export const TEST_PIPELINE = join(ROOT, 'config/test-pipeline.yaml');
 
 export function pipelineEnv(source: ServerEndpoint, target: ServerEndpoint, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    SOURCE_HOST: source.host,
-    SOURCE_PORT: String(source.port),
-    SOURCE_USER: source.user,
-    SOURCE_PASSWORD: source.password,
-    TARGET_HOST: target.host,
-    TARGET_PORT: String(target.port),
-    TARGET_USER: target.user,
-    TARGET_PASSWORD: target.password,
+    ...connectionEnv(source, target),
     LOG_FORMAT: 'json',
     ...extra,
   };
@@ -38,10 +32,25 @@ export interface CliRun {
   output(): string;
 }
 
+/**
+ * Every daemon a test started that has not exited. A test that fails or times out before stopping its
+ * daemons would leave them running (found: publishers of a timed-out Kafka test still running after
+ * the suite); the files' afterAll hooks kill what is left.
+ */
+const startedClis = new Set<ChildProcess>();
+
+/** SIGKILLs every daemon started by `startCli` that has not exited (for afterAll hooks). */
+export function killStartedClis(): void {
+  for (const p of startedClis) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  startedClis.clear();
+}
+
 export function startCli(args: string[], env: Record<string, string>, logFile: string): CliRun {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
   const log = createWriteStream(logFile, { flags: 'a' });
   const proc = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  startedClis.add(proc);
+  proc.once('exit', () => startedClis.delete(proc));
   proc.stdout!.pipe(log, { end: false });
   proc.stderr!.pipe(log, { end: false });
   // 'close' comes once the child's stdout and stderr have ended; the empty write calls back once

@@ -31,12 +31,6 @@ export class Rand extends Dice {
   constructor(seed: number) {
     super(prng(seed));
   }
-  /** A uniformly random unsigned integer of `bits` bits. */
-  bits(bits: number): bigint {
-    let v = 0n;
-    for (let i = 0; i < bits; i += 16) v = (v << 16n) | BigInt(this.int(0, 0xffff));
-    return v & ((1n << BigInt(bits)) - 1n);
-  }
   /** `n` decimal digits, zeros often (so 9-digit groups get leading zeros). */
   digits(n: number): string {
     let s = '';

@@ -11,7 +11,7 @@ const files = [
   join(root, 'compose', 'pipeline.yaml'),
 ];
 // Variables that files use without a default.
-const env = { SOURCE_PORT: '3306', TARGET_PORT: '3307', SOURCE_USER: 'u', TARGET_USER: 'u', SOURCE_PASSWORD: 'p', TARGET_PASSWORD: 'p', SOURCE_HOST: 'h', TARGET_HOST: 'h', DEMO_SOURCE_PORT: '1', DEMO_TARGET_PORT: '2', DEMO_USER: 'u', DEMO_PASSWORD: 'p' };
+const env = { SOURCE_PORT: '3306', TARGET_PORT: '3307', SOURCE_USER: 'u', TARGET_USER: 'u', SOURCE_PASSWORD: 'p', TARGET_PASSWORD: 'p', SOURCE_HOST: 'h', TARGET_HOST: 'h', DEMO_SOURCE_PORT: '1', DEMO_TARGET_PORT: '2', DEMO_USER: 'u', DEMO_PASSWORD: 'p', SYNC_DB: 'fz', START_FILE: 'mysql-bin.000001', START_POS: '4', KAFKA_BROKER_1: 'k1:9092', KAFKA_BROKER_2: 'k2:9092', KAFKA_BROKER_3: 'k3:9092' };
 
 describe('shipped pipeline files', () => {
   it.each(files)('%s loads', async (file) => {

@@ -24,7 +24,7 @@ describe('installing the row reader', () => {
     const env = fastPathFromEnv();
     const d = installZongjiDecoder();
     expect(d.zongjiVersion).toBe('0.9.0');
-    expect(d.patches).toEqual(env.on ? ['rows', 'parseUnsignedNumber', 'tablemap'] : ['rows']);
+    expect(d.patches).toEqual(env.on ? ['rows', 'geometry-charsets', 'parseUnsignedNumber', 'tablemap'] : ['rows', 'geometry-charsets']);
     expect(d.skipped).toEqual([]);
     expect(d.mode).toBe(env.on ? 'fast' : 'plain');
     expect(describeZongjiDecoder(d)).toContain(env.on ? 'fast path on (default, BINLOG_SYNC_ZONGJI_FASTPATH unset)' : 'fast path off (BINLOG_SYNC_ZONGJI_FASTPATH=');
