@@ -17,8 +17,12 @@ export interface Tuning {
 }
 
 export interface ChildSpec {
-  /** pipeline: the whole pipeline; source: the source connector drained, nothing applied; decoder: zongji alone. */
-  readonly mode: 'pipeline' | 'source' | 'decoder';
+  /**
+   * pipeline: the whole pipeline (embedded transport); source: the source connector drained, nothing
+   * applied; decoder: zongji alone; kafka-source / kafka-sink: the two processes of Kafka mode, started
+   * together (the sink's time, until everything published up to the end is applied, is the catch-up).
+   */
+  readonly mode: 'pipeline' | 'source' | 'decoder' | 'kafka-source' | 'kafka-sink';
   readonly name: string;
   readonly source: ServerEndpoint;
   readonly target: ServerEndpoint;
@@ -30,6 +34,8 @@ export interface ChildSpec {
   readonly tuning: Tuning;
   /** Steady-load lag: upserts of this table carry the writer's commit time (µs) in this column. */
   readonly lag?: { readonly table: string; readonly column: string };
+  /** Kafka modes: the cluster and the topic (fresh per run). */
+  readonly kafka?: { readonly brokers: readonly string[]; readonly topic: string };
 }
 
 export interface LagFigures {

@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setChildNodeArgs } from './child.js';
-import { cleanupAll } from './cleanup.js';
+import { cleanupAll, onCleanup } from './cleanup.js';
+import { LocalKafkaCluster } from '../src/local/kafka-cluster.js';
 import type { Tuning } from './child-spec.js';
 import { formatReport, writeReport, type BenchReport, type CatchUpScenario, type MemoryPoint, type SteadyScenario } from './report.js';
 import { bulkScenario, memoryScenario, oltpScenario, steadyScenario, type CatchUpOptions, type Targets } from './scenarios.js';
@@ -31,6 +32,7 @@ Scenarios
   --profile               one extra binlog-sync run per scenario under node --cpu-prof; prints the top
                           frames (profiles kept in .tmp/bench-profiles/)
   --skip-source-only      do not time binlog-sync's source connector alone
+  --skip-kafka            do not time the Kafka transport (a local one-node cluster from scripts/kafka.sh fetch)
   --out FILE              JSON results (default bench-results.json)
   --child-node-args=ARGS  node options for the measured children, e.g. --child-node-args=--max-old-space-size=192
                           (tells live memory from garbage V8 has not collected yet)
@@ -84,6 +86,7 @@ function parseFlags(argv: string[]) {
       memory: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       'skip-source-only': { type: 'boolean', default: false },
+      'skip-kafka': { type: 'boolean', default: false },
       out: { type: 'string' },
       'memory-rows': { type: 'string' },
       'child-node-args': { type: 'string' },
@@ -142,6 +145,7 @@ function parse(argv: string[]) {
     memory: v.memory === true ? memoryRows : null,
     profile: v.profile === true,
     sourceOnly: v['skip-source-only'] !== true,
+    kafka: v['skip-kafka'] !== true,
     out: (v.out as string | undefined) ?? 'bench-results.json',
     childNodeArgs: ((v['child-node-args'] as string | undefined) ?? '').split(/\s+/).filter(Boolean),
     tuning,
@@ -194,7 +198,14 @@ async function main(argv: string[]): Promise<number> {
   const mariadb = await withConnection(target.server.endpoint(), async (c) => String((await rows(c, 'SELECT VERSION() AS v'))[0]?.v));
 
   const profileDir = join('.tmp', 'bench-profiles', startedAt.toISOString().replace(/[:.]/g, '-'));
-  const catchUp: CatchUpOptions = { runs: o.runs, sourceOnly: o.sourceOnly, profile: o.profile, profileDir, tuning: o.tuning, log };
+  let kafka: LocalKafkaCluster | null = null;
+  if (o.kafka && o.only.length > 0) {
+    log('starting a one-node Kafka cluster for the Kafka transport runs (--skip-kafka leaves them out)…');
+    kafka = await LocalKafkaCluster.start({ brokers: 1, label: 'bench' });
+    const cluster = kafka;
+    onCleanup('kafka', () => cluster.stop());
+  }
+  const catchUp: CatchUpOptions = { runs: o.runs, sourceOnly: o.sourceOnly, profile: o.profile, profileDir, tuning: o.tuning, log, kafka: kafka ? { brokers: kafka.brokers } : null };
   const scenarios: CatchUpScenario[] = [];
   const targetSettings: string[] = [];
   for (const flush of o.flushes) {

@@ -16,8 +16,7 @@ import { createLogger, type Logger } from '../src/core/log.js';
 import type { Mutation } from '../src/core/event.js';
 import { comparePositions, formatPosition, type BinlogPosition } from '../src/core/position.js';
 import { resolveStart } from '../src/core/start-position.js';
-import { createPipeline } from '../src/cli/run.js';
-import { openConnectors } from '../src/cli/connectors.js';
+import { createPipeline, openConnectors, openKafkaConnectors, readPublishedPosition, runKafkaMode as runKafka } from '../src/assembly/index.js';
 import { decodeRange } from './decoder-only.js';
 import { RESULT_PREFIX, SPEC_ENV, type ChildMessage, type ChildResult, type ChildSpec, type LagFigures, type ParentMessage } from './child-spec.js';
 
@@ -67,11 +66,13 @@ function pipelineConfigText(spec: ChildSpec): string {
       start: { file: spec.from.file, position: spec.from.pos },
     },
     target: { ...spec.target, ...(t.poolSize ? { poolSize: t.poolSize } : {}) },
-    transport: {
-      kind: 'embedded',
-      ...(t.partitions ? { partitions: t.partitions } : {}),
-      ...(t.queueCapacity ? { queueCapacity: t.queueCapacity } : {}),
-    },
+    transport: spec.kafka
+      ? { kind: 'kafka', brokers: spec.kafka.brokers, topic: spec.kafka.topic, replicationFactor: 1, ...(t.partitions ? { partitions: t.partitions } : {}) }
+      : {
+          kind: 'embedded',
+          ...(t.partitions ? { partitions: t.partitions } : {}),
+          ...(t.queueCapacity ? { queueCapacity: t.queueCapacity } : {}),
+        },
     sink: { ...(t.lanes ? { lanes: t.lanes } : {}), ...(t.batchSize ? { batchSize: t.batchSize } : {}) },
     checkpoint: { ...(t.checkpointIntervalMs ? { intervalMs: t.checkpointIntervalMs } : {}) },
   };
@@ -180,6 +181,55 @@ async function runSourceMode(spec: ChildSpec, logger: Logger): Promise<ChildResu
   }
 }
 
+/**
+ * Kafka mode, one role per process, wired as `binlog-sync source` / `binlog-sync sink` wire it. The
+ * publisher is done when its committed position reaches the end of the range; the sink when, on top
+ * of that, every partition is applied up to its end offset (less the last transaction marker).
+ */
+async function runKafkaMode(spec: ChildSpec, logger: Logger): Promise<ChildResult> {
+  const role = spec.mode === 'kafka-source' ? 'source' : 'sink';
+  const config = parsePipelineConfig(pipelineConfigText(spec), `bench kafka ${role}`);
+  const end = rangeEnd(spec);
+  const k = openKafkaConnectors(config, logger);
+  const admin = k.kafka.admin();
+  await admin.connect();
+  const stop = new AbortController();
+  const started = performance.now();
+  let doneMs: number | null = null;
+  let checking = false;
+  const done = async (): Promise<boolean> => {
+    const to = end.get();
+    const published = await readPublishedPosition(admin, config.name, spec.kafka!.topic).catch(() => null);
+    if (!to || !published || comparePositions(published.checkpoint.position, to) < 0) return false;
+    if (role === 'source') return true;
+    const [ends, applied] = await Promise.all([admin.fetchTopicOffsets(spec.kafka!.topic), k.offsets.list(config.name, spec.kafka!.topic)]);
+    const next = new Map(applied.map((a) => [a.partition, a.nextOffset]));
+    return ends.every((e) => BigInt(e.high) === 0n || (next.get(e.partition) ?? -1n) >= BigInt(e.high) - 1n);
+  };
+  const monitor = setInterval(() => {
+    if (checking || doneMs !== null) return;
+    checking = true;
+    void done()
+      .then((yes) => {
+        if (yes && doneMs === null) {
+          doneMs = performance.now() - started;
+          stop.abort();
+        }
+      })
+      .finally(() => (checking = false));
+  }, 50);
+  send({ type: 'running' });
+  try {
+    await runKafka({ config, logger, signal: stop.signal, role });
+  } finally {
+    clearInterval(monitor);
+    await admin.disconnect().catch(() => undefined);
+    await k.close();
+  }
+  if (doneMs === null) throw new Error(`kafka ${role} stopped before it reached the end of the range`);
+  return { mode: spec.mode, ms: doneMs, rowEvents: 0, transactions: 0, ...memory.peaks() };
+}
+
 async function runDecoderMode(spec: ChildSpec): Promise<ChildResult> {
   if (!spec.to) throw new Error('decoder mode needs the end of the range');
   send({ type: 'running' });
@@ -193,7 +243,13 @@ async function main(): Promise<void> {
   const spec = JSON.parse(text) as ChildSpec;
   const logger = createLogger({ name: `bench-${spec.mode}`, level: process.env.LOG_LEVEL ?? 'warn', destination: 2 });
   const result =
-    spec.mode === 'pipeline' ? await runPipelineMode(spec, logger) : spec.mode === 'source' ? await runSourceMode(spec, logger) : await runDecoderMode(spec);
+    spec.mode === 'pipeline'
+      ? await runPipelineMode(spec, logger)
+      : spec.mode === 'source'
+        ? await runSourceMode(spec, logger)
+        : spec.mode === 'decoder'
+          ? await runDecoderMode(spec)
+          : await runKafkaMode(spec, logger);
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`, () => process.exit(0));
 }
 

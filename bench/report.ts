@@ -20,6 +20,8 @@ export interface CatchUpRun {
   readonly pipeline: ReaderFigures & { readonly mutationsApplied: number; readonly batches: number; readonly storedCheckpoint: string | null };
   readonly source?: ReaderFigures;
   readonly decoder: ReaderFigures;
+  /** The Kafka transport: publisher and sink worker in two processes; `ms` until the sink applied everything. */
+  readonly kafka?: Timed & { readonly publisherMs: number; readonly publisherPeakRssBytes: number; readonly sinkPeakRssBytes: number };
   /** Every table's row count and checksum, equal on the native replica, the pipeline's target and the source. */
   readonly tables: readonly TableFigure[];
 }
@@ -47,6 +49,9 @@ export interface CatchUpScenario {
     readonly pipelineVsNative: number;
     readonly pipelineVsDecoder: number;
     readonly pipelinePeakRssBytes: number;
+    readonly kafkaRowsPerSec: number | null;
+    readonly kafkaVsEmbedded: number | null;
+    readonly kafkaPeakRssBytes: { readonly publisher: number; readonly sink: number } | null;
   };
   /** CPU profiles (`--profile`) of one extra binlog-sync run and one extra source-only run. */
   readonly profiles?: { readonly pipeline?: ProfileSummary; readonly source?: ProfileSummary };
@@ -100,6 +105,7 @@ export function summarise(name: string, backlog: Backlog, runs: readonly CatchUp
   const pipe = median(runs.map((r) => r.pipeline.rowsPerSec));
   const dec = median(runs.map((r) => r.decoder.rowsPerSec));
   const src = runs.every((r) => r.source) ? median(runs.map((r) => r.source!.rowsPerSec)) : null;
+  const kafka = runs.length > 0 && runs.every((r) => r.kafka) ? median(runs.map((r) => r.kafka!.rowsPerSec)) : null;
   return {
     name,
     backlog,
@@ -112,6 +118,9 @@ export function summarise(name: string, backlog: Backlog, runs: readonly CatchUp
       pipelineVsNative: pipe / nat,
       pipelineVsDecoder: pipe / dec,
       pipelinePeakRssBytes: Math.max(...runs.map((r) => r.pipeline.peakRssBytes)),
+      kafkaRowsPerSec: kafka,
+      kafkaVsEmbedded: kafka === null ? null : kafka / pipe,
+      kafkaPeakRssBytes: kafka === null ? null : { publisher: Math.max(...runs.map((r) => r.kafka!.publisherPeakRssBytes)), sink: Math.max(...runs.map((r) => r.kafka!.sinkPeakRssBytes)) },
     },
     ...(profiles.pipeline || profiles.source ? { profiles } : {}),
   };
@@ -160,11 +169,30 @@ export function formatReport(r: BenchReport): string {
         ]),
       ),
     );
+    const withKafka = r.scenarios.filter((s) => s.median.kafkaRowsPerSec !== null);
+    if (withKafka.length) {
+      out.push('');
+      out.push('the same backlogs over the Kafka transport (one broker; publisher and sink worker in two processes; timed until the sink applied everything)');
+      out.push(
+        formatTable(
+          ['scenario', 'embedded rows/s', 'kafka rows/s', 'kafka/embedded', 'kafka/native', 'publisher peak RSS', 'sink peak RSS'],
+          withKafka.map((s) => [
+            s.name,
+            int(s.median.pipelineRowsPerSec),
+            int(s.median.kafkaRowsPerSec!),
+            ratio(s.median.kafkaVsEmbedded!),
+            ratio(s.median.kafkaRowsPerSec! / s.median.nativeRowsPerSec),
+            mb(s.median.kafkaPeakRssBytes!.publisher),
+            mb(s.median.kafkaPeakRssBytes!.sink),
+          ]),
+        ),
+      );
+    }
     out.push('');
     out.push('per run (catch-up times; every run verified: binlog-sync target = native replica = source, row counts and checksums)');
     out.push(
       formatTable(
-        ['scenario', 'run', 'native', 'binlog-sync', ...(withSource ? ['source-only'] : []), 'decoder', 'sync RSS', 'sync heap', 'batches'],
+        ['scenario', 'run', 'native', 'binlog-sync', ...(withSource ? ['source-only'] : []), 'decoder', ...(withKafka.length ? ['kafka', 'kafka publisher'] : []), 'sync RSS', 'sync heap', 'batches'],
         r.scenarios.flatMap((s) =>
           s.runs.map((run) => [
             s.name,
@@ -173,6 +201,7 @@ export function formatReport(r: BenchReport): string {
             ms(run.pipeline.ms),
             ...(withSource ? [run.source ? ms(run.source.ms) : '–'] : []),
             ms(run.decoder.ms),
+            ...(withKafka.length ? [run.kafka ? ms(run.kafka.ms) : '–', run.kafka ? ms(run.kafka.publisherMs) : '–'] : []),
             mb(run.pipeline.peakRssBytes),
             mb(run.pipeline.peakHeapUsedBytes),
             int(run.pipeline.batches),

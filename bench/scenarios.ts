@@ -32,6 +32,8 @@ export interface CatchUpOptions {
   readonly profileDir: string;
   readonly tuning: Tuning;
   readonly log: (line: string) => void;
+  /** Also time the Kafka transport (publisher and sink worker processes) on this cluster. */
+  readonly kafka?: { readonly brokers: readonly string[] } | null;
 }
 
 let serverIds = 100;
@@ -96,6 +98,18 @@ async function catchUp(name: string, source: LocalMariaDb, targets: Targets, b: 
     const pipe = await runChild(spec('pipeline', `bench-${name}-${run}`, src, targets.target.endpoint(), b.from, b.to, o.tuning));
     const tables = await verify(`${name} run ${run}`, targets.target.endpoint(), { 'native replica': targets.replica.endpoint(), source: src });
     o.log(`${name} run ${run}/${o.runs}: binlog-sync ${pipe.ms.toFixed(0)} ms, target verified; ${o.sourceOnly ? 'source-only, ' : ''}decoder-only…`);
+    let kafka: CatchUpRun['kafka'];
+    if (o.kafka) {
+      o.log(`${name} run ${run}/${o.runs}: binlog-sync over Kafka (publisher and sink worker processes)…`);
+      await prepareDatabase(targets.target.endpoint(), b.schema);
+      const topic = `bench-${name.replace(/[^A-Za-z0-9]+/g, '-')}-${run}-${Date.now()}.changes`;
+      const kafkaSpec = (mode: 'kafka-source' | 'kafka-sink'): ChildSpec => ({ ...spec(mode, `bench-kafka-${run}-${Date.now()}`, src, targets.target.endpoint(), b.from, b.to, o.tuning), kafka: { brokers: o.kafka!.brokers, topic } });
+      const sourceSpec = kafkaSpec('kafka-source');
+      // The same pipeline name for both processes (the sink finds the publisher's position under it).
+      const [publisher, sink] = await Promise.all([runChild(sourceSpec), runChild({ ...kafkaSpec('kafka-sink'), name: sourceSpec.name })]);
+      await verify(`${name} run ${run} over Kafka`, targets.target.endpoint(), { source: src });
+      kafka = { ms: sink.ms, rowsPerSec: 0, publisherMs: publisher.ms, publisherPeakRssBytes: publisher.peakRssBytes, sinkPeakRssBytes: sink.peakRssBytes };
+    }
     const sourceOnly = o.sourceOnly ? await runChild(spec('source', `bench-${name}-src-${run}`, src, targets.target.endpoint(), b.from, b.to, o.tuning)) : null;
     const decoder = await runChild(spec('decoder', `bench-${name}-dec-${run}`, src, targets.target.endpoint(), b.from, b.to, o.tuning));
     rowEvents = decoder.rowEvents;
@@ -113,6 +127,7 @@ async function catchUp(name: string, source: LocalMariaDb, targets: Targets, b: 
       },
       ...(sourceOnly ? { source: readerFigures(sourceOnly, rowEvents) } : {}),
       decoder: readerFigures(decoder, rowEvents),
+      ...(kafka ? { kafka: { ...kafka, rowsPerSec: rate(rowEvents, kafka.ms) } } : {}),
       tables,
     });
     o.log(`${name} run ${run}/${o.runs}: ${rowEvents} row events; native ${rate(rowEvents, native.ms).toFixed(0)}/s, binlog-sync ${rate(rowEvents, pipe.ms).toFixed(0)}/s, decoder ${rate(rowEvents, decoder.ms).toFixed(0)}/s`);

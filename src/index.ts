@@ -1,6 +1,6 @@
 /**
  * The core's public surface: connectors import from here, never from src/core/* directly, and the
- * core never imports a connector (the CLI's composition root, src/cli/connectors.ts, wires them).
+ * core never imports a connector (the composition root, src/assembly/connectors.ts, wires them).
  */
 export * from './core/event.js';
 export * from './core/position.js';
@@ -11,9 +11,15 @@ export * from './core/log.js';
 export * from './core/table-filter.js';
 export * from './core/json.js';
 export { RowIdentifier, exactIdentity, exactToken, mutationRowId, FOLDED_MARK, type ColumnFold, type KeyPlace } from './core/key.js';
-export { orderGroups, type ForeignKeyLink } from './core/order-groups.js';
+export { orderGroups, OrderGroupProgress, type ForeignKeyLink } from './core/order-groups.js';
 export { readForeignKeys, type ForeignKey, type ForeignKeyRule } from './preflight/foreign-keys.js';
 export * from './core/network-errors.js';
 export * from './core/server-version.js';
 export { lexSql, tokenizeSql, SqlCursor, SqlLexError, type SqlToken, type SqlTokenKind } from './core/sql-lexer.js';
 export { classifyStatement, dmlWriteTargets, parseXid, type StatementClass } from './core/sql-statement.js';
+// For the Kafka transport, which drives the same placement, lanes and watermark as the embedded one.
+export { Partitioner, type Routed } from './core/partitioner.js';
+export { LaneScheduler, type LaneBatch, type Round } from './core/lanes.js';
+export { applyRounds, type ApplyRoundsOptions } from './core/partition-applier.js';
+export { Watermark, commitOptionsOf } from './core/watermark.js';
+export { appendMutations } from './core/router.js';

@@ -45,3 +45,4 @@ export {
   TARGET_SQL_MODE,
   type TargetEndpoint,
 } from './target-connection.js';
+export { MySqlPartitionOffsets, PARTITIONS_TABLE, type MySqlPartitionOffsetsOptions } from './partition-offsets.js';

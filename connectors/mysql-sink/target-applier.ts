@@ -17,7 +17,8 @@ import { APPLIED_TABLE_REF, CREATE_APPLIED_SQL, ORDER_STREAM_PREFIX, READ_APPLIE
 import { quoteIdentifier } from './statement-builder.js';
 import { saveValues, writeCheckpoint } from './checkpoint-store.js';
 import type { BinlogPosition, Checkpoint } from '../../src/index.js';
-import type { SinkConnector } from '../../src/index.js';
+import type { PartitionClaim, SinkConnector } from '../../src/index.js';
+import { CLAIM_CHECK_SQL, claimHolds, fencedError } from './partition-offsets.js';
 import { classifyMySqlError, remedyFor } from './error-classifier.js';
 import { retryTransient } from './retry.js';
 import {
@@ -174,16 +175,7 @@ export class MySqlSink implements SinkConnector {
     try {
       return await retryTransient({ policy: this.retry, logger: this.logger, signal: this.closing.signal, what }, async () => {
         const proof = this.fence ? await this.fence.held(this.closing.signal) : null;
-        const conn = await this.pool.acquire();
-        try {
-          const result = await work(conn, proof);
-          this.pool.release(conn);
-          return result;
-        } catch (err) {
-          if (classifyMySqlError(err).discardConnection) this.pool.discard(conn);
-          else this.pool.release(conn);
-          throw err;
-        }
+        return this.pool.using((conn) => work(conn, proof));
       });
     } catch (err) {
       if (err instanceof BinlogSyncError) throw err;
@@ -191,7 +183,7 @@ export class MySqlSink implements SinkConnector {
     }
   }
 
-  async applyBatch(mutations: readonly Mutation[]): Promise<void> {
+  async applyBatch(mutations: readonly Mutation[], claim?: PartitionClaim): Promise<void> {
     if (this.closing.signal.aborted) {
       throw new TargetError('TARGET_CONNECTION', 'target: applyBatch called on a closed sink', { retriable: false });
     }
@@ -207,7 +199,7 @@ export class MySqlSink implements SinkConnector {
         { policy: this.retry, logger: this.logger, signal: this.closing.signal, what: describeBatch(statements, mutations.length) },
         async () => {
           if (this.fence) await this.fence.held(this.closing.signal);
-          await this.applyOnce(statements);
+          await this.applyOnce(statements, claim);
         },
       );
     } catch (err) {
@@ -225,16 +217,28 @@ export class MySqlSink implements SinkConnector {
    * multi-statement queries (`BEGIN; …; COMMIT` in as few round trips as the size limit allows): on a
    * durable target most of a small batch's time is round trips and the commit, not the statements.
    */
-  private async applyOnce(statements: readonly BuiltStatement[]): Promise<void> {
+  private async applyOnce(statements: readonly BuiltStatement[], claim?: PartitionClaim): Promise<void> {
     const conn = await this.pool.acquire();
     // One statement is atomic by itself under autocommit: no BEGIN/COMMIT needed.
-    const inTransaction = statements.length > 1;
+    const inTransaction = statements.length > 1 || claim !== undefined;
     try {
-      for (const sql of combine(statements, inTransaction, this.limits.maxStatementBytes)) await conn.query(sql);
+      if (claim) {
+        // Its own round trip: the batch must not run at all once another worker owns the partition.
+        const [results] = await conn.query(`BEGIN;\n${CLAIM_CHECK_SQL}`, [claim.pipeline, claim.topic, claim.partition]);
+        const other = claimHolds((results as unknown[])[1], claim);
+        if (other !== null) {
+          await conn.query('ROLLBACK');
+          this.pool.release(conn);
+          throw fencedError(claim, other === '' ? null : other);
+        }
+      }
+      for (const sql of combine(statements, inTransaction, this.limits.maxStatementBytes, claim !== undefined)) await conn.query(sql);
     } catch (err) {
+      if (err instanceof BinlogSyncError && err.code === 'PARTITION_FENCED') throw err;
       const cls = classifyMySqlError(err);
       await this.giveBack(conn, inTransaction, cls.discardConnection);
-      if (cls.retriable) throw err;
+      // After close() the pool ends under this query: the retry loop reports the close.
+      if (cls.retriable || this.closing.signal.aborted) throw err;
       throw applyError(err, inTransaction ? await this.locateFailure(statements) : statements[0], statements);
     }
     this.pool.release(conn);
@@ -286,9 +290,9 @@ export class MySqlSink implements SinkConnector {
 }
 
 /** Joins statements into multi-statement queries of at most `maxBytes` (one statement may be larger). */
-export function combine(statements: readonly BuiltStatement[], inTransaction: boolean, maxBytes: number): string[] {
+export function combine(statements: readonly BuiltStatement[], inTransaction: boolean, maxBytes: number, begun = false): string[] {
   const queries: string[] = [];
-  let parts: string[] = inTransaction ? ['BEGIN'] : [];
+  let parts: string[] = inTransaction && !begun ? ['BEGIN'] : [];
   let bytes = 0;
   for (const st of statements) {
     if (parts.length > 0 && bytes + st.bytes > maxBytes) {

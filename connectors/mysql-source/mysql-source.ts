@@ -166,6 +166,12 @@ export class MySqlSource implements SourceConnector {
     return gtid === undefined ? { file, pos } : { file, pos, gtid };
   }
 
+  /** The source server's own server_id (named in published messages). */
+  async serverId(): Promise<number> {
+    const [rows] = await this.pool.query('SELECT @@GLOBAL.server_id AS id');
+    return Number((rows as Rows)[0]?.id ?? 0);
+  }
+
   async earliest(): Promise<BinlogPosition> {
     const [rows] = await this.pool.query('SHOW BINARY LOGS');
     const first = (rows as Rows)[0];

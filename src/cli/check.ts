@@ -3,7 +3,7 @@ import { loadPipelineConfig } from '../config/load.js';
 import { createLogger } from '../core/log.js';
 import { formatPreflightReport, runPreflight } from '../preflight/index.js';
 import { configPath, parseCommandArgs } from './args.js';
-import { openConnectors } from './connectors.js';
+import { openConnectors } from '../assembly/index.js';
 
 export async function checkCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('check', argv, { config: { type: 'string', short: 'c' } });

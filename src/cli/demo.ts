@@ -16,7 +16,7 @@ import { binlogHead } from '../local/binlog-head.js';
 import { createWorkloadSchema, runWorkload, WORKLOAD_TABLES } from '../local/workload.js';
 import { compareDatabases } from '../verify/digest.js';
 import { parseCommandArgs } from './args.js';
-import { runPipeline } from './run.js';
+import { runPipeline } from '../assembly/index.js';
 
 const DEMO_DB = 'demo';
 const DEMO_CONFIG = fileURLToPath(new URL('../../../config/demo.yaml', import.meta.url));

@@ -8,7 +8,10 @@ import { PositionParseError } from '../core/position.js';
 const USAGE = `binlog-sync — keep a target database in step with a MySQL/MariaDB source's binlog
 
 Usage:
-  binlog-sync run     --config FILE [--reset-to FILE:POS --yes]   run the sync daemon (SIGTERM/SIGINT: drain, checkpoint, exit 0)
+  binlog-sync run     --config FILE [--reset-to FILE:POS --yes]   run the sync daemon (SIGTERM/SIGINT: drain, checkpoint, exit 0);
+                                                                  with transport.kind: kafka, publisher and one sink worker
+  binlog-sync source  --config FILE                               Kafka mode: only publish the binlog to the topic
+  binlog-sync sink    --config FILE                               Kafka mode: one sink worker (start several: they share the partitions)
   binlog-sync check   --config FILE                               preflight checklist of both servers, with a fix per failure
   binlog-sync status  --config FILE [--json]                      checkpoint, source head, lag, whether the daemon runs
   binlog-sync replay  --config FILE --from FILE:POS [--to FILE:POS] [--dry-run] [--force]
@@ -24,6 +27,8 @@ type Command = (argv: string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./run.js')).runCommand,
+  source: async () => (await import('./run.js')).kafkaRoleCommand('source'),
+  sink: async () => (await import('./run.js')).kafkaRoleCommand('sink'),
   check: async () => (await import('./check.js')).checkCommand,
   status: async () => (await import('./status.js')).statusCommand,
   replay: async () => (await import('./replay.js')).replayCommand,

@@ -18,8 +18,7 @@ import { describeError } from '../core/errors.js';
 import type { Pipeline } from '../core/pipeline.js';
 import type { CheckpointStore } from '../core/ports.js';
 import { configPath, parseCommandArgs, UsageError } from './args.js';
-import { openConnectors } from './connectors.js';
-import { createPipeline } from './run.js';
+import { createPipeline, openConnectors } from '../assembly/index.js';
 
 export async function replayCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('replay', argv, {

@@ -3,91 +3,11 @@
  * Preflight (refuses to start on a hard failure), lock the pipeline name, resolve the start, run until
  * SIGTERM/SIGINT, drain, store a final checkpoint, exit 0. A second signal exits at once.
  */
-import { loadPipelineConfig, type PipelineConfig } from '../config/load.js';
-import { describeError } from '../core/errors.js';
+import { loadPipelineConfig } from '../config/load.js';
 import { createLogger, type Logger } from '../core/log.js';
-import { Pipeline, type PipelineOptions, type PipelineResult } from '../core/pipeline.js';
-import { formatPosition, parsePosition, type BinlogPosition } from '../core/position.js';
-import { resolveStart } from '../core/start-position.js';
-import { EmbeddedTransport } from '../transport/embedded.js';
-import { TableFilter } from '../core/table-filter.js';
-import { assertPreflightPassed, runPreflight } from '../preflight/index.js';
+import { formatPosition, parsePosition } from '../core/position.js';
+import { runKafkaMode, runPipeline, type KafkaRole } from '../assembly/index.js';
 import { configPath, parseCommandArgs, UsageError } from './args.js';
-import { openConnectors, type OpenConnectors } from './connectors.js';
-import { reportProgress, summarize } from './progress.js';
-
-export interface RunOptions {
-  readonly config: PipelineConfig;
-  readonly logger: Logger;
-  readonly signal: AbortSignal;
-  readonly resetTo?: BinlogPosition | null;
-  readonly progressEveryMs?: number;
-  /** Called once the pipeline is running (the demo starts its workload here). */
-  readonly onStarted?: (pipeline: Pipeline) => void;
-}
-
-/** A pipeline as the pipeline file describes it, over opened connectors; `run` specifics in `extra`. */
-export function createPipeline(
-  config: PipelineConfig,
-  c: Pick<OpenConnectors, 'source' | 'sink'>,
-  logger: Logger,
-  extra: Pick<PipelineOptions, 'from' | 'initialCheckpoint' | 'checkpoints'> & Partial<PipelineOptions>,
-): Pipeline {
-  const filter = new TableFilter(config.source.include, config.source.exclude);
-  return new Pipeline({
-    name: config.name,
-    source: c.source,
-    sink: c.sink,
-    transport: new EmbeddedTransport(config.transport.partitions, config.transport.queueCapacity, config.transport.queueBytes),
-    lanes: config.sink.lanes,
-    batchSize: config.sink.batchSize,
-    concurrency: config.target.poolSize,
-    checkpointIntervalMs: config.checkpoint.intervalMs,
-    isSynced: (t) => filter.matches(t.schema, t.name),
-    logger,
-    ...extra,
-  });
-}
-
-/** The daemon's body, shared by `run` and `demo`. Throws on fatal errors; resolves after a clean stop. */
-export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
-  const { config, logger } = o;
-  const c = await openConnectors(config, logger);
-  try {
-    let pipeline: Pipeline | null = null;
-    await c.lock.acquire((err) => {
-      logger.error({ err: describeError(err) }, 'the pipeline lock could not be taken again after its connection was lost: stopping');
-      pipeline?.abort(err);
-    });
-    const stored = await c.checkpoints.load(config.name);
-    const report = await runPreflight(config, {
-      ...(o.resetTo ? { checkpoint: o.resetTo } : stored ? { checkpoint: stored.position } : {}),
-    });
-    for (const check of report.checks) if (check.status === 'warn') logger.warn({ check: check.id }, `${check.title}: ${check.detail}`);
-    assertPreflightPassed(report);
-    if (o.resetTo) {
-      await c.checkpoints.reset(config.name, { position: o.resetTo, sourceTimestampMs: Date.now() });
-      logger.warn({ position: formatPosition(o.resetTo), previous: stored ? formatPosition(stored.position) : null }, 'checkpoint rewound (--reset-to)');
-    }
-    const start = await resolveStart(config.name, config.source.start, c.source, c.checkpoints);
-    logger.info(
-      { pipeline: config.name, from: start.from.kind === 'gtid' ? start.from.gtid : formatPosition(start.from.position), origin: start.origin },
-      'starting',
-    );
-    pipeline = createPipeline(config, c, logger, { from: start.from, initialCheckpoint: start.checkpoint, checkpoints: c.checkpoints });
-    const stopProgress = reportProgress(pipeline, logger, o.progressEveryMs ?? 5000);
-    o.onStarted?.(pipeline);
-    try {
-      const result = await pipeline.run(o.signal);
-      logger.info(summarize(result.stats), 'stopped cleanly; final checkpoint stored');
-      return result;
-    } finally {
-      stopProgress();
-    }
-  } finally {
-    await c.close();
-  }
-}
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('run', argv, {
@@ -105,6 +25,19 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const config = await loadPipelineConfig(file);
   const logger = createLogger({ name: config.name });
+  const progress = values['progress-interval'] ? Number(values['progress-interval']) : undefined;
+  if (config.transport.kind === 'kafka') {
+    if (resetTo) throw new UsageError('run --reset-to is for the embedded transport; in Kafka mode the publisher position lives in Kafka (a new topic starts from source.start)');
+    return withStopSignals(logger, (signal) => runKafkaMode({ config, logger, signal, role: 'both', ...(progress ? { progressEveryMs: progress } : {}) }));
+  }
+  return withStopSignals(logger, (signal) => runPipeline({ config, logger, signal, resetTo, ...(progress ? { progressEveryMs: progress } : {}) }));
+}
+
+/**
+ * Runs `body` until it ends or SIGTERM/SIGINT aborts its signal (it then drains and stores its
+ * position); a second signal exits at once. Resolves with exit code 0.
+ */
+export async function withStopSignals(logger: Logger, body: (signal: AbortSignal) => Promise<unknown>): Promise<number> {
   const ac = new AbortController();
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -119,13 +52,26 @@ export async function runCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  const progress = values['progress-interval'] ? Number(values['progress-interval']) : undefined;
   try {
-    await runPipeline({ config, logger, signal: ac.signal, resetTo, ...(progress ? { progressEveryMs: progress } : {}) });
+    await body(ac.signal);
     return 0;
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     logger.flush?.();
   }
+}
+
+/** `binlog-sync source|sink --config FILE`: one half of Kafka mode (see kafka-mode.ts). */
+export function kafkaRoleCommand(role: Exclude<KafkaRole, 'both'>): (argv: string[]) => Promise<number> {
+  return async (argv) => {
+    const { values, positionals } = parseCommandArgs(role, argv, { config: { type: 'string', short: 'c' }, 'progress-interval': { type: 'string' } });
+    const config = await loadPipelineConfig(configPath(role, values, positionals));
+    if (config.transport.kind !== 'kafka') {
+      throw new UsageError(`${role}: the pipeline file uses transport.kind: ${config.transport.kind}; \`binlog-sync ${role}\` is one half of Kafka mode (transport.kind: kafka). Use \`binlog-sync run\` for the embedded transport.`);
+    }
+    const logger = createLogger({ name: config.name });
+    const progress = values['progress-interval'] ? Number(values['progress-interval']) : undefined;
+    return withStopSignals(logger, (signal) => runKafkaMode({ config, logger, signal, role, ...(progress ? { progressEveryMs: progress } : {}) }));
+  };
 }

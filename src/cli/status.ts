@@ -7,7 +7,31 @@ import { loadPipelineConfig, type PipelineConfig } from '../config/load.js';
 import { createLogger } from '../core/log.js';
 import { comparePositions, formatPosition, type BinlogPosition } from '../core/position.js';
 import { configPath, parseCommandArgs } from './args.js';
-import { openConnectors } from './connectors.js';
+import { openConnectors, openKafkaConnectors, readPublishedPosition, sinkGroup } from '../assembly/index.js';
+
+export interface KafkaPartitionStatus {
+  readonly partition: number;
+  /** The topic's end offset (high watermark; counts transaction markers). */
+  readonly endOffset: string;
+  /** First offset not yet applied, as the target records it (the truth), or null. */
+  readonly appliedOffset: string | null;
+  /** The consumer group's committed offset in Kafka (a hint the workers write after the target), or null. */
+  readonly committedOffset: string | null;
+  /** endOffset − appliedOffset (messages not yet applied, plus markers), or null. */
+  readonly lag: string | null;
+  readonly owner: string | null;
+}
+
+export interface KafkaStatus {
+  readonly topic: string;
+  readonly group: string;
+  /** The position just after the last source transaction the publisher committed to Kafka. */
+  readonly published: { position: string; sourceTime: string } | null;
+  readonly publishedLagBytes: number | null;
+  readonly partitions: readonly KafkaPartitionStatus[];
+  readonly members: readonly { memberId: string; clientId: string; host: string }[];
+  readonly groupState: string;
+}
 
 export interface PipelineStatus {
   readonly pipeline: string;
@@ -17,6 +41,8 @@ export interface PipelineStatus {
   readonly sourceHead: string;
   readonly lagBytes: number | null;
   readonly lagSeconds: number | null;
+  /** transport.kind: kafka only. */
+  readonly kafka?: KafkaStatus;
 }
 
 /** Bytes of binlog between two positions, from SHOW BINARY LOGS (null when `from`'s file is gone). */
@@ -61,9 +87,56 @@ export async function readStatus(config: PipelineConfig): Promise<PipelineStatus
       sourceHead: formatPosition(head),
       lagBytes,
       lagSeconds: lagSeconds === null ? null : Math.round(lagSeconds * 10) / 10,
+      ...(config.transport.kind === 'kafka' ? { kafka: await readKafkaStatus(config, head) } : {}),
     };
   } finally {
     await c.close();
+  }
+}
+
+/** Kafka mode: the publisher's committed position, each partition's end / applied / committed offsets, the group. */
+async function readKafkaStatus(config: PipelineConfig, head: BinlogPosition): Promise<KafkaStatus> {
+  const topic = config.transport.topic!;
+  const group = sinkGroup(config);
+  const k = openKafkaConnectors(config, createLogger({ level: 'silent' }));
+  const admin = k.kafka.admin();
+  try {
+    await admin.connect();
+    const [published, ends, committed, applied, described] = await Promise.all([
+      readPublishedPosition(admin, config.name, topic),
+      admin.fetchTopicOffsets(topic).catch(() => []),
+      admin.fetchOffsets({ groupId: group, topics: [topic] }).catch(() => []),
+      k.offsets.list(config.name, topic),
+      admin.describeGroups([group]).catch(() => ({ groups: [] })),
+    ]);
+    const committedOf = new Map((committed.find((t) => t.topic === topic)?.partitions ?? []).map((p) => [p.partition, p.offset]));
+    const appliedOf = new Map(applied.map((a) => [a.partition, a]));
+    const g = described.groups[0];
+    return {
+      topic,
+      group,
+      published: published ? { position: formatPosition(published.checkpoint.position), sourceTime: new Date(published.checkpoint.sourceTimestampMs).toISOString() } : null,
+      publishedLagBytes: published ? await binlogDistance(config.source, published.checkpoint.position, head) : null,
+      partitions: ends
+        .map((e) => {
+          const a = appliedOf.get(e.partition);
+          const c = committedOf.get(e.partition);
+          return {
+            partition: e.partition,
+            endOffset: e.high,
+            appliedOffset: a ? a.nextOffset.toString() : null,
+            committedOffset: c !== undefined && c !== '-1' ? c : null,
+            lag: a ? (BigInt(e.high) - a.nextOffset > 0n ? BigInt(e.high) - a.nextOffset : 0n).toString() : null,
+            owner: a?.owner ?? null,
+          };
+        })
+        .sort((x, y) => x.partition - y.partition),
+      members: (g?.members ?? []).map((m) => ({ memberId: m.memberId, clientId: m.clientId, host: m.clientHost })),
+      groupState: g?.state ?? 'Unknown',
+    };
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+    await k.close();
   }
 }
 
@@ -85,6 +158,16 @@ export async function statusCommand(argv: string[]): Promise<number> {
     ['source head', s.sourceHead],
     ['lag', s.lagBytes === null ? (s.checkpoint ? 'unknown: the checkpoint binlog file is no longer on the source' : '-') : `${s.lagBytes} bytes, ${s.lagSeconds} s`],
   ];
-  for (const [k, v] of lines) console.log(`${k.padEnd(12)} ${v}`);
+  const kf = s.kafka;
+  // Kafka mode keeps no checkpoint row and no lock: its position is the publisher's, its workers are the group.
+  for (const [k, v] of kf ? lines.filter(([k]) => k === 'pipeline' || k === 'source head') : lines) console.log(`${k.padEnd(12)} ${v}`);
+  if (kf) {
+    console.log(`${'published'.padEnd(12)} ${kf.published ? `${kf.published.position} (${kf.publishedLagBytes ?? '?'} bytes behind the head)` : 'nothing yet'} to ${kf.topic}`);
+    console.log(`${'group'.padEnd(12)} ${kf.group}: ${kf.groupState}, ${kf.members.length} worker(s)${kf.members.map((m) => `\n             ${m.memberId} on ${m.host}`).join('')}`);
+    console.log('partition   end offset   applied (target)   committed (kafka)   lag   owner');
+    for (const p of kf.partitions) {
+      console.log(`${String(p.partition).padEnd(11)} ${p.endOffset.padEnd(12)} ${(p.appliedOffset ?? '-').padEnd(18)} ${(p.committedOffset ?? '-').padEnd(19)} ${(p.lag ?? '-').padEnd(5)} ${p.owner ?? '-'}`);
+    }
+  }
   return 0;
 }

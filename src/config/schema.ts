@@ -205,35 +205,57 @@ const targetSchema = strict({
   allowMissingForeignKeys: flag().default(false),
 });
 
-export const KAFKA_NOT_AVAILABLE = '"kafka" is not available yet in this version: use kind: embedded';
-
-/** embedded, or kafka — which is refused at load for now (so `check` and `run` fail alike, before connecting). */
-const transportKind = oneOf(['embedded', 'kafka'] as const).transform((kind, ctx): 'embedded' => {
-  if (kind === 'kafka') return fail(ctx, kind, KAFKA_NOT_AVAILABLE);
-  return kind;
+const saslSchema = strict({
+  mechanism: oneOf(['plain', 'scram-sha-256', 'scram-sha-512'] as const),
+  username: text(),
+  password: text({ allowEmpty: true }),
 });
 
+/** kafkajs `ssl`: true (the system's CAs), or files to read (PEM) and whether to verify the broker. */
+const sslSchema = z.union([
+  flag(),
+  strict({
+    ca: text().optional(),
+    cert: text().optional(),
+    key: text().optional(),
+    rejectUnauthorized: flag().default(true),
+  }),
+]);
+
+/** Keys that only mean something with kind: kafka. */
+export const KAFKA_ONLY_KEYS = ['brokers', 'topic', 'replicationFactor', 'ssl', 'sasl', 'clientId', 'groupId', 'publishBatchBytes', 'publishLingerMs'] as const;
+
 const transportSchema = strict({
-  kind: transportKind.default('embedded'),
+  kind: oneOf(['embedded', 'kafka'] as const).default('embedded'),
+  /** Partitions of the embedded queues, or of the Kafka topic: keys are placed by hash(table, key) mod partitions. */
   partitions: integer(1, 256).default(8),
   /** Events per partition queue: a full queue pauses the source (backpressure). */
   queueCapacity: integer(1, 1_000_000).default(2000),
   /** Row data (as sized in the binlog) each partition queue may hold: large rows fill it before the count does. */
   queueBytes: integer(65_536, 2 ** 31).default(8 * 1024 * 1024),
-  /** The kafka transport's settings: validated now so that files written today keep working. */
-  kafka: strict({
-    brokers: list(text({ pattern: /^[^\s:]+:\d{1,5}$/, patternMessage: 'is not host:port' }), { min: 1 }),
-    topic: text({ pattern: /^[A-Za-z0-9._-]{1,249}$/, patternMessage: 'is not a Kafka topic name ([A-Za-z0-9._-], up to 249)' }),
-  }).optional(),
-}).refine(
-  // Runs even when other keys have problems (`when`), on the raw mapping: a kafka block needs kind: kafka.
-  (t: unknown) => {
-    // kind is 'embedded' here only when it parsed as such; kind: kafka has its own problem already.
-    const raw = t as { kind?: unknown; kafka?: unknown };
-    return raw.kafka === undefined || raw.kind !== 'embedded';
-  },
-  { path: ['kafka'], message: 'only used with kind: kafka (remove it, or set kind: kafka)', when: (p) => typeof p.value === 'object' && p.value !== null },
-);
+  brokers: list(text({ pattern: /^[^\s:]+:\d{1,5}$/, patternMessage: 'is not host:port' }), { min: 1 }).optional(),
+  topic: text({ pattern: /^[A-Za-z0-9._-]{1,200}$/, patternMessage: 'is not a Kafka topic name ([A-Za-z0-9._-], up to 200)' }).optional(),
+  /** Replicas of each partition when the topic is created (default: the brokers' default.replication.factor). */
+  replicationFactor: integer(1, 16).optional(),
+  ssl: sslSchema.optional(),
+  sasl: saslSchema.optional(),
+  clientId: text().optional(),
+  /** The sink workers' consumer group (default binlog-sync.NAME). */
+  groupId: text().optional(),
+  /** A Kafka transaction is committed once it holds this many bytes, at a source transaction boundary (default 4 MiB). */
+  publishBatchBytes: integer(1024, 256 * 1024 * 1024).optional(),
+  /** …or once its first change has waited this long (default 50 ms). */
+  publishLingerMs: integer(0, 60_000).optional(),
+}).superRefine((t, ctx) => {
+  if (t.kind === 'kafka') {
+    if (t.brokers === undefined) ctx.addIssue({ code: 'custom', path: ['brokers'], message: 'missing (required with kind: kafka), e.g. brokers: ["kafka-1:9092"]' });
+    if (t.topic === undefined) ctx.addIssue({ code: 'custom', path: ['topic'], message: 'missing (required with kind: kafka), e.g. topic: shop-sync.changes' });
+    return;
+  }
+  for (const key of KAFKA_ONLY_KEYS) {
+    if ((t as Record<string, unknown>)[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'only used with kind: kafka (remove it, or set kind: kafka)' });
+  }
+});
 
 const sinkSchema = strict({
   lanes: integer(1, 256).default(16),
@@ -253,6 +275,14 @@ export const pipelineSchema = strict({
   transport: transportSchema.prefault({}),
   sink: sinkSchema.prefault({}),
   checkpoint: checkpointSchema.prefault({}),
+}).superRefine((c, ctx) => {
+  if (c.transport.kind === 'kafka' && c.source.statementEvents === 'apply') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['source', 'statementEvents'],
+      message: 'apply is not available with transport.kind: kafka (a statement-format change is a barrier across all partitions, which separate sink workers cannot share): use stop',
+    });
+  }
 });
 
 type DeepReadonly<T> = T extends (infer E)[]

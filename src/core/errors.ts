@@ -22,6 +22,9 @@ export type ErrorCode =
   | 'TARGET_APPLY'
   | 'CHECKPOINT'
   | 'PIPELINE_LOCKED'
+  | 'PARTITION_FENCED'
+  | 'KAFKA'
+  | 'KAFKA_MESSAGE'
   | 'USAGE';
 
 export class BinlogSyncError extends Error {

@@ -4,8 +4,10 @@
  * and exactly once, because the target's foreign keys act on them (cascades the binlog does not
  * carry). Pure.
  */
-import type { TableRef } from './event.js';
+import type { Mutation, TableRef } from './event.js';
 import { tableKey } from './event.js';
+import type { AppliedChange } from './ports.js';
+import { compareChanges } from './position.js';
 
 export interface ForeignKeyLink {
   readonly child: TableRef;
@@ -49,4 +51,28 @@ export function orderGroups(links: readonly ForeignKeyLink[], isSynced: (t: Tabl
   const out = new Map<string, string>();
   for (const k of parent.keys()) out.set(k, find(k));
   return out;
+}
+
+/**
+ * Per order group, the last change handed on (or, at start, applied on the target). Order-group
+ * changes are applied exactly once: a change at or before it (the target has it, or it is on its way
+ * after a re-read) is to be skipped. Used by the embedded dispatcher, the Kafka publisher and the Kafka
+ * sink workers.
+ */
+export class OrderGroupProgress {
+  private readonly last: Map<string, AppliedChange>;
+
+  constructor(applied: ReadonlyMap<string, AppliedChange> = new Map()) {
+    this.last = new Map(applied);
+  }
+
+  /** Whether `m` (of an order group) is covered already; when it is not, it becomes the group's last. */
+  covers(m: Mutation): boolean {
+    const group = m.keys.orderGroup;
+    if (group === undefined) return false;
+    const last = this.last.get(group);
+    if (last && compareChanges(m, last) <= 0) return true;
+    this.last.set(group, { txStart: m.txStart, index: m.index });
+    return false;
+  }
 }

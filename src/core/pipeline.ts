@@ -7,16 +7,18 @@
  * once and leaves the stored checkpoint where it was.
  */
 import pLimit from 'p-limit';
-import type { CommitEvent, Mutation, SchemaChangeEvent, StatementEvent, TableRef } from './event.js';
+import type { Mutation, SchemaChangeEvent, StatementEvent, TableRef } from './event.js';
 import { BinlogSyncError } from './errors.js';
 import { tableKey } from './event.js';
 import { tablesInDdl } from './ddl.js';
-import type { AppliedChange, Checkpoint, CheckpointStore, SinkConnector, SourceConnector, StartFrom } from './ports.js';
+import type { Checkpoint, CheckpointStore, SinkConnector, SourceConnector, StartFrom } from './ports.js';
 import type { BinlogPosition } from './position.js';
-import { compareChanges, comparePositions, formatPosition } from './position.js';
+import { comparePositions, formatPosition } from './position.js';
 import { Partitioner } from './partitioner.js';
 import { LaneScheduler } from './lanes.js';
-import { Watermark } from './watermark.js';
+import { OrderGroupProgress } from './order-groups.js';
+import { applyRounds } from './partition-applier.js';
+import { Watermark, commitOptionsOf } from './watermark.js';
 import { appendMutations } from './router.js';
 import { describeError } from './errors.js';
 import type { Logger } from './log.js';
@@ -81,7 +83,7 @@ export class Pipeline {
   private unapplied = 0;
   private drainWaiters: (() => void)[] = [];
   /** Per order group: the last change handed on (or, at start, applied); a re-read skips up to it. */
-  private orderHandedOn = new Map<string, AppliedChange>();
+  private orderHandedOn = new OrderGroupProgress();
   private orderSkipped = 0;
   private transactions = 0;
   private schemaChanges = 0;
@@ -124,7 +126,7 @@ export class Pipeline {
     else signal.addEventListener('abort', onAbort, { once: true });
 
     await this.refuseStartBeforeStatement();
-    this.orderHandedOn = new Map(await this.o.sink.orderApplied());
+    this.orderHandedOn = new OrderGroupProgress(await this.o.sink.orderApplied());
     const limit = pLimit(this.o.concurrency);
     const consumers = Array.from({ length: this.o.transport.partitions }, (_, p) => this.consume(p, limit));
     const timer = this.o.checkpoints ? setInterval(() => this.saveCheckpoint(), this.o.checkpointIntervalMs) : null;
@@ -207,7 +209,10 @@ export class Pipeline {
             ms.length = 0;
             appendMutations(ev, ms);
             for (const m of ms) {
-              if (m.keys.orderGroup !== undefined && this.alreadyHandedOn(m.keys.orderGroup, m)) continue;
+              if (this.orderHandedOn.covers(m)) {
+                this.orderSkipped++;
+                continue;
+              }
               const routed = this.partitioner.route(m);
               this.watermark.track(m.txSeq);
               this.unapplied++;
@@ -221,7 +226,7 @@ export class Pipeline {
           case 'commit':
             this.transactions++;
             this.lastReadPosition = ev.position;
-            this.commit(ev);
+            this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs, commitOptionsOf(ev));
             break;
           case 'statement':
             this.lastReadPosition = ev.position;
@@ -249,26 +254,6 @@ export class Pipeline {
     }
     if (this.stop.signal.aborted) return 'stopped';
     return until && this.lastReadPosition && comparePositions(this.lastReadPosition, until) >= 0 ? 'until-reached' : 'source-ended';
-  }
-
-  /**
-   * Order groups are applied exactly once (their cascades are not idempotent): a change the target
-   * already has (a restart before the checkpoint moved) or that is on its way (a transaction read
-   * again after a reconnect) is skipped.
-   */
-  private alreadyHandedOn(group: string, m: Mutation): boolean {
-    const last = this.orderHandedOn.get(group);
-    if (last && compareChanges(m, last) <= 0) {
-      this.orderSkipped++;
-      return true;
-    }
-    this.orderHandedOn.set(group, { txStart: m.txStart, index: m.index });
-    return false;
-  }
-
-  private commit(ev: CommitEvent): void {
-    const hold = ev.hold ? { id: ev.hold.id, from: { position: ev.hold.from, sourceTimestampMs: ev.hold.fromTimestampMs } } : undefined;
-    this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs, { ...(hold ? { hold } : {}), ...(ev.releases ? { releases: ev.releases } : {}) });
   }
 
   /**
@@ -343,24 +328,24 @@ export class Pipeline {
       if (this.fatal) return;
       const items = await transport.take(partition, this.scheduler.roundCapacity);
       if (items.length === 0 || this.fatal) return;
-      for (const round of this.scheduler.plan(items)) {
-        const results = await Promise.allSettled(
-          round.batches.map((b) =>
-            limit(async () => {
-              if (this.fatal) throw this.fatal;
-              await sink.applyBatch(b.mutations);
-              this.batches++;
-              this.mutationsApplied += b.mutations.length;
-              b.acks.forEach((txSeq, n) => this.watermark.ack(txSeq, n));
-              this.unapplied -= b.acks.total;
-              if (this.unapplied === 0) this.settleDrain();
-              this.o.onApplied?.(b.mutations, Date.now());
-            }),
-          ),
-        );
-        for (const r of results) if (r.status === 'rejected') this.fail(r.reason);
-        if (this.fatal) return;
+      try {
+        await applyRounds(items, this.scheduler, limit, {
+          applyBatch: async (b) => {
+            if (this.fatal) throw this.fatal;
+            await sink.applyBatch(b.mutations);
+            this.batches++;
+            this.mutationsApplied += b.mutations.length;
+            b.acks.forEach((txSeq, n) => this.watermark.ack(txSeq, n));
+            this.unapplied -= b.acks.total;
+            if (this.unapplied === 0) this.settleDrain();
+            this.o.onApplied?.(b.mutations, Date.now());
+          },
+          continueAfterRound: () => !this.fatal,
+        });
+      } catch (err) {
+        this.fail(err);
       }
+      if (this.fatal) return;
     }
   }
 

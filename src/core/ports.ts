@@ -63,11 +63,14 @@ export interface SourceConnector {
 /** Applies mutations to the target. */
 export interface SinkConnector {
   /**
+   * With `claim` (Kafka sink workers), the transaction first checks on the target that the claim
+   * still holds, and rolls back with PARTITION_FENCED if another worker has claimed the partition since.
+   *
    * Applies one lane batch in one target transaction: at most one mutation per (table, key), already
    * folded by the lane. Retries transient failures itself; throws a non-retriable `TargetError` naming
    * the table, key and statement when retrying cannot help. Resolves only once the data is committed.
    */
-  applyBatch(mutations: readonly Mutation[]): Promise<void>;
+  applyBatch(mutations: readonly Mutation[], claim?: PartitionClaim): Promise<void>;
   /**
    * Runs a statement-format change on the target, exactly once: the target records that it ran in
    * the same transaction, and a statement recorded already is skipped. `checkpoint`, when given, is
@@ -109,4 +112,31 @@ export interface CheckpointStore {
   reset(pipeline: string, checkpoint: Checkpoint): Promise<void>;
   /** Deletes the pipeline's checkpoint. */
   clear(pipeline: string): Promise<void>;
+}
+
+/**
+ * A Kafka sink worker's hold on one partition of a topic: recorded on the target, checked inside each
+ * apply transaction, so that a worker the group has moved on from (stalled past a rebalance) cannot
+ * commit over the partition's new owner.
+ */
+export interface PartitionClaim {
+  readonly pipeline: string;
+  readonly topic: string;
+  readonly partition: number;
+  /** Unique per worker and group generation. */
+  readonly owner: string;
+}
+
+/** Where a partition's consumption stands, kept on the target next to the data it describes. */
+export interface PartitionOffsetStore {
+  /**
+   * Takes the partition for `claim.owner` (waiting for transactions of a previous owner to end) and
+   * returns the offset of the first message not yet applied, or null when nothing was ever applied.
+   */
+  claim(claim: PartitionClaim): Promise<bigint | null>;
+  /** Records that every message before `nextOffset` is applied; fails with PARTITION_FENCED when the claim is lost. */
+  save(claim: PartitionClaim, nextOffset: bigint): Promise<void>;
+  /** Every partition's stored offset and owner for the pipeline and topic (status). */
+  list(pipeline: string, topic: string): Promise<readonly { readonly partition: number; readonly nextOffset: bigint; readonly owner: string }[]>;
+  close(): Promise<void>;
 }

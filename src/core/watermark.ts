@@ -17,6 +17,7 @@
  * pins the checkpoint at the position before it until the transaction that releases it is done, so a
  * restart reads the prepared rows again.
  */
+import type { CommitEvent } from './event.js';
 import type { Checkpoint } from './ports.js';
 import type { BinlogPosition } from './position.js';
 import { comparePositions } from './position.js';
@@ -38,6 +39,14 @@ export interface CommitOptions {
   readonly hold?: { readonly id: string; readonly from: Checkpoint };
   /** Holds to drop once this transaction is passed. */
   readonly releases?: readonly string[];
+}
+
+/** What a source's commit event says about holds (XA PREPARE groups) and their release. */
+export function commitOptionsOf(ev: CommitEvent): CommitOptions {
+  return {
+    ...(ev.hold ? { hold: { id: ev.hold.id, from: { position: ev.hold.from, sourceTimestampMs: ev.hold.fromTimestampMs } } } : {}),
+    ...(ev.releases ? { releases: ev.releases } : {}),
+  };
 }
 
 export class WatermarkError extends Error {

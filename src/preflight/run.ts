@@ -34,6 +34,13 @@ export interface PreflightOptions {
   readonly checkpoint?: BinlogPosition;
   /** Per connection attempt; default 5000 ms. */
   readonly connectTimeoutMs?: number;
+  /**
+   * What the process will touch (Kafka mode splits the pipeline): `pipeline` (default) checks both
+   * sides; `publisher` only the source (its position lives in Kafka, and a target outage must not stop
+   * publishing); `sink-worker` the target, and its tables against the source's when the source answers
+   * (a source outage must not stop draining the topic: then the comparison is a warning).
+   */
+  readonly role?: 'pipeline' | 'publisher' | 'sink-worker';
 }
 
 interface Endpoint {
@@ -96,6 +103,7 @@ async function guarded(id: string, title: string, run: () => Promise<PreflightCh
 
 export async function runPreflight(config: PipelineConfig, options: PreflightOptions = {}): Promise<PreflightReport> {
   const timeout = options.connectTimeoutMs ?? 5000;
+  const role = options.role ?? 'pipeline';
   const checks: PreflightCheck[] = [];
   let tables: SourceTable[] = [];
   let source: Connection | undefined;
@@ -104,9 +112,22 @@ export async function runPreflight(config: PipelineConfig, options: PreflightOpt
     try {
       source = await connect(config.source, timeout);
     } catch (err) {
-      checks.push(connectFailure('source', config.source, err));
+      const failure = connectFailure('source', config.source, err);
+      checks.push(
+        role === 'sink-worker'
+          ? { ...failure, status: 'warn', detail: `${failure.detail}; this sink worker applies what is in Kafka without it, but the target tables were not compared with the source's` }
+          : failure,
+      );
     }
-    if (source) {
+    if (source && role === 'sink-worker') {
+      // Only the source's table definitions, for the target comparisons below: its binlog settings,
+      // privileges and position are the publisher's checks.
+      const src = source;
+      checks.push(...(await guarded('source.tables', 'Included tables', async () => {
+        tables = await listIncludedTables(src, config.source);
+        return includedTablesCheck(tables, config.source);
+      })));
+    } else if (source) {
       const src = source;
       const settings = await readServerSettings(src).catch((err: unknown) => err as Error);
       if (settings instanceof Error) {
@@ -148,11 +169,13 @@ export async function runPreflight(config: PipelineConfig, options: PreflightOpt
       }
     }
 
-    try {
-      target = await connect(config.target, timeout);
-      checks.push({ id: 'target.connect', title: 'Target reachable', status: 'ok', detail: `${config.target.user}@${config.target.host}:${config.target.port}` });
-    } catch (err) {
-      checks.push(connectFailure('target', config.target, err));
+    if (role !== 'publisher') {
+      try {
+        target = await connect(config.target, timeout);
+        checks.push({ id: 'target.connect', title: 'Target reachable', status: 'ok', detail: `${config.target.user}@${config.target.host}:${config.target.port}` });
+      } catch (err) {
+        checks.push(connectFailure('target', config.target, err));
+      }
     }
     if (target && source && tables.length > 0) {
       const [tgt, src] = [target, source];

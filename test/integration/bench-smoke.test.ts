@@ -19,13 +19,14 @@ describe('npm run bench --quick', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('reports catch-up figures for the native replica, binlog-sync and the decoder, with matching digests', async () => {
+  it('reports catch-up figures for the native replica, binlog-sync (embedded and over Kafka) and the decoder, with matching digests', async () => {
     expect(existsSync(MAIN), `${MAIN} is missing: run npm run build first`).toBe(true);
     dir = await mkdtemp(join(tmpdir(), 'binlog-sync-bench-smoke-'));
     const out = join(dir, 'results.json');
     const args = ['--quick', '--runs', '1', '--oltp-tx', '400', '--oltp-rows', '2000', '--bulk-rows', '20000', '--bulk-tx-rows', '10000', '--skip-source-only', '--out', out];
-    const { stdout } = await execFileP(process.execPath, [MAIN, ...args], { timeout: 150_000, maxBuffer: 10 << 20 });
+    const { stdout } = await execFileP(process.execPath, [MAIN, ...args], { timeout: 210_000, maxBuffer: 10 << 20 });
     expect(stdout).toContain('binlog-sync rows/s');
+    expect(stdout).toContain('kafka/embedded');
     const report = JSON.parse(await readFile(out, 'utf8')) as BenchReport;
     expect(report.durability.targets).toContain('innodb_flush_log_at_trx_commit=1');
     expect(report.scenarios.map((s) => s.name)).toEqual(['oltp', 'bulk']);
@@ -45,6 +46,11 @@ describe('npm run bench --quick', () => {
       expect(run.tables.reduce((n, t) => n + t.rows, 0)).toBeGreaterThan(0);
       expect(Number.isFinite(s.median.pipelineVsNative)).toBe(true);
       expect(Number.isFinite(s.median.pipelineVsDecoder)).toBe(true);
+      // Over Kafka too, verified equal to the source by the bench.
+      expect(run.kafka?.ms).toBeGreaterThan(0);
+      expect(run.kafka?.publisherPeakRssBytes).toBeGreaterThan(0);
+      expect(run.kafka?.sinkPeakRssBytes).toBeGreaterThan(0);
+      expect(Number.isFinite(s.median.kafkaVsEmbedded)).toBe(true);
     }
-  }, 180_000);
+  }, 240_000);
 });

@@ -5,7 +5,7 @@
 import { loadPipelineConfig } from '../../src/config/load.js';
 import { createLogger, type Logger } from '../../src/core/log.js';
 import type { Pipeline, PipelineResult } from '../../src/core/pipeline.js';
-import { runPipeline } from '../../src/cli/run.js';
+import { runPipeline } from '../../src/assembly/index.js';
 import type { TestServer } from './servers.js';
 import { pipelineEnv, TEST_PIPELINE, waitForCatchUp } from './pipeline-process.js';
 

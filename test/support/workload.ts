@@ -7,6 +7,12 @@ export { createWorkloadSchema, runWorkload, WORKLOAD_TABLES, type WorkloadCounts
 /** A source/target pair with the workload tables created in `db` on both sides. */
 export async function startPairWithWorkloadSchema(db: string): Promise<ServerPair> {
   const servers = await startServerPair();
+  await createWorkloadSchemaOnPair(servers, db);
+  return servers;
+}
+
+/** The workload tables in `db` on both sides of a running pair. */
+export async function createWorkloadSchemaOnPair(servers: ServerPair, db: string): Promise<void> {
   for (const s of [servers.source, servers.target]) {
     const c = await s.connect();
     try {
@@ -15,5 +21,4 @@ export async function startPairWithWorkloadSchema(db: string): Promise<ServerPai
       await c.end();
     }
   }
-  return servers;
 }

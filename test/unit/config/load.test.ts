@@ -256,19 +256,31 @@ describe('validation messages (exact text)', () => {
     ]);
   });
 
-  it('transport: kafka is refused for now, its block is validated, embedded with a kafka block is an error', () => {
-    expect(problemsOf(file({ rest: 'transport:\n  kind: kafka\n  kafka: { brokers: ["k1:9092"], topic: cdc }' }))).toEqual([
-      'transport.kind: "kafka" is not available yet in this version: use kind: embedded',
+  it('transport: kafka needs brokers and a topic, its keys are validated, and they are refused with embedded', () => {
+    const ok = parsePipelineConfig(file({ rest: 'transport:\n  kind: kafka\n  brokers: ["k1:9092", "k2:9092"]\n  topic: cdc.changes\n  partitions: 12\n  replicationFactor: 3' }), 'p.yaml', {});
+    expect(ok.transport).toMatchObject({ kind: 'kafka', brokers: ['k1:9092', 'k2:9092'], topic: 'cdc.changes', partitions: 12, replicationFactor: 3 });
+    expect(problemsOf(file({ rest: 'transport:\n  kind: kafka' }))).toEqual([
+      'transport.brokers: missing (required with kind: kafka), e.g. brokers: ["kafka-1:9092"]',
+      'transport.topic: missing (required with kind: kafka), e.g. topic: shop-sync.changes',
     ]);
-    expect(problemsOf(file({ rest: 'transport:\n  kind: kafka\n  kafka: { brokers: [k1], topic: "a b" }' }))).toEqual([
-      'transport.kind: "kafka" is not available yet in this version: use kind: embedded',
-      'transport.kafka.brokers[0]: "k1" is not host:port',
-      'transport.kafka.topic: "a b" is not a Kafka topic name ([A-Za-z0-9._-], up to 249)',
+    expect(problemsOf(file({ rest: 'transport:\n  kind: kafka\n  brokers: [k1]\n  topic: "a b"' }))).toEqual([
+      'transport.brokers[0]: "k1" is not host:port',
+      'transport.topic: "a b" is not a Kafka topic name ([A-Za-z0-9._-], up to 200)',
     ]);
-    expect(problemsOf(file({ rest: 'transport:\n  kafka: { brokers: ["k1:9092"], topic: cdc }' }))).toEqual([
-      'transport.kafka: only used with kind: kafka (remove it, or set kind: kafka)',
+    expect(problemsOf(file({ rest: 'transport:\n  brokers: ["k1:9092"]\n  topic: cdc' }))).toEqual([
+      'transport.brokers: only used with kind: kafka (remove it, or set kind: kafka)',
+      'transport.topic: only used with kind: kafka (remove it, or set kind: kafka)',
+    ]);
+    expect(problemsOf(file({ rest: 'transport:\n  kind: kafka\n  brokers: ["k1:9092"]\n  topic: cdc\n  sasl: { mechanism: gssapi, username: u, password: p }' }))).toEqual([
+      'transport.sasl.mechanism: expected one of plain, scram-sha-256, scram-sha-512, got "gssapi"',
     ]);
     expect(problemsOf(file({ rest: 'transport:\n  kind: rabbit' }))).toEqual(['transport.kind: expected embedded or kafka, got "rabbit"']);
+  });
+
+  it('source.statementEvents: apply is refused with the kafka transport', () => {
+    expect(problemsOf(file({ source: 'include: ["shop.*"]\nstatementEvents: apply', rest: 'transport:\n  kind: kafka\n  brokers: ["k1:9092"]\n  topic: cdc' }))).toEqual([
+      'source.statementEvents: apply is not available with transport.kind: kafka (a statement-format change is a barrier across all partitions, which separate sink workers cannot share): use stop',
+    ]);
   });
 
   it('reports every problem of a file at once, in one ConfigError', () => {

@@ -5,7 +5,11 @@
 import type { PipelineConfig } from '../config/load.js';
 import type { Logger } from '../core/log.js';
 import { MySqlSource } from '../../connectors/mysql-source/index.js';
-import { MySqlCheckpointStore, MySqlSink, PipelineLock, PipelineLockKeeper, type LockHolder } from '../../connectors/mysql-sink/index.js';
+import { MySqlCheckpointStore, MySqlPartitionOffsets, MySqlSink, PipelineLock, PipelineLockKeeper, type LockHolder } from '../../connectors/mysql-sink/index.js';
+import { createKafka, type KafkaClientSettings } from '../../connectors/kafka/index.js';
+export { KafkaPositionStore, KafkaPublisher, KafkaSinkWorker, fencedError, isFenced, ensureTopic, publisherTransactionalId, readPublishedPosition, publisherGroup } from '../../connectors/kafka/index.js';
+import type { Kafka } from 'kafkajs';
+import type { PartitionOffsetStore } from '../core/ports.js';
 
 export interface OpenConnectors {
   readonly source: MySqlSource;
@@ -32,6 +36,11 @@ export interface OpenOptions {
   readonly sink?: boolean;
   /** One-shot commands give up on an unreachable target instead of waiting for it. */
   readonly oneShot?: boolean;
+  /**
+   * Writes wait for the pipeline lock (default true). Kafka mode has none: its publishers are fenced
+   * by Kafka (transactional.id) and its sink workers by their partition claims on the target.
+   */
+  readonly pipelineLock?: boolean;
 }
 
 export async function openConnectors(config: PipelineConfig, logger: Logger, options: OpenOptions = {}): Promise<OpenConnectors> {
@@ -55,11 +64,11 @@ export async function openConnectors(config: PipelineConfig, logger: Logger, opt
   const lock = new PipelineLock({ ...target, logger: lockLog });
   // The keeper owns the write fence: no apply and no checkpoint write while the lock is not held.
   const keeper = new PipelineLockKeeper(lock, config.name, { logger: lockLog });
-  const sink =
-    options.sink === false ? null : new MySqlSink({ ...target, poolSize: t.poolSize, pipeline: config.name, fence: keeper.fence, logger: logger.child({ component: 'sink' }) });
+  const fence = options.pipelineLock === false ? {} : { fence: keeper.fence };
+  const sink = options.sink === false ? null : new MySqlSink({ ...target, poolSize: t.poolSize, pipeline: config.name, ...fence, logger: logger.child({ component: 'sink' }) });
   const checkpoints = new MySqlCheckpointStore({
     ...target,
-    fence: keeper.fence,
+    ...fence,
     logger: logger.child({ component: 'checkpoints' }),
     ...(options.oneShot ? { maxAttempts: 2 } : {}),
   });
@@ -77,5 +86,31 @@ export async function openConnectors(config: PipelineConfig, logger: Logger, opt
     async close() {
       await Promise.allSettled([source.close(), sink?.close(), checkpoints.close(), keeper.release()]);
     },
+  };
+}
+
+export interface KafkaConnectors {
+  readonly kafka: Kafka;
+  /** Per-partition progress of the sink workers, on the target. */
+  readonly offsets: PartitionOffsetStore;
+  close(): Promise<void>;
+}
+
+/** The Kafka client and the target-side partition offsets (transport.kind: kafka). */
+export function openKafkaConnectors(config: PipelineConfig, logger: Logger): KafkaConnectors {
+  const tr = config.transport;
+  if (tr.kind !== 'kafka' || !tr.brokers) throw new Error('openKafkaConnectors: the pipeline file does not use transport.kind: kafka');
+  const settings: KafkaClientSettings = {
+    brokers: tr.brokers,
+    ...(tr.clientId ? { clientId: tr.clientId } : { clientId: `binlog-sync.${config.name}` }),
+    ...(tr.ssl !== undefined ? { ssl: tr.ssl } : {}),
+    ...(tr.sasl ? { sasl: tr.sasl } : {}),
+  };
+  const t = config.target;
+  const offsets = new MySqlPartitionOffsets({ host: t.host, port: t.port, user: t.user, password: t.password, logger: logger.child({ component: 'kafka-offsets' }) });
+  return {
+    kafka: createKafka(settings, logger),
+    offsets,
+    close: () => offsets.close(),
   };
 }

@@ -1,0 +1,106 @@
+/**
+ * Where the publisher stands: the binlog position just after the last source transaction it has
+ * published, committed in the same Kafka transaction as the messages themselves. It is stored as the
+ * metadata of a consumer-group offset (Kafka's own compacted `__consumer_offsets` topic, group
+ * `binlog-sync.NAME.publisher`): a transactional producer can write it atomically with its messages
+ * (`sendOffsets`), and an admin client can read it back without joining a group. So a killed
+ * publisher resumes exactly after the last committed Kafka transaction: no gap and no duplicate.
+ */
+import type { Admin, Producer, Transaction } from 'kafkajs';
+import { BinlogSyncError, type Checkpoint, type CheckpointStore } from '../../src/index.js';
+
+export function publisherGroup(pipeline: string): string {
+  return `binlog-sync.${pipeline}.publisher`;
+}
+
+/** The transactional.id of the pipeline's publisher: a second publisher with it fences the first. */
+export function publisherTransactionalId(pipeline: string): string {
+  return `binlog-sync.${pipeline}.publisher`;
+}
+
+export interface PublishedPosition {
+  readonly checkpoint: Checkpoint;
+  /** Kafka transactions committed so far (the offset the metadata is stored under). */
+  readonly commits: bigint;
+}
+
+interface Metadata {
+  readonly file: string;
+  readonly pos: number;
+  readonly ts: number;
+}
+
+export function positionMetadata(checkpoint: Checkpoint): string {
+  const m: Metadata = { file: checkpoint.position.file, pos: checkpoint.position.pos, ts: checkpoint.sourceTimestampMs };
+  return JSON.stringify(m);
+}
+
+/** Writes the position into the open Kafka transaction `tx` (visible when, and only if, it commits). */
+export async function sendPosition(tx: Transaction, pipeline: string, topic: string, commits: bigint, checkpoint: Checkpoint): Promise<void> {
+  await tx.sendOffsets({
+    consumerGroupId: publisherGroup(pipeline),
+    // kafkajs passes `metadata` through to TxnOffsetCommit; its types leave it out.
+    topics: [{ topic, partitions: [{ partition: 0, offset: commits.toString(), metadata: positionMetadata(checkpoint) } as { partition: number; offset: string }] }],
+  });
+}
+
+export async function readPublishedPosition(admin: Admin, pipeline: string, topic: string): Promise<PublishedPosition | null> {
+  const groupId = publisherGroup(pipeline);
+  const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const p = offsets.find((t) => t.topic === topic)?.partitions.find((x) => x.partition === 0);
+  if (!p || p.offset === '-1' || !p.metadata) return null;
+  try {
+    const m = JSON.parse(p.metadata) as Metadata;
+    if (typeof m.file !== 'string' || !Number.isInteger(m.pos)) throw new Error('no file/pos');
+    return { checkpoint: { position: { file: m.file, pos: m.pos }, sourceTimestampMs: m.ts }, commits: BigInt(p.offset) };
+  } catch (err) {
+    throw new BinlogSyncError('KAFKA', `the publisher position stored in Kafka (group ${groupId}, topic ${topic}) is unreadable: ${JSON.stringify(p.metadata)} (${(err as Error).message}). Was the group written by something else?`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * The publisher position as a CheckpointStore, for resolving the start: `earliest`/`latest` are pinned
+ * with a Kafka transaction that holds only the position, before the first event is read.
+ */
+export class KafkaPositionStore implements CheckpointStore {
+  private commits: bigint = 0n;
+
+  constructor(
+    private readonly admin: Admin,
+    private readonly producer: Producer,
+    private readonly topic: string,
+  ) {}
+
+  /** Kafka transactions committed so far (the publisher continues the count). */
+  get committed(): bigint {
+    return this.commits;
+  }
+
+  async load(pipeline: string): Promise<Checkpoint | null> {
+    const p = await readPublishedPosition(this.admin, pipeline, this.topic);
+    if (p) this.commits = p.commits;
+    return p?.checkpoint ?? null;
+  }
+
+  async save(pipeline: string, checkpoint: Checkpoint): Promise<void> {
+    const tx = await this.producer.transaction();
+    try {
+      this.commits++;
+      await sendPosition(tx, pipeline, this.topic, this.commits, checkpoint);
+      await tx.commit();
+    } catch (err) {
+      await tx.abort().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  reset(pipeline: string, checkpoint: Checkpoint): Promise<void> {
+    return this.save(pipeline, checkpoint);
+  }
+
+  async clear(): Promise<void> {
+    throw new BinlogSyncError('USAGE', 'the publisher position in Kafka cannot be cleared by binlog-sync; use a new topic, or `run --reset-to FILE:POS --yes`');
+  }
+}

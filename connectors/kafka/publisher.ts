@@ -1,0 +1,335 @@
+/**
+ * The source half of Kafka mode: binlog → keyed partitions of one topic, exactly once.
+ *
+ * - Placement: our Partitioner (the embedded transport's) picks each message's partition; the client's
+ *   default partitioner is never used.
+ * - One Kafka transaction holds whole source transactions: it is committed only at a source commit,
+ *   once it holds `batchBytes` or its first change has waited `lingerMs`, and it carries the binlog
+ *   position just after its last source transaction (see published-position.ts). A source transaction
+ *   larger than the buffer is sent in chunks inside the one open Kafka transaction, so memory stays at
+ *   `chunkBytes` whatever its size.
+ * - One request in flight per partition: the idempotent producer sees each partition's sends in order
+ *   (kafkajs #598: concurrent sends to one partition give OUT_OF_ORDER_SEQUENCE_NUMBER). One chunk is
+ *   in flight while the next is read and encoded; reading waits when both are taken, which pauses the
+ *   source's socket (backpressure).
+ * - The resume point is the embedded pipeline's watermark: every mutation in a committed Kafka
+ *   transaction is acknowledged, so XA holds and re-read transactions behave as they do there.
+ */
+import type { Producer, Transaction } from 'kafkajs';
+import {
+  BinlogSyncError,
+  Partitioner,
+  Watermark,
+  commitOptionsOf,
+  appendMutations,
+  OrderGroupProgress,
+  comparePositions,
+  describeError,
+  formatPosition,
+  type BinlogPosition,
+  type Checkpoint,
+  type Logger,
+  type Mutation,
+  type SourceConnector,
+  type StartFrom,
+} from '../../src/index.js';
+import { encodeMutation, type EncodedMessage } from './envelope.js';
+import { sendPosition } from './published-position.js';
+
+export interface KafkaPublisherOptions {
+  readonly pipeline: string;
+  readonly topic: string;
+  readonly partitions: number;
+  readonly source: SourceConnector;
+  /** A connected transactional producer (its transactional.id fences any earlier publisher). */
+  readonly producer: Producer;
+  readonly from: StartFrom;
+  readonly initialCheckpoint: Checkpoint | null;
+  /** Kafka transactions committed before this run (from the stored position). */
+  readonly commits: bigint;
+  /** The source's server_id, for the envelope's `source.server_id`. */
+  readonly serverId: number;
+  readonly version: string;
+  readonly batchBytes: number;
+  readonly lingerMs: number;
+  /** Bytes buffered before they are sent inside the open transaction (default min(batchBytes, 1 MiB)). */
+  readonly chunkBytes?: number;
+  readonly until?: BinlogPosition;
+  readonly logger: Logger;
+  /** Called after every Kafka commit (tests and the bench measure here). */
+  readonly onCommitted?: (checkpoint: Checkpoint, messages: number) => void;
+}
+
+export interface PublisherStats {
+  readonly changes: number;
+  readonly messages: number;
+  readonly kafkaTransactions: number;
+  readonly transactions: number;
+  readonly lastReadPosition: BinlogPosition | null;
+  readonly published: Checkpoint | null;
+  readonly lagMs: number;
+}
+
+const TIMEOUT = Symbol('linger');
+const POSITION_ONLY_EVERY_MS = 1000;
+
+export class KafkaPublisher {
+  private readonly partitioner: Partitioner;
+  private readonly watermark: Watermark;
+  private readonly stop = new AbortController();
+  /** Messages buffered per partition, not yet sent. */
+  private buffer = new Map<number, EncodedMessage[]>();
+  private bufferedBytes = 0;
+  /** Mutations in the open Kafka transaction, per source transaction, acknowledged at its commit. */
+  private tracked = new Map<number, number>();
+  private tx: Transaction | null = null;
+  /** The previous chunk's sends (see sendBuffered). */
+  private inFlight: Promise<void> | null = null;
+  private txBytes = 0;
+  private txMessages = 0;
+  private txSince = 0;
+  private lastCommitAt = Date.now();
+  /** The last event handled ended a source transaction: the open Kafka transaction may commit. */
+  private atBoundary = true;
+  private commits: bigint;
+  private changes = 0;
+  private messages = 0;
+  private kafkaTransactions = 0;
+  private transactions = 0;
+  private lastReadPosition: BinlogPosition | null = null;
+  private published: Checkpoint | null;
+  private readonly orderHandedOn = new OrderGroupProgress();
+  private readonly scratch: Mutation[] = [];
+  private readonly chunkBytes: number;
+
+  constructor(private readonly o: KafkaPublisherOptions) {
+    this.partitioner = new Partitioner(o.partitions);
+    this.watermark = new Watermark(o.initialCheckpoint);
+    this.published = o.initialCheckpoint;
+    this.commits = o.commits;
+    this.chunkBytes = o.chunkBytes ?? Math.min(o.batchBytes, 1024 * 1024);
+  }
+
+  stats(): PublisherStats {
+    const busy = this.watermark.inFlight > 0 || this.txMessages > 0;
+    return {
+      changes: this.changes,
+      messages: this.messages,
+      kafkaTransactions: this.kafkaTransactions,
+      transactions: this.transactions,
+      lastReadPosition: this.lastReadPosition,
+      published: this.published,
+      lagMs: busy && this.published ? Math.max(0, Date.now() - this.published.sourceTimestampMs) : 0,
+    };
+  }
+
+  /** Publishes until `signal` (then commits what is complete and returns), `until`, or a fatal error. */
+  async run(signal: AbortSignal): Promise<'stopped' | 'until-reached' | 'source-ended'> {
+    const onAbort = (): void => this.stop.abort();
+    if (signal.aborted) this.stop.abort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    const read = { from: this.o.from, signal: this.stop.signal, ...(this.o.until ? { until: this.o.until } : {}) };
+    const it = this.o.source.read(read)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = it.next();
+        let r: IteratorResult<readonly unknown[]> | typeof TIMEOUT;
+        // Idle with a complete transaction open: commit it once it has lingered long enough.
+        while ((r = await this.waitLinger(next)) === TIMEOUT) await this.commitTx();
+        if (r.done) break;
+        await this.handle(r.value as Parameters<KafkaPublisher['handle']>[0]);
+      }
+      if (this.atBoundary) await this.commitTx();
+      else await this.abortTx(); // stopped inside a source transaction: it is published again next run
+    } catch (err) {
+      await this.abortTx();
+      throw this.explain(err);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      // End the read first: return() on the generator waits for its pending next(), which waits for
+      // the next binlog event; on a quiet source a fenced publisher hung there instead of stopping.
+      this.stop.abort();
+      await it.return?.();
+    }
+    if (signal.aborted) return 'stopped';
+    return this.o.until && this.lastReadPosition && comparePositions(this.lastReadPosition, this.o.until) >= 0 ? 'until-reached' : 'source-ended';
+  }
+
+  private waitLinger<T>(next: Promise<T>): Promise<T | typeof TIMEOUT> {
+    const due = this.commitDueAt();
+    if (due === null) return next;
+    let timer: NodeJS.Timeout | undefined;
+    const linger = new Promise<typeof TIMEOUT>((resolve) => (timer = setTimeout(() => resolve(TIMEOUT), Math.max(0, due - Date.now()))));
+    return Promise.race([next, linger]).finally(() => clearTimeout(timer));
+  }
+
+  /** When the open transaction should commit if nothing else arrives (null: nothing to commit, or mid-transaction). */
+  private commitDueAt(): number | null {
+    if (!this.atBoundary) return null;
+    if (this.txMessages > 0) return this.txSince + this.o.lingerMs;
+    // Transactions of unsynced tables still move the position: store it now and then, so a restart does not re-read them.
+    return this.positionMoved() ? this.lastCommitAt + POSITION_ONLY_EVERY_MS : null;
+  }
+
+  private async handle(batch: readonly import('../../src/index.js').SourceStreamEvent[]): Promise<void> {
+    for (const ev of batch) {
+      switch (ev.kind) {
+        case 'change': {
+          this.changes++;
+          this.atBoundary = false;
+          const ms = this.scratch;
+          ms.length = 0;
+          appendMutations(ev, ms);
+          for (const m of ms) {
+            if (this.orderHandedOn.covers(m)) continue;
+            const routed = this.partitioner.route(m);
+            this.watermark.track(m.txSeq);
+            this.tracked.set(m.txSeq, (this.tracked.get(m.txSeq) ?? 0) + 1);
+            const msg = encodeMutation(ev, m, { pipeline: this.o.pipeline, serverId: this.o.serverId, version: this.o.version, nowMs: Date.now() });
+            let list = this.buffer.get(routed.partition);
+            if (!list) this.buffer.set(routed.partition, (list = []));
+            list.push(msg);
+            const bytes = msg.value.length + msg.key.length;
+            this.bufferedBytes += bytes;
+            this.txBytes += bytes;
+            this.txMessages++;
+            if (this.txMessages === 1) this.txSince = Date.now();
+            if (this.bufferedBytes >= this.chunkBytes) await this.sendBuffered();
+          }
+          break;
+        }
+        case 'commit':
+          this.transactions++;
+          this.lastReadPosition = ev.position;
+          this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs, commitOptionsOf(ev));
+          this.atBoundary = true;
+          if (this.txBytes >= this.o.batchBytes) await this.commitTx();
+          break;
+        case 'schema-change':
+          this.lastReadPosition = ev.position;
+          this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs);
+          this.atBoundary = true;
+          this.o.logger.warn({ sql: ev.sql.slice(0, 300), position: formatPosition(ev.position) }, 'DDL on the source: this version does not apply DDL; apply the same change to the target before rows of the new shape arrive');
+          break;
+        case 'statement':
+          // Refused by the pipeline file's validation; a source that emits one anyway must not be skipped.
+          throw new BinlogSyncError('SOURCE_STATEMENT_EVENT', `a statement-format change at ${formatPosition(ev.position)} cannot be published to Kafka (source.statementEvents: apply is not available with the kafka transport)`);
+        case 'halt':
+          // Everything before the event is published and its position committed; then stop with its error.
+          this.atBoundary = true;
+          await this.commitTx();
+          throw ev.error;
+        case 'abandon':
+          this.watermark.abandon(ev.txSeq);
+          break;
+      }
+    }
+  }
+
+  private async openTx(): Promise<Transaction> {
+    this.tx ??= await this.o.producer.transaction();
+    return this.tx;
+  }
+
+  /**
+   * Sends what is buffered inside the open Kafka transaction: one request per partition, one in flight
+   * per partition. Never one request for several partitions: kafkajs retries a failed send per broker
+   * and keeps the answers of brokers that responded, so when a broker dies and its partitions move to
+   * a broker that had answered, the moved partitions are dropped from the retry, and a partition that
+   * moved the other way is written twice (seen here: duplicates after a broker was killed -9).
+   *
+   * Pipelined: the previous chunk's sends are awaited first, then this chunk's are started and left
+   * in flight while the binlog is read on (at most two chunks in memory); a commit drains them.
+   */
+  private async sendBuffered(): Promise<void> {
+    await this.drainSends();
+    if (this.buffer.size === 0) return;
+    const tx = await this.openTx();
+    const sends: Promise<unknown>[] = [];
+    for (const [partition, list] of this.buffer) {
+      const messages = list.map((m) => ({ key: m.key, value: m.value, partition, headers: m.headers }));
+      sends.push(tx.send({ topic: this.o.topic, messages, acks: -1 }));
+    }
+    this.buffer = new Map();
+    this.bufferedBytes = 0;
+    const inFlight = Promise.allSettled(sends).then((results) => {
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    });
+    inFlight.catch(() => undefined); // surfaced by drainSends
+    this.inFlight = inFlight;
+  }
+
+  /** Waits for the sends in flight; rethrows their failure. */
+  private async drainSends(): Promise<void> {
+    const f = this.inFlight;
+    this.inFlight = null;
+    if (f) await f;
+  }
+
+  /** Commits the open Kafka transaction with the position just after its last complete source transaction. */
+  private async commitTx(): Promise<void> {
+    if (this.txMessages === 0 && !this.positionMoved()) return;
+    await this.sendBuffered();
+    await this.drainSends();
+    const tx = await this.openTx();
+    for (const [txSeq, n] of this.tracked) this.watermark.ack(txSeq, n);
+    this.tracked = new Map();
+    const checkpoint = this.watermark.checkpoint;
+    if (checkpoint) {
+      this.commits++;
+      await sendPosition(tx, this.o.pipeline, this.o.topic, this.commits, checkpoint);
+    }
+    await tx.commit();
+    this.tx = null;
+    this.lastCommitAt = Date.now();
+    this.kafkaTransactions++;
+    this.messages += this.txMessages;
+    const count = this.txMessages;
+    this.txMessages = 0;
+    this.txBytes = 0;
+    if (checkpoint) this.published = checkpoint;
+    if (checkpoint) this.o.onCommitted?.(checkpoint, count);
+  }
+
+  /** Source transactions without synced rows still move the position (so a restart does not re-read them). */
+  private positionMoved(): boolean {
+    const cp = this.watermark.checkpoint;
+    return cp !== null && (this.published === null || comparePositions(cp.position, this.published.position) !== 0);
+  }
+
+  private async abortTx(): Promise<void> {
+    await this.drainSends().catch(() => undefined);
+    const tx = this.tx;
+    this.tx = null;
+    if (tx?.isActive()) await tx.abort().catch((err: unknown) => this.o.logger.warn({ err: describeError(err) }, 'could not abort the open Kafka transaction (the broker aborts it when it times out, or when the publisher starts again)'));
+  }
+
+  private explain(err: unknown): unknown {
+    if (isFenced(err)) return fencedError(this.o.pipeline, err);
+    if (err instanceof BinlogSyncError) return err;
+    return new BinlogSyncError('KAFKA', `publishing to ${this.o.topic} failed: ${describeError(err)}. Nothing of the open Kafka transaction is visible; a restart resumes after the last committed one.`, { cause: err });
+  }
+}
+
+/** The error a fenced publisher stops with: final, never restarted (a restart would fence the newer one). */
+export function fencedError(pipeline: string, cause: unknown): BinlogSyncError {
+  return new BinlogSyncError(
+    'PIPELINE_LOCKED',
+    `another publisher of pipeline "${pipeline}" started (same transactional.id) and fenced this one: only one may publish. This one stops; nothing it had not committed is in the topic.`,
+    { cause },
+  );
+}
+
+/**
+ * Whether a newer producer with our transactional.id has taken over: kafkajs reports it as
+ * INVALID_PRODUCER_EPOCH ("an old epoch") or PRODUCER_FENCED, often wrapped by its retrier or by a
+ * non-retriable error, so the whole cause chain is looked at.
+ */
+export function isFenced(err: unknown): boolean {
+  for (let e = err as { type?: string; message?: string; cause?: unknown; originalError?: unknown } | undefined, depth = 0; e && depth < 6; depth++) {
+    if (e.type === 'INVALID_PRODUCER_EPOCH' || e.type === 'PRODUCER_FENCED' || /old epoch|fenced/i.test(e.message ?? '')) return true;
+    e = (e.cause ?? e.originalError) as typeof e;
+  }
+  return false;
+}
