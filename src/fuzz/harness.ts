@@ -207,7 +207,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     const head = await withConnection(src, binlogHead);
     const w = workload.stats;
     say(
-      `workload: ${w.committed} committed, ${w.rolledBack} rolled back, ${w.statements} statements (${w.keyChanges} key changes, ${w.swaps} unique swaps, ${w.largeValues} large values, ${w.statementFormatTx} statement-format transactions); refused by the server: ${[...w.refused].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; source head ${formatPosition(head)}`,
+      `workload: ${w.committed} committed, ${w.rolledBack} rolled back, ${w.statements} statements (${w.keyChanges} key changes, ${w.swaps} unique swaps, ${w.largeValues} large values, ${w.statementFormatTx} statement-format transactions, XA: ${w.xaCommitted} committed, ${w.xaRolledBack} rolled back, ${w.xaOnePhase} one phase); refused by the server: ${[...w.refused].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; source head ${formatPosition(head)}`,
     );
     if (process.env.FUZZ_VERBOSE) for (const [code, message] of w.refusedExample) say(`  e.g. ${code}: ${message}`);
 

@@ -2,8 +2,9 @@
  * The fuzz workload: concurrent sessions on the source, each with its own seeded stream, running
  * transactions of random inserts (INSERT, INSERT IGNORE, REPLACE, ON DUPLICATE KEY UPDATE), updates,
  * key changes (collation-equal ones too), UNIQUE-value swaps and collation-equal UNIQUE changes,
- * deletes, foreign-key parent changes, large values, savepoints and rollbacks, in random session time
- * zones. Statements the server refuses (duplicates, foreign keys, deadlocks) roll their transaction
+ * deletes, foreign-key parent changes, large values, savepoints and rollbacks, XA transactions (two
+ * phases committed or rolled back, a pause between PREPARE and COMMIT, one phase), in random session
+ * time zones. Statements the server refuses (duplicates, foreign keys, deadlocks) roll their transaction
  * back and are counted by error: that is the workload meeting its own constraints, not a failure.
  *
  * Profiles add one session-level change at a random moment: `statement-stop` runs one UPDATE with
@@ -40,6 +41,10 @@ export interface WorkloadStats {
   swaps: number;
   largeValues: number;
   statementFormatTx: number;
+  /** XA transactions that ended: committed in two phases, rolled back after PREPARE, committed in one phase. */
+  xaCommitted: number;
+  xaRolledBack: number;
+  xaOnePhase: number;
   /** Refused statements by error code (ER_DUP_ENTRY, ER_NO_REFERENCED_ROW_2, ER_LOCK_DEADLOCK, …). */
   readonly refused: Map<string, number>;
   /** The first message of each refused code (to tell the workload's own mistakes from its constraints). */
@@ -79,7 +84,13 @@ const EXPECTED_ERRORS = new Set([
   'ER_BAD_NULL_ERROR',
   'ER_DUP_UNIQUE',
   'ER_CANT_UPDATE_USED_TABLE_IN_SF_OR_TRG',
+  // An XA transaction chosen as a deadlock victim is rolled back: XA END/PREPARE then say so.
+  'ER_XA_RBDEADLOCK',
+  'ER_XA_RBROLLBACK',
+  'ER_XA_RBTIMEOUT',
 ]);
+
+let xaCounter = 0;
 
 class Session {
   private readonly keys = new Map<string, { keys: RowKey[]; age: number }>();
@@ -248,8 +259,16 @@ class Session {
       await this.query(`SET SESSION binlog_format = '${format}'`);
       if (format !== 'ROW') this.stats.statementFormatTx++;
     }
-    const single = r.chance(0.3);
+    // XA only in the `rows` profile: `statement-apply` has a known limit with prepared XA transactions
+    // (README, Known limits), and a stop profile compares the target with the replica stopped at the
+    // checkpoint, which a prepared XA transaction holds back before rows the target already has.
+    const xa = this.o.profile === 'rows' && r.chance(0.07) ? `'fz-xa-${process.pid}-${++xaCounter}'` : null;
+    const single = !xa && r.chance(0.3);
     try {
+      if (xa) {
+        await this.xaTransaction(xa);
+        return;
+      }
       if (single) {
         await this.operation();
         this.stats.committed++;
@@ -282,8 +301,49 @@ class Session {
       this.stats.refused.set(code, (this.stats.refused.get(code) ?? 0) + 1);
       if (!this.stats.refusedExample.has(code)) this.stats.refusedExample.set(code, (err as Error).message.slice(0, 160));
       this.stats.rolledBack++;
+      if (xa) {
+        // Whatever state the XA transaction reached (active, idle, prepared, rolled back by the server).
+        await this.c.query(`XA END ${xa}`).catch(() => undefined);
+        await this.c.query(`XA ROLLBACK ${xa}`).catch(() => undefined);
+      }
       await this.c.query('ROLLBACK').catch(() => undefined);
       this.keys.clear();
+    }
+  }
+
+  /**
+   * One XA transaction, as the server logs it: `XA PREPARE` is its own event group (rows, no Xid) and
+   * `XA COMMIT`/`XA ROLLBACK` comes later as a separate one, with other sessions' commits in between
+   * (a pause widens that window); `XA COMMIT … ONE PHASE` is an ordinary group.
+   */
+  private async xaTransaction(xid: string): Promise<void> {
+    const r = this.r;
+    await this.query(`XA START ${xid}`);
+    const n = r.int(1, 5);
+    for (let i = 0; i < n; i++) await this.operation();
+    await this.query(`XA END ${xid}`);
+    const ending = r.weighted([
+      [5, 'commit'],
+      [2, 'rollback'],
+      [2, 'one-phase'],
+    ] as const);
+    if (ending === 'one-phase') {
+      await this.query(`XA COMMIT ${xid} ONE PHASE`);
+      this.stats.xaOnePhase++;
+      this.stats.committed++;
+      return;
+    }
+    await this.query(`XA PREPARE ${xid}`);
+    if (r.chance(0.5)) await new Promise((resolve) => setTimeout(resolve, r.int(1, 300)));
+    if (ending === 'commit') {
+      await this.query(`XA COMMIT ${xid}`);
+      this.stats.xaCommitted++;
+      this.stats.committed++;
+    } else {
+      await this.query(`XA ROLLBACK ${xid}`);
+      this.stats.xaRolledBack++;
+      this.stats.rolledBack++;
+      this.keys.clear(); // keys it inserted are gone again
     }
   }
 
@@ -329,7 +389,7 @@ export class FuzzWorkloadError extends Error {
 
 /** Runs the workload until `durationMs` has passed; returns what it did. */
 export async function runFuzzWorkload(endpoint: ServerEndpoint, o: WorkloadOptions): Promise<WorkloadResult> {
-  const stats: WorkloadStats = { committed: 0, rolledBack: 0, statements: 0, keyChanges: 0, swaps: 0, largeValues: 0, statementFormatTx: 0, refused: new Map(), refusedExample: new Map() };
+  const stats: WorkloadStats = { committed: 0, rolledBack: 0, statements: 0, keyChanges: 0, swaps: 0, largeValues: 0, statementFormatTx: 0, xaCommitted: 0, xaRolledBack: 0, xaOnePhase: 0, refused: new Map(), refusedExample: new Map() };
   const deadline = Date.now() + o.durationMs;
   const changeKind = o.profile === 'statement-stop' ? 'statement' : o.profile === 'row-image' ? 'row-image' : null;
   const changeAt = Date.now() + o.durationMs * (0.2 + 0.5 * o.random.fork('change-at').float());

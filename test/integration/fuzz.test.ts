@@ -1,8 +1,9 @@
 /**
  * The differential fuzzer in CI: fixed seeds, one per profile, each comparing the pipeline's target
  * with a native MariaDB replica of the same source (see src/fuzz/). The `rows` seed kills the
- * pipeline with SIGKILL four times during its workload. A failure prints the table, the first
- * differing key with both values and `npm run fuzz -- …` to run the case again.
+ * pipeline with SIGKILL four times during its workload, which includes XA transactions. A failure
+ * prints the table, the first differing key with both values and `npm run fuzz -- …` to run the case
+ * again.
  */
 import { describe, expect, it } from 'vitest';
 import { runFuzz } from '../../src/fuzz/harness.js';
@@ -35,6 +36,12 @@ describe('differential fuzzer: the pipeline target equals a native replica', () 
       expect(report.workload?.stats.committed ?? 0).toBeGreaterThan(200);
       expect(report.workload?.stats.keyChanges ?? 0).toBeGreaterThan(20);
       if (c.profile === 'statement-apply') expect(report.workload?.stats.statementFormatTx ?? 0).toBeGreaterThan(20);
+      if (c.profile === 'rows') {
+        // XA transactions of every ending, under the same kill -9 restarts.
+        expect(report.workload?.stats.xaCommitted ?? 0).toBeGreaterThan(10);
+        expect(report.workload?.stats.xaRolledBack ?? 0).toBeGreaterThan(5);
+        expect(report.workload?.stats.xaOnePhase ?? 0).toBeGreaterThan(5);
+      }
       if (c.profile === 'statement-stop' || c.profile === 'row-image') expect(report.workload?.change).not.toBeNull();
       // A stop profile stops by design, often before its last kill moment comes.
       if (c.profile === 'rows' || c.profile === 'statement-apply') expect(report.kills).toBe(c.kills);
