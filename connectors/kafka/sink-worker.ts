@@ -5,11 +5,12 @@
  * - The target is the truth about progress: on assignment the worker claims the partition on the
  *   target (which waits for a previous owner's open transactions), reads the stored offset and starts
  *   there; Kafka's committed offsets are only a hint (written after the target, for tools that look).
- * - Each lane batch is one target transaction that first checks the claim, so a worker the group has
- *   moved on from cannot commit over the new owner (PARTITION_FENCED: that partition is dropped).
- * - After a fetched batch is applied, the offset after it is stored on the target. A kill between the
- *   two re-applies that batch on restart: row images are idempotent, and order groups (foreign keys)
- *   are exactly-once through the applied log, which commits inside their own batches.
+ * - Each lane batch is one target transaction that also stores the partition's offset (the first
+ *   message not applied apart from its own, see offset-watermark.ts) and commits only while the claim
+ *   holds, so data and offset commit together, and a worker the group has moved on from cannot commit
+ *   over the new owner (PARTITION_FENCED: that partition is dropped). A kill re-applies only the lane
+ *   batches that were in flight: row images are idempotent, and order groups (foreign keys) are
+ *   exactly-once through the applied log, which commits inside their own batches.
  * - Backpressure: a batch is applied before the next is fetched for that partition, and kafkajs fetches
  *   at most `maxBytesPerPartition` ahead, so memory stays bounded whatever waits in Kafka.
  */
@@ -33,6 +34,7 @@ import {
   type SinkConnector,
 } from '../../src/index.js';
 import { decodeMutation, EnvelopeError } from './envelope.js';
+import { OffsetWatermark, type OffsetEntry } from './offset-watermark.js';
 
 export interface KafkaSinkWorkerOptions {
   readonly pipeline: string;
@@ -56,6 +58,8 @@ interface PartitionState {
   readonly claim: PartitionClaim;
   /** First offset not yet applied (null: the target has nothing for this partition yet). */
   next: bigint | null;
+  /** The highest offset stored on the target by this claim. */
+  stored: bigint | null;
   readonly orderApplied: OrderGroupProgress;
   fenced: boolean;
   /** The first batch after the claim has been checked against the target's offset. */
@@ -158,7 +162,7 @@ export class KafkaSinkWorker {
         // Read after the claim: it includes whatever the previous owner committed.
         const orderApplied = new OrderGroupProgress(await this.o.sink.orderApplied());
         this.o.logger.info({ partition, next: next?.toString() ?? null, owner: claim.owner }, `kafka sink worker: claimed partition ${partition}, resuming at offset ${next ?? 'the start of what Kafka has'}`);
-        return { claim, next, orderApplied, fenced: false, sought: false };
+        return { claim, next, stored: next, orderApplied, fenced: false, sought: false };
       })();
       const map = this.states;
       map.set(partition, s);
@@ -201,6 +205,7 @@ export class KafkaSinkWorker {
       }
       state.sought = true;
       const items: Routed[] = [];
+      const entries: OffsetEntry[] = [];
       for (const m of batch.messages) {
         if (state.next !== null && BigInt(m.offset) < state.next) continue;
         if (m.value === null) continue; // a tombstone (not written by us; compaction markers)
@@ -222,10 +227,19 @@ export class KafkaSinkWorker {
           throw new BinlogSyncError('KAFKA_MESSAGE', `message ${batch.partition}:${m.offset} of ${this.o.topic} belongs to partition ${routed.partition} with transport.partitions: ${this.o.partitions}: the publisher used another partition count. Every process of a pipeline needs the same transport.partitions.`);
         }
         items.push(routed);
+        entries.push({ txSeq: mutation.txSeq, offset: BigInt(m.offset) });
       }
+      const last = batch.messages[batch.messages.length - 1]!.offset;
+      const end = BigInt(last) + 1n;
+      const offsets = new OffsetWatermark(entries, end);
       const outcome = await applyRounds(items, this.scheduler, this.limit, {
         applyBatch: async (b) => {
-          await this.o.sink.applyBatch(b.mutations, state.claim);
+          const seqs = new Set<number>();
+          b.acks.forEach((txSeq) => seqs.add(txSeq));
+          const nextOffset = offsets.nextWith(seqs);
+          await this.o.sink.applyBatch(b.mutations, { claim: state.claim, nextOffset });
+          offsets.applied(seqs);
+          if (state.stored === null || nextOffset > state.stored) state.stored = nextOffset;
           this.batches++;
           this.mutationsApplied += b.mutations.length;
           this.o.onApplied?.(b.mutations, Date.now());
@@ -236,9 +250,13 @@ export class KafkaSinkWorker {
         },
       });
       if (outcome === 'stopped') return; // revoked: the next owner re-applies from the stored offset
-      const last = batch.messages[batch.messages.length - 1]!.offset;
-      const next = BigInt(last) + 1n;
-      await this.o.offsets.save(state.claim, next);
+      // The last round's lane batches each stored the offset of the others still in flight; nothing
+      // applied at all (all skipped) stored nothing. Then store the end here.
+      if (state.stored === null || state.stored < end) {
+        await this.o.offsets.save(state.claim, end);
+        state.stored = end;
+      }
+      const next = end;
       state.next = next;
       this.messages += batch.messages.length;
       payload.resolveOffset(last);

@@ -4,15 +4,17 @@
  * partition. The target, not Kafka's committed offsets, is the truth: it commits together with the
  * data, so a worker killed between applying and committing to Kafka resumes from what the target has.
  *
- * Ownership fences stalled workers: a worker claims a partition when it is assigned (an exclusive row
- * lock, so it waits for the previous owner's open transactions), and every apply transaction first
- * reads the owner under a shared lock (`claimCheckSql`): a worker that lost the partition finds another
- * owner there and rolls back instead of writing over the new owner's newer changes.
+ * Ownership fences stalled workers: a worker claims a partition when it is assigned (an upsert of the
+ * row, so it waits for a previous owner's transaction that is storing its offset), and every apply
+ * transaction stores its offset with `storeOffsetSql`, which only matches while the claim holds: a
+ * worker that lost the partition matches nothing there and rolls back instead of writing over the new
+ * owner's newer changes.
  */
 import type mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { BinlogSyncError, DEFAULT_BACKOFF, describeError, type BackoffPolicy, type PartitionClaim, type PartitionOffsetStore } from '../../src/index.js';
+import { BinlogSyncError, DEFAULT_BACKOFF, describeError, type BackoffPolicy, type ClaimedOffset, type PartitionClaim, type PartitionOffsetStore } from '../../src/index.js';
+import { sqlLiteral } from './statement-builder.js';
 import { CHECKPOINT_DATABASE } from './applied-log.js';
 import { retryTransient } from './retry.js';
 import { TargetPool, type TargetEndpoint } from './target-connection.js';
@@ -33,8 +35,24 @@ const CREATE_SQL = [
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
 ];
 
-/** The first statement of a claimed apply transaction: the owner, read under a shared lock. */
-export const CLAIM_CHECK_SQL = `SELECT owner FROM ${QUALIFIED} WHERE pipeline = ? AND topic = ? AND kafka_partition = ? LOCK IN SHARE MODE`;
+/**
+ * The last statement of a claimed apply transaction: it stores the partition's offset with the data,
+ * and it is the claim check, because it matches no row once another worker owns the partition (the
+ * transaction is then rolled back). Last, so the row lock it takes is held only until the commit that
+ * follows: lane batches of one partition run side by side and queue only for that moment. A new owner's
+ * claim waits for that lock too, so it reads the offset after every commit of the previous owner, and
+ * a previous owner's transaction still running finds the new owner here and rolls back.
+ */
+export function storeOffsetSql(c: ClaimedOffset): string {
+  const { claim } = c;
+  return (
+    `UPDATE ${QUALIFIED} SET next_offset = GREATEST(COALESCE(next_offset, 0), ${c.nextOffset.toString()}), updated_at = CURRENT_TIMESTAMP(3) ` +
+    `WHERE pipeline = ${sqlLiteral(claim.pipeline)} AND topic = ${sqlLiteral(claim.topic)} AND kafka_partition = ${claim.partition} AND owner = ${sqlLiteral(claim.owner)}`
+  );
+}
+
+/** Who owns the partition now (for the message when storeOffsetSql matched no row). */
+export const OWNER_SQL = `SELECT owner FROM ${QUALIFIED} WHERE pipeline = ? AND topic = ? AND kafka_partition = ?`;
 
 export function fencedError(claim: PartitionClaim, owner: string | null): BinlogSyncError {
   return new BinlogSyncError(
@@ -44,11 +62,6 @@ export function fencedError(claim: PartitionClaim, owner: string | null): Binlog
   );
 }
 
-/** Whether the rows of CLAIM_CHECK_SQL say `claim` still holds. */
-export function claimHolds(rows: unknown, claim: PartitionClaim): string | null {
-  const owner = (rows as { owner: string }[])[0]?.owner ?? null;
-  return owner === claim.owner ? null : (owner ?? '');
-}
 
 export interface MySqlPartitionOffsetsOptions extends TargetEndpoint {
   readonly logger?: Logger;
@@ -112,7 +125,7 @@ export class MySqlPartitionOffsets implements PartitionOffsetStore {
         [nextOffset.toString(), claim.pipeline, claim.topic, claim.partition, claim.owner],
       );
       if ((result as { affectedRows: number }).affectedRows === 0) {
-        const [rows] = await conn.query(`SELECT owner FROM ${QUALIFIED} WHERE pipeline = ? AND topic = ? AND kafka_partition = ?`, [claim.pipeline, claim.topic, claim.partition]);
+        const [rows] = await conn.query(OWNER_SQL, [claim.pipeline, claim.topic, claim.partition]);
         throw fencedError(claim, (rows as { owner: string }[])[0]?.owner ?? null);
       }
     });

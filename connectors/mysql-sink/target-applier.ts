@@ -17,8 +17,8 @@ import { APPLIED_TABLE_REF, CREATE_APPLIED_SQL, ORDER_STREAM_PREFIX, READ_APPLIE
 import { quoteIdentifier } from './statement-builder.js';
 import { saveValues, writeCheckpoint } from './checkpoint-store.js';
 import type { BinlogPosition, Checkpoint } from '../../src/index.js';
-import type { PartitionClaim, SinkConnector } from '../../src/index.js';
-import { CLAIM_CHECK_SQL, claimHolds, fencedError } from './partition-offsets.js';
+import type { ClaimedOffset, SinkConnector } from '../../src/index.js';
+import { OWNER_SQL, fencedError, storeOffsetSql } from './partition-offsets.js';
 import { classifyMySqlError, remedyFor } from './error-classifier.js';
 import { retryTransient } from './retry.js';
 import {
@@ -183,7 +183,7 @@ export class MySqlSink implements SinkConnector {
     }
   }
 
-  async applyBatch(mutations: readonly Mutation[], claim?: PartitionClaim): Promise<void> {
+  async applyBatch(mutations: readonly Mutation[], claimed?: ClaimedOffset): Promise<void> {
     if (this.closing.signal.aborted) {
       throw new TargetError('TARGET_CONNECTION', 'target: applyBatch called on a closed sink', { retriable: false });
     }
@@ -199,7 +199,7 @@ export class MySqlSink implements SinkConnector {
         { policy: this.retry, logger: this.logger, signal: this.closing.signal, what: describeBatch(statements, mutations.length) },
         async () => {
           if (this.fence) await this.fence.held(this.closing.signal);
-          await this.applyOnce(statements, claim);
+          await this.applyOnce(statements, claimed);
         },
       );
     } catch (err) {
@@ -217,22 +217,13 @@ export class MySqlSink implements SinkConnector {
    * multi-statement queries (`BEGIN; …; COMMIT` in as few round trips as the size limit allows): on a
    * durable target most of a small batch's time is round trips and the commit, not the statements.
    */
-  private async applyOnce(statements: readonly BuiltStatement[], claim?: PartitionClaim): Promise<void> {
+  private async applyOnce(statements: readonly BuiltStatement[], claimed?: ClaimedOffset): Promise<void> {
     const conn = await this.pool.acquire();
     // One statement is atomic by itself under autocommit: no BEGIN/COMMIT needed.
-    const inTransaction = statements.length > 1 || claim !== undefined;
+    const inTransaction = statements.length > 1 || claimed !== undefined;
     try {
-      if (claim) {
-        // Its own round trip: the batch must not run at all once another worker owns the partition.
-        const [results] = await conn.query(`BEGIN;\n${CLAIM_CHECK_SQL}`, [claim.pipeline, claim.topic, claim.partition]);
-        const other = claimHolds((results as unknown[])[1], claim);
-        if (other !== null) {
-          await conn.query('ROLLBACK');
-          this.pool.release(conn);
-          throw fencedError(claim, other === '' ? null : other);
-        }
-      }
-      for (const sql of combine(statements, inTransaction, this.limits.maxStatementBytes, claim !== undefined)) await conn.query(sql);
+      if (claimed) await this.applyClaimed(conn, statements, claimed);
+      else for (const sql of combine(statements, inTransaction, this.limits.maxStatementBytes)) await conn.query(sql);
     } catch (err) {
       if (err instanceof BinlogSyncError && err.code === 'PARTITION_FENCED') throw err;
       const cls = classifyMySqlError(err);
@@ -242,6 +233,28 @@ export class MySqlSink implements SinkConnector {
       throw applyError(err, inTransaction ? await this.locateFailure(statements) : statements[0], statements);
     }
     this.pool.release(conn);
+  }
+
+  /**
+   * A Kafka sink worker's batch: the statements, then the partition's offset (which is also the claim
+   * check) in the same round trip; COMMIT only when the offset row still named this worker.
+   */
+  private async applyClaimed(conn: mysql.PoolConnection, statements: readonly BuiltStatement[], claimed: ClaimedOffset): Promise<void> {
+    const queries = combine(statements, true, this.limits.maxStatementBytes, { commit: false });
+    const last = queries.length - 1;
+    queries[last] = `${queries[last]!};\n${storeOffsetSql(claimed)}`;
+    let results: unknown;
+    for (const sql of queries) [results] = await conn.query(sql);
+    const stored = Array.isArray(results) ? (results[results.length - 1] as { affectedRows?: number }) : (results as { affectedRows?: number });
+    if (stored.affectedRows === 1) {
+      await conn.query('COMMIT');
+      return;
+    }
+    await conn.query('ROLLBACK');
+    const { claim } = claimed;
+    const [rows] = await conn.query(OWNER_SQL, [claim.pipeline, claim.topic, claim.partition]);
+    this.pool.release(conn);
+    throw fencedError(claim, (rows as { owner: string }[])[0]?.owner ?? null);
   }
 
   /**
@@ -289,10 +302,14 @@ export class MySqlSink implements SinkConnector {
   }
 }
 
-/** Joins statements into multi-statement queries of at most `maxBytes` (one statement may be larger). */
-export function combine(statements: readonly BuiltStatement[], inTransaction: boolean, maxBytes: number, begun = false): string[] {
+/**
+ * Joins statements into multi-statement queries of at most `maxBytes` (one statement may be larger).
+ * In a transaction, the first starts with BEGIN and the last ends with COMMIT, unless `commit: false`
+ * (the caller adds to the last query and commits itself).
+ */
+export function combine(statements: readonly BuiltStatement[], inTransaction: boolean, maxBytes: number, o: { readonly commit: boolean } = { commit: true }): string[] {
   const queries: string[] = [];
-  let parts: string[] = inTransaction && !begun ? ['BEGIN'] : [];
+  let parts: string[] = inTransaction ? ['BEGIN'] : [];
   let bytes = 0;
   for (const st of statements) {
     if (parts.length > 0 && bytes + st.bytes > maxBytes) {
@@ -303,7 +320,7 @@ export function combine(statements: readonly BuiltStatement[], inTransaction: bo
     parts.push(st.sql);
     bytes += st.bytes;
   }
-  if (inTransaction) parts.push('COMMIT');
+  if (inTransaction && o.commit) parts.push('COMMIT');
   if (parts.length > 0) queries.push(parts.join(';\n'));
   return queries;
 }

@@ -63,14 +63,15 @@ export interface SourceConnector {
 /** Applies mutations to the target. */
 export interface SinkConnector {
   /**
-   * With `claim` (Kafka sink workers), the transaction first checks on the target that the claim
-   * still holds, and rolls back with PARTITION_FENCED if another worker has claimed the partition since.
-   *
    * Applies one lane batch in one target transaction: at most one mutation per (table, key), already
    * folded by the lane. Retries transient failures itself; throws a non-retriable `TargetError` naming
    * the table, key and statement when retrying cannot help. Resolves only once the data is committed.
+   *
+   * With `claimed` (Kafka sink workers), the same transaction stores the partition's offset, and it
+   * commits only while the claim holds: if another worker has claimed the partition since, it rolls
+   * back with PARTITION_FENCED. So data and offset are committed together or not at all.
    */
-  applyBatch(mutations: readonly Mutation[], claim?: PartitionClaim): Promise<void>;
+  applyBatch(mutations: readonly Mutation[], claimed?: ClaimedOffset): Promise<void>;
   /**
    * Runs a statement-format change on the target, exactly once: the target records that it ran in
    * the same transaction, and a statement recorded already is skipped. `checkpoint`, when given, is
@@ -125,6 +126,12 @@ export interface PartitionClaim {
   readonly partition: number;
   /** Unique per worker and group generation. */
   readonly owner: string;
+}
+
+/** A Kafka lane batch's claim, and the partition offset its transaction stores (first message not applied). */
+export interface ClaimedOffset {
+  readonly claim: PartitionClaim;
+  readonly nextOffset: bigint;
 }
 
 /** Where a partition's consumption stands, kept on the target next to the data it describes. */
