@@ -28,11 +28,27 @@ interface Metadata {
   readonly file: string;
   readonly pos: number;
   readonly ts: number;
+  /** The checkpoint's resolvedXa as [xid, file, pos] (kept short: Kafka caps offset metadata at 4 KiB by default). */
+  readonly x?: readonly (readonly [string, string, number])[];
 }
 
 export function positionMetadata(checkpoint: Checkpoint): string {
-  const m: Metadata = { file: checkpoint.position.file, pos: checkpoint.position.pos, ts: checkpoint.sourceTimestampMs };
+  const m: Metadata = {
+    file: checkpoint.position.file,
+    pos: checkpoint.position.pos,
+    ts: checkpoint.sourceTimestampMs,
+    ...(checkpoint.resolvedXa && checkpoint.resolvedXa.length > 0 ? { x: checkpoint.resolvedXa.map((r) => [r.xid, r.at.file, r.at.pos] as const) } : {}),
+  };
   return JSON.stringify(m);
+}
+
+/** The checkpoint that positionMetadata wrote (throws when it is not one). */
+export function checkpointOfMetadata(text: string): Checkpoint {
+  const m = JSON.parse(text) as Metadata;
+  if (typeof m.file !== 'string' || !Number.isInteger(m.pos)) throw new Error('no file/pos');
+  const checkpoint = { position: { file: m.file, pos: m.pos }, sourceTimestampMs: m.ts };
+  if (!m.x) return checkpoint;
+  return { ...checkpoint, resolvedXa: m.x.map(([xid, file, pos]) => ({ xid, at: { file, pos } })) };
 }
 
 /** Writes the position into the open Kafka transaction `tx` (visible when, and only if, it commits). */
@@ -50,9 +66,7 @@ export async function readPublishedPosition(admin: Admin, pipeline: string, topi
   const p = offsets.find((t) => t.topic === topic)?.partitions.find((x) => x.partition === 0);
   if (!p || p.offset === '-1' || !p.metadata) return null;
   try {
-    const m = JSON.parse(p.metadata) as Metadata;
-    if (typeof m.file !== 'string' || !Number.isInteger(m.pos)) throw new Error('no file/pos');
-    return { checkpoint: { position: { file: m.file, pos: m.pos }, sourceTimestampMs: m.ts }, commits: BigInt(p.offset) };
+    return { checkpoint: checkpointOfMetadata(p.metadata), commits: BigInt(p.offset) };
   } catch (err) {
     throw new BinlogSyncError('KAFKA', `the publisher position stored in Kafka (group ${groupId}, topic ${topic}) is unreadable: ${JSON.stringify(p.metadata)} (${(err as Error).message}). Was the group written by something else?`, {
       cause: err,

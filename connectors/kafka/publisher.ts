@@ -128,7 +128,8 @@ export class KafkaPublisher {
     const onAbort = (): void => this.stop.abort();
     if (signal.aborted) this.stop.abort();
     else signal.addEventListener('abort', onAbort, { once: true });
-    const read = { from: this.o.from, signal: this.stop.signal, ...(this.o.until ? { until: this.o.until } : {}) };
+    const resolvedXa = this.o.initialCheckpoint?.resolvedXa;
+    const read = { from: this.o.from, signal: this.stop.signal, ...(this.o.until ? { until: this.o.until } : {}), ...(resolvedXa ? { resolvedXa } : {}) };
     const it = this.o.source.read(read)[Symbol.asyncIterator]();
     try {
       for (;;) {

@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/index.js';
 import { BinlogSyncError, describeError } from '../../src/index.js';
 import type { BinlogPosition } from '../../src/index.js';
-import type { Checkpoint, CheckpointStore } from '../../src/index.js';
+import type { Checkpoint, CheckpointStore, ResolvedXa } from '../../src/index.js';
 import { retryTransient } from './retry.js';
 import { TargetPool, type TargetEndpoint } from './target-connection.js';
 import type { LockProof, WriteFence } from './write-fence.js';
@@ -31,14 +31,21 @@ const CREATE_TABLE_SQL = `CREATE TABLE IF NOT EXISTS ${QUALIFIED} (
   binlog_pos BIGINT UNSIGNED NOT NULL,
   gtid VARCHAR(255) NULL,
   source_ts_ms BIGINT NOT NULL,
-  updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
+  updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  resolved_xa TEXT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
 
-const UPSERT_TAIL = `ON DUPLICATE KEY UPDATE binlog_file=VALUES(binlog_file), binlog_pos=VALUES(binlog_pos), gtid=VALUES(gtid),
-    source_ts_ms=VALUES(source_ts_ms), updated_at=VALUES(updated_at)`;
+/** Columns added after the table's first version, added to tables created before them. */
+const ADDED_COLUMNS: readonly { readonly name: string; readonly definition: string }[] = [
+  // The checkpoint's resolvedXa, as JSON (see Checkpoint).
+  { name: 'resolved_xa', definition: 'TEXT NULL' },
+];
 
-const SAVE_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, updated_at)
-  VALUES (?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3))
+const UPSERT_TAIL = `ON DUPLICATE KEY UPDATE binlog_file=VALUES(binlog_file), binlog_pos=VALUES(binlog_pos), gtid=VALUES(gtid),
+    source_ts_ms=VALUES(source_ts_ms), updated_at=VALUES(updated_at), resolved_xa=VALUES(resolved_xa)`;
+
+const SAVE_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, resolved_xa, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3))
   ${UPSERT_TAIL}`;
 
 /**
@@ -47,11 +54,11 @@ const SAVE_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, g
  * affected. (An upsert that changes a row counts 2, one that finds it unchanged 1 with mysql2's
  * FOUND_ROWS: only 0 means the lock was not ours.)
  */
-const GUARDED_SAVE_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, updated_at)
-  SELECT ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3) FROM DUAL WHERE IS_USED_LOCK(?) = ?
+const GUARDED_SAVE_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, resolved_xa, updated_at)
+  SELECT ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3) FROM DUAL WHERE IS_USED_LOCK(?) = ?
   ${UPSERT_TAIL}`;
 
-const SELECT_COLUMNS = `pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f') AS updated_at`;
+const SELECT_COLUMNS = `pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, resolved_xa, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f') AS updated_at`;
 
 export interface MySqlCheckpointStoreOptions extends TargetEndpoint {
   readonly logger?: Logger;
@@ -75,6 +82,7 @@ interface CheckpointRow {
   binlog_pos: number | string;
   gtid: string | null;
   source_ts_ms: number | string;
+  resolved_xa: string | null;
   updated_at: string;
 }
 
@@ -100,6 +108,10 @@ export class MySqlCheckpointStore implements CheckpointStore {
     this.ready ??= this.run('create the checkpoint table', async (conn) => {
       await conn.query(CREATE_DATABASE_SQL);
       await conn.query(CREATE_TABLE_SQL);
+      // MySQL has no ADD COLUMN IF NOT EXISTS: ask which columns the table has.
+      const [cols] = await conn.query('SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [CHECKPOINT_DATABASE, CHECKPOINT_TABLE]);
+      const have = new Set((cols as { name: string }[]).map((c) => c.name.toLowerCase()));
+      for (const c of ADDED_COLUMNS) if (!have.has(c.name)) await conn.query(`ALTER TABLE ${QUALIFIED} ADD COLUMN \`${c.name}\` ${c.definition}`);
     }).catch((err: unknown) => {
       this.ready = null;
       throw err;
@@ -220,15 +232,33 @@ export async function writeCheckpoint(conn: mysql.PoolConnection, pipeline: stri
   );
 }
 
-export function saveValues(pipeline: string, { position, sourceTimestampMs }: Checkpoint): unknown[] {
+export function saveValues(pipeline: string, { position, sourceTimestampMs, resolvedXa }: Checkpoint): unknown[] {
   if (!Number.isSafeInteger(position.pos) || position.pos < 0) {
     throw new BinlogSyncError('CHECKPOINT', `refusing to save checkpoint ${position.file}:${position.pos} for "${pipeline}": the position is not a whole number`);
   }
-  return [pipeline, position.file, position.pos, position.gtid ?? null, Math.trunc(sourceTimestampMs)];
+  const resolved = resolvedXa && resolvedXa.length > 0 ? JSON.stringify(resolvedXa) : null;
+  return [pipeline, position.file, position.pos, position.gtid ?? null, Math.trunc(sourceTimestampMs), resolved];
 }
 
 function toCheckpoint(row: CheckpointRow): Checkpoint {
   const position: BinlogPosition =
     row.gtid === null ? { file: row.binlog_file, pos: Number(row.binlog_pos) } : { file: row.binlog_file, pos: Number(row.binlog_pos), gtid: row.gtid };
-  return { position, sourceTimestampMs: Number(row.source_ts_ms) };
+  const checkpoint = { position, sourceTimestampMs: Number(row.source_ts_ms) };
+  if (row.resolved_xa === null || row.resolved_xa === undefined) return checkpoint;
+  return { ...checkpoint, resolvedXa: parseResolvedXa(row.pipeline, row.resolved_xa) };
+}
+
+function parseResolvedXa(pipeline: string, text: string): ResolvedXa[] {
+  try {
+    const list = JSON.parse(text) as unknown;
+    if (!Array.isArray(list)) throw new Error('not a list');
+    return list.map((r: { xid?: unknown; at?: { file?: unknown; pos?: unknown } }) => {
+      if (typeof r?.xid !== 'string' || typeof r.at?.file !== 'string' || !Number.isSafeInteger(r.at.pos)) throw new Error(`not an XA entry: ${JSON.stringify(r)}`);
+      return { xid: r.xid, at: { file: r.at.file, pos: r.at.pos as number } };
+    });
+  } catch (err) {
+    throw new BinlogSyncError('CHECKPOINT', `the checkpoint of "${pipeline}" has an unreadable resolved_xa column (${(err as Error).message}): ${text.slice(0, 200)}. Was it written by something other than binlog-sync?`, {
+      cause: err,
+    });
+  }
 }

@@ -87,6 +87,8 @@ interface ReadState {
   readonly xa: XaTracker;
   /** The XA group whose rows are being read (held, not emitted), or null. */
   xaGroup: string | null;
+  /** XA transactions whose ending is applied already, their PREPARE before the start (the checkpoint's `resolvedXa`). */
+  readonly resolvedXa: Set<string>;
   /** INTVAR values for the next statement-format query. */
   insertId: string | undefined;
   lastInsertId: string | undefined;
@@ -148,7 +150,8 @@ export class BinlogReader {
     const { signal } = options;
     const log = this.config.logger;
     let from: StartFrom = options.from;
-    const state: ReadState = { asm: new TxAssembler(startOf(from)), xa: new XaTracker(), xaGroup: null, insertId: undefined, lastInsertId: undefined };
+    const resolvedXa = new Set((options.resolvedXa ?? []).map((r) => r.xid));
+    const state: ReadState = { asm: new TxAssembler(startOf(from)), xa: new XaTracker(), xaGroup: null, resolvedXa, insertId: undefined, lastInsertId: undefined };
     this.state = state;
     let attempt = 0;
     while (!signal.aborted) {
@@ -379,10 +382,16 @@ export class BinlogReader {
         const xid = parseXid(q.query);
         if (xid === null) return [this.halt(new SourceError('SOURCE_XA', `cannot read the XA transaction id of "${q.query.slice(0, 200)}" at ${formatPosition(asm.position(q.nextPosition, undefined))}`))];
         if (kind === 'xa-rollback') {
+          state.resolvedXa.delete(xid);
           xa.forget(xid);
           return [asm.commit(q.nextPosition, q.timestamp, { releases: [xid] })];
         }
         const held = xa.take(xid);
+        if (held === undefined && state.resolvedXa.delete(xid)) {
+          // Applied before the checkpoint was stored (a later prepared transaction held it back).
+          this.config.logger.info({ xid: describeXid(xid), position: formatPosition(asm.position(q.nextPosition, undefined)) }, 'XA COMMIT of a transaction the target has already: skipped');
+          return [asm.commit(q.nextPosition, q.timestamp, { releases: [xid] })];
+        }
         if (held === undefined) {
           return [
             this.halt(

@@ -198,7 +198,8 @@ export class Pipeline {
   /** Reads the source and routes its changes to partitions, waiting when a partition is full. */
   private async dispatch(): Promise<PipelineResult['reason']> {
     const { source, transport, until } = this.o;
-    const read = { from: this.o.from, signal: this.stop.signal, ...(until ? { until } : {}) };
+    const resolvedXa = this.o.initialCheckpoint?.resolvedXa;
+    const read = { from: this.o.from, signal: this.stop.signal, ...(until ? { until } : {}), ...(resolvedXa ? { resolvedXa } : {}) };
     for await (const batch of source.read(read)) {
       for (const ev of batch) {
         if (this.fatal) return 'stopped';

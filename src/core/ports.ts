@@ -38,6 +38,8 @@ export type SourceStreamEvent = SourceEvent | AbandonEvent | HaltEvent;
 
 export interface SourceReadOptions {
   readonly from: StartFrom;
+  /** The stored checkpoint's resolved XA transactions (when `from` is that checkpoint): their endings are skipped. */
+  readonly resolvedXa?: readonly ResolvedXa[];
   /** Stop after the transaction that ends at or beyond this position (replay of a bounded range). */
   readonly until?: BinlogPosition;
   /** Ends the stream: the iterator returns after its current event. */
@@ -100,6 +102,19 @@ export interface Checkpoint {
   readonly position: BinlogPosition;
   /** Source commit time of that transaction (ms since the epoch), for lag in seconds. */
   readonly sourceTimestampMs: number;
+  /**
+   * XA transactions prepared before `position` whose XA COMMIT or ROLLBACK, after it, is applied
+   * already. A prepared XA transaction holds the checkpoint at its XA PREPARE, so a restart from here
+   * reads the endings of these without their XA PREPARE: the source skips them instead of refusing.
+   */
+  readonly resolvedXa?: readonly ResolvedXa[];
+}
+
+/** An XA transaction whose ending (XA COMMIT or ROLLBACK) at `at` is applied, its XA PREPARE before the checkpoint. */
+export interface ResolvedXa {
+  /** The source's id of the XA transaction (as its XA events name it). */
+  readonly xid: string;
+  readonly at: BinlogPosition;
 }
 
 /** Durable store of one checkpoint per pipeline name. */

@@ -15,10 +15,13 @@
  *
  * Holds: a transaction whose effects arrive later (an XA PREPARE group, applied at its XA COMMIT)
  * pins the checkpoint at the position before it until the transaction that releases it is done, so a
- * restart reads the prepared rows again.
+ * restart reads the prepared rows again. A checkpoint pinned by a hold may lie between another XA
+ * transaction's PREPARE and its ending, which is already applied: the checkpoint names those
+ * (`resolvedXa`), so that a restart skips an ending it cannot match to a PREPARE only when it is one
+ * of them (and refuses any other).
  */
 import type { CommitEvent } from './event.js';
-import type { Checkpoint } from './ports.js';
+import type { Checkpoint, ResolvedXa } from './ports.js';
 import type { BinlogPosition } from './position.js';
 import { comparePositions } from './position.js';
 
@@ -59,12 +62,18 @@ export class Watermark {
   /** Transactions not done yet (acks and late commits find them here). */
   private readonly open = new Map<number, TxNode>();
   private readonly holds = new Map<string, Checkpoint>();
+  /**
+   * Released holds whose ending may still lie after the checkpoint: `from` is where their PREPARE
+   * began (null: before the initial checkpoint), `at` where their ending was passed.
+   */
+  private readonly resolved = new Map<string, { readonly from: BinlogPosition | null; readonly at: BinlogPosition }>();
   private low: Checkpoint | null;
   private lastSeq = -Infinity;
   private entries = 0;
 
   constructor(initial: Checkpoint | null = null) {
-    this.low = initial;
+    this.low = initial && { position: initial.position, sourceTimestampMs: initial.sourceTimestampMs };
+    for (const r of initial?.resolvedXa ?? []) this.resolved.set(r.xid, { from: null, at: r.at });
   }
 
   private node(txSeq: number): TxNode {
@@ -144,8 +153,17 @@ export class Watermark {
 
   private pass(n: TxNode): void {
     if (n.position) this.low = { position: n.position, sourceTimestampMs: n.timestampMs };
-    if (n.releases) for (const id of n.releases) this.holds.delete(id);
+    if (n.releases) {
+      for (const id of n.releases) {
+        const hold = this.holds.get(id);
+        if (hold && this.low) this.resolved.set(id, { from: hold.position, at: this.low.position });
+        this.holds.delete(id);
+      }
+    }
     this.unlink(n);
+    // Endings at or before the checkpoint are never read again.
+    const cp = this.pinned();
+    if (cp) for (const [id, r] of this.resolved) if (comparePositions(r.at, cp.position) <= 0) this.resolved.delete(id);
   }
 
   private unlink(n: TxNode): void {
@@ -169,14 +187,26 @@ export class Watermark {
     return true;
   }
 
-  /** The checkpoint that is safe to store now (null before anything is done and no initial one). */
-  get checkpoint(): Checkpoint | null {
+  /** The low watermark, or the oldest hold when that is further back. */
+  private pinned(): Checkpoint | null {
     const low = this.low;
     for (const hold of this.holds.values()) {
       // Holds are taken in stream order: the first one is the oldest.
       return low && comparePositions(hold.position, low.position) < 0 ? hold : low;
     }
     return low;
+  }
+
+  /** The checkpoint that is safe to store now (null before anything is done and no initial one). */
+  get checkpoint(): Checkpoint | null {
+    const cp = this.pinned();
+    if (!cp || this.resolved.size === 0) return cp;
+    const resolvedXa: ResolvedXa[] = [];
+    for (const [xid, r] of this.resolved) {
+      // Its PREPARE before the checkpoint (not read again) and its ending after it (read again).
+      if ((r.from === null || comparePositions(r.from, cp.position) < 0) && comparePositions(r.at, cp.position) > 0) resolvedXa.push({ xid, at: r.at });
+    }
+    return resolvedXa.length > 0 ? { ...cp, resolvedXa } : cp;
   }
 
   /** Transactions seen but not yet done. */

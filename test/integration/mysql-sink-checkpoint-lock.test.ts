@@ -173,3 +173,28 @@ describe('PipelineLock', () => {
     await hb.release();
   });
 });
+
+describe('MySqlCheckpointStore upgrades', () => {
+  it('adds the resolved_xa column to a table made before it, keeps the stored checkpoint, and round-trips resolved XA transactions', async () => {
+    await target.rootQuery(`DROP TABLE IF EXISTS _binlog_sync.checkpoints;
+      CREATE TABLE _binlog_sync.checkpoints (pipeline VARCHAR(191) NOT NULL PRIMARY KEY, binlog_file VARCHAR(255) NOT NULL, binlog_pos BIGINT UNSIGNED NOT NULL,
+        gtid VARCHAR(255) NULL, source_ts_ms BIGINT NOT NULL, updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)) ENGINE=InnoDB;
+      INSERT INTO _binlog_sync.checkpoints (pipeline, binlog_file, binlog_pos, source_ts_ms) VALUES ('old', 'mysql-bin.000007', 77, 7)`);
+    const store = new MySqlCheckpointStore(target.endpoint());
+    try {
+      expect(await store.load('old')).toEqual({ position: { file: 'mysql-bin.000007', pos: 77 }, sourceTimestampMs: 7 });
+      const held = {
+        position: { file: 'mysql-bin.000008', pos: 300 },
+        sourceTimestampMs: 8,
+        resolvedXa: [{ xid: '1:6131:', at: { file: 'mysql-bin.000008', pos: 500 } }],
+      };
+      await store.save('old', held);
+      expect(await store.load('old')).toEqual(held);
+      // A later save without any clears them.
+      await store.save('old', { position: { file: 'mysql-bin.000008', pos: 600 }, sourceTimestampMs: 9 });
+      expect(await store.load('old')).toEqual({ position: { file: 'mysql-bin.000008', pos: 600 }, sourceTimestampMs: 9 });
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -116,6 +116,43 @@ describe('XA transactions', () => {
     expect(final).toEqual(await sourceHead(servers.source.endpoint()));
   });
 
+  it('restarts at a checkpoint held by one prepared transaction after another one committed, skipping that one\'s XA COMMIT (found by the fuzzer)', async () => {
+    const name = 'xa-two-held';
+    let running = await startInProcess(servers.source, servers.target, { PIPELINE_NAME: name, SYNC_DB: DB, START: 'latest', CHECKPOINT_INTERVAL_MS: '100' });
+    let firstPrepare: BinlogPosition;
+    let secondPrepare: BinlogPosition;
+    try {
+      await running.pipeline;
+      firstPrepare = await prepare("'h1'", [[30, 300]]);
+      secondPrepare = await prepare("'h2'", [[31, 310]]);
+      // h1 commits and is applied; h2 still holds the checkpoint at its PREPARE, after h1's PREPARE.
+      await session((c) => c.query(`XA COMMIT 'h1'`));
+      for (let i = 0; i < 20; i++) await servers.source.query(`INSERT INTO ${DB}.other VALUES (?, 0) ON DUPLICATE KEY UPDATE v = v + 1`, [200 + i]);
+      await waitForOtherRows(20, 200);
+    } finally {
+      await running.stop();
+    }
+    const cp = await storedCheckpoint(servers.target.endpoint(), name);
+    expect(comparePositions(cp!, secondPrepare)).toBeLessThanOrEqual(0);
+    expect(comparePositions(cp!, firstPrepare)).toBeGreaterThan(0);
+    expect(await servers.target.query(`SELECT id, v FROM ${DB}.t WHERE id IN (30, 31) ORDER BY id`)).toEqual([{ id: 30, v: 300 }]);
+
+    // The restart reads h1's XA COMMIT without its PREPARE: the checkpoint says it is applied.
+    await session((c) => c.query(`XA COMMIT 'h2'`));
+    running = await startInProcess(servers.source, servers.target, { PIPELINE_NAME: name, SYNC_DB: DB, START: 'latest' });
+    try {
+      await running.pipeline;
+      await running.caughtUp(30_000);
+      expect(await servers.target.query(`SELECT id, v FROM ${DB}.t WHERE id IN (30, 31) ORDER BY id`)).toEqual([
+        { id: 30, v: 300 },
+        { id: 31, v: 310 },
+      ]);
+      await assertSameData(servers.source, servers.target, DB);
+    } finally {
+      await running.stop();
+    }
+  });
+
   it('stops with SOURCE_XA when an XA COMMIT arrives whose XA PREPARE it never read', async () => {
     await prepare("'late1'", [[20, 200]]);
     const running = await startInProcess(servers.source, servers.target, { PIPELINE_NAME: 'xa-late', SYNC_DB: DB, START: 'latest' });
@@ -131,10 +168,10 @@ describe('XA transactions', () => {
   });
 });
 
-async function waitForOtherRows(n: number): Promise<void> {
+async function waitForOtherRows(n: number, from = 100): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const [row] = await servers.target.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${DB}.other WHERE id >= 100`);
+    const [row] = await servers.target.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${DB}.other WHERE id >= ?`, [from]);
     if (Number(row!.n) >= n) return;
     if (Date.now() > deadline) throw new Error(`target has ${row!.n} of ${n} rows`);
     await new Promise((r) => setTimeout(r, 50));

@@ -127,6 +127,36 @@ describe('Watermark holds (XA PREPARE … XA COMMIT)', () => {
     expect(w.checkpoint?.position).toEqual(p(10));
   });
 
+  it('names an XA transaction whose ending is applied while a later PREPARE holds the checkpoint before that ending (found by the fuzzer)', () => {
+    const w = new Watermark();
+    // XA a prepared at 10..20, XA b prepared at 30..40, XA COMMIT a at 50, XA COMMIT b at 70.
+    w.commit(1, p(20), 1, { hold: { id: 'a', from: { position: p(10), sourceTimestampMs: 1 } } });
+    w.commit(2, p(40), 2, { hold: { id: 'b', from: { position: p(30), sourceTimestampMs: 2 } } });
+    w.track(3);
+    w.commit(3, p(50), 3, { releases: ['a'] });
+    w.ack(3);
+    // b pins the checkpoint at 30: a restart reads a's XA COMMIT (50) but not its PREPARE (10).
+    expect(w.checkpoint).toEqual({ position: p(30), sourceTimestampMs: 2, resolvedXa: [{ xid: 'a', at: p(50) }] });
+    w.track(4);
+    w.commit(4, p(70), 4, { releases: ['b'] });
+    w.ack(4);
+    // Nothing is read again before 70: nothing to name.
+    expect(w.checkpoint).toEqual({ position: p(70), sourceTimestampMs: 4 });
+  });
+
+  it('keeps naming the resolved XA transactions of its initial checkpoint until it passes their endings', () => {
+    const w = new Watermark({ position: p(30), sourceTimestampMs: 2, resolvedXa: [{ xid: 'a', at: p(50) }] });
+    expect(w.checkpoint?.resolvedXa).toEqual([{ xid: 'a', at: p(50) }]);
+    // b's PREPARE is read again and holds the checkpoint at 30.
+    w.commit(1, p(40), 2, { hold: { id: 'b', from: { position: p(30), sourceTimestampMs: 2 } } });
+    w.commit(2, p(50), 3, { releases: ['a'] }); // a's ending, skipped by the source: nothing to apply
+    expect(w.checkpoint).toEqual({ position: p(30), sourceTimestampMs: 2, resolvedXa: [{ xid: 'a', at: p(50) }] });
+    w.track(3);
+    w.commit(3, p(70), 4, { releases: ['b'] });
+    w.ack(3);
+    expect(w.checkpoint).toEqual({ position: p(70), sourceTimestampMs: 4 });
+  });
+
   it('rejects changes for a transaction after its end', () => {
     const w = new Watermark();
     w.track(1);
