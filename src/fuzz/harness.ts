@@ -3,9 +3,10 @@
  * pipeline's target), a random schema created on all three (the source's copy not logged, so both
  * followers start from the same empty binlog position), a random workload on the source while the
  * pipeline runs as a child process that is killed with SIGKILL and restarted at random moments, then
- * the judgement: every table of the target must equal the native replica's by the full-row digest,
- * or, for the stop profiles, the pipeline must have stopped with the specific error, its checkpoint
- * before the event, and the target must equal the replica stopped at that checkpoint.
+ * the judgement: every table of the target must equal the native replica's by the full-row digest
+ * (in the `rows` profile again after `replay` of the whole range over it), or, for the stop profiles,
+ * the pipeline must have stopped with the specific error, its checkpoint before the event, and the
+ * target must equal the replica stopped at that checkpoint.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ import { binlogHead } from '../local/binlog-head.js';
 import { connectionEnv } from '../local/pipeline-env.js';
 import { assertSameData } from '../verify/digest.js';
 import { NativeReplica } from './native-replica.js';
-import { readLog, startPipeline, storedCheckpoint, type PipelineRun } from './pipeline-process.js';
+import { FUZZ_PIPELINE, readLog, startCommand, startPipeline, storedCheckpoint, type PipelineRun } from './pipeline-process.js';
 import { FuzzRandom } from './random.js';
 import { generateSchema, schemaDdl, type FuzzSchema } from './schema.js';
 import { judgeRunning, judgeStop, judgeTriggerRefusal, lastLines } from './verdict.js';
@@ -207,7 +208,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
     const head = await withConnection(src, binlogHead);
     const w = workload.stats;
     say(
-      `workload: ${w.committed} committed, ${w.rolledBack} rolled back, ${w.statements} statements (${w.keyChanges} key changes, ${w.swaps} unique swaps, ${w.largeValues} large values, ${w.statementFormatTx} statement-format transactions, XA: ${w.xaCommitted} committed, ${w.xaRolledBack} rolled back, ${w.xaOnePhase} one phase); refused by the server: ${[...w.refused].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; source head ${formatPosition(head)}`,
+      `workload: ${w.committed} committed, ${w.rolledBack} rolled back, ${w.statements} statements (${w.keyChanges} key changes, ${w.swaps} unique swaps, ${w.largeValues} large values, ${w.statementFormatTx} statement-format transactions, XA: ${w.xaCommitted} committed, ${w.xaRolledBack} rolled back, ${w.xaOnePhase} one phase; ${w.bulkInserts} bulk inserts, ${w.rotations} binlog rotations); refused by the server: ${[...w.refused].map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; source head ${formatPosition(head)}`,
     );
     if (process.env.FUZZ_VERBOSE) for (const [code, message] of w.refusedExample) say(`  e.g. ${code}: ${message}`);
 
@@ -257,6 +258,19 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
         const code = await run.exited;
         if (code !== 0) problems.push(`SIGTERM: the pipeline exited ${String(code)}, not 0: ${lastLines(readLog(logFile), 6)}`);
       }
+      // Replaying everything from the start over the synced target must converge to the same state.
+      // (Not after statement-format changes: a replay from before one that ran is refused by design.)
+      if (profile === 'rows' && state === 'caught-up' && problems.length === 0) {
+        const replay = startCommand(['replay', '--config', FUZZ_PIPELINE, '--from', formatPosition(start)], env, logFile);
+        const killTimer = setTimeout(() => replay.proc.kill('SIGKILL'), 300_000);
+        const code = await replay.exited;
+        clearTimeout(killTimer);
+        if (code !== 0) problems.push(`replay --from ${formatPosition(start)} exited ${String(code)}, not 0: ${lastLines(readLog(logFile), 6)}`);
+        else {
+          say('replayed the whole range over the target; comparing again');
+          await compare(replicaServer.endpoint(), tgt, problems, 'after replay --from the start: ');
+        }
+      }
     }
     // The reference itself: the native replica against the source (a difference there is the workload's doing, not the pipeline's).
     if (!stopProfile) {
@@ -283,10 +297,10 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   return { seed: o.seed, profile, ok, problems, schema, workload, kills, repro, logFile };
 }
 
-async function compare(replica: ServerEndpoint, target: ServerEndpoint, problems: string[]): Promise<void> {
+async function compare(replica: ServerEndpoint, target: ServerEndpoint, problems: string[], context = ''): Promise<void> {
   try {
     await assertSameData(replica, target, DB, { source: 'native replica', target: 'pipeline target' });
   } catch (err) {
-    problems.push((err as Error).message);
+    problems.push(`${context}${(err as Error).message}`);
   }
 }

@@ -32,10 +32,16 @@ export interface PipelineRun {
   exitCode(): number | null | undefined;
 }
 
+/** `binlog-sync run` with the fuzz pipeline file. */
 export function startPipeline(env: Record<string, string>, logFile: string, args: readonly string[] = []): PipelineRun {
+  return startCommand(['run', '--config', FUZZ_PIPELINE, ...args], env, logFile);
+}
+
+/** Any CLI command (e.g. `replay --config … --from …`), its output appended to `logFile`. */
+export function startCommand(args: readonly string[], env: Record<string, string>, logFile: string): PipelineRun {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm run fuzz does)`);
   const log = createWriteStream(logFile, { flags: 'a' });
-  const proc = spawn(process.execPath, [CLI, 'run', '--config', FUZZ_PIPELINE, ...args], {
+  const proc = spawn(process.execPath, [CLI, ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

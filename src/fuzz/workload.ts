@@ -2,9 +2,9 @@
  * The fuzz workload: concurrent sessions on the source, each with its own seeded stream, running
  * transactions of random inserts (INSERT, INSERT IGNORE, REPLACE, ON DUPLICATE KEY UPDATE), updates,
  * key changes (collation-equal ones too), UNIQUE-value swaps and collation-equal UNIQUE changes,
- * deletes, foreign-key parent changes, large values, savepoints and rollbacks, XA transactions (two
- * phases committed or rolled back, a pause between PREPARE and COMMIT, one phase), in random session
- * time zones. Statements the server refuses (duplicates, foreign keys, deadlocks) roll their transaction
+ * deletes, foreign-key parent changes, large values, bulk inserts of up to 250 rows, savepoints and
+ * rollbacks, XA transactions (two phases committed or rolled back, a pause between PREPARE and COMMIT,
+ * one phase), binlog rotations (FLUSH BINARY LOGS), in random session time zones. Statements the server refuses (duplicates, foreign keys, deadlocks) roll their transaction
  * back and are counted by error: that is the workload meeting its own constraints, not a failure.
  *
  * Profiles add one session-level change at a random moment: `statement-stop` runs one UPDATE with
@@ -45,6 +45,10 @@ export interface WorkloadStats {
   xaCommitted: number;
   xaRolledBack: number;
   xaOnePhase: number;
+  /** INSERT IGNORE statements of 20 to 250 rows. */
+  bulkInserts: number;
+  /** FLUSH BINARY LOGS run by a session. */
+  rotations: number;
   /** Refused statements by error code (ER_DUP_ENTRY, ER_NO_REFERENCED_ROW_2, ER_LOCK_DEADLOCK, …). */
   readonly refused: Map<string, number>;
   /** The first message of each refused code (to tell the workload's own mistakes from its constraints). */
@@ -162,6 +166,7 @@ class Session {
       [t.uniques.length > 0 ? 5 : 0, 'unique-variant'],
       [5, 'ordered-limit'],
       [t.columns.some((c) => c.type.large) ? 3 : 0, 'large'],
+      [1, 'bulk-insert'],
     ]);
     switch (op) {
       case 'insert': {
@@ -173,6 +178,13 @@ class Session {
           [2, 'UPSERT'],
         ] as const);
         await this.query(insertSql(r, this.db, t, { rows: r.int(1, 4), verb, parentValue: (c) => parents.get(c) }));
+        return;
+      }
+      case 'bulk-insert': {
+        // One statement of many rows: row events split over several packets, large lane batches.
+        const parents = await this.parentValues(t);
+        this.stats.bulkInserts++;
+        await this.query(insertSql(r, this.db, t, { rows: r.int(20, 250), verb: 'INSERT IGNORE', parentValue: (c) => parents.get(c) }));
         return;
       }
       case 'update': {
@@ -250,6 +262,11 @@ class Session {
   async transaction(): Promise<void> {
     const r = this.r;
     if (r.chance(0.05) && this.o.profile !== 'statement-apply') await this.query(`SET SESSION time_zone = '${randomOffset(r)}'`);
+    if (r.chance(0.003)) {
+      // A new binlog file: positions, checkpoints and holds across a rotation.
+      await this.query('FLUSH BINARY LOGS');
+      this.stats.rotations++;
+    }
     if (this.o.profile === 'statement-apply') {
       const format = r.weighted([
         [6, 'ROW'],
@@ -389,7 +406,7 @@ export class FuzzWorkloadError extends Error {
 
 /** Runs the workload until `durationMs` has passed; returns what it did. */
 export async function runFuzzWorkload(endpoint: ServerEndpoint, o: WorkloadOptions): Promise<WorkloadResult> {
-  const stats: WorkloadStats = { committed: 0, rolledBack: 0, statements: 0, keyChanges: 0, swaps: 0, largeValues: 0, statementFormatTx: 0, xaCommitted: 0, xaRolledBack: 0, xaOnePhase: 0, refused: new Map(), refusedExample: new Map() };
+  const stats: WorkloadStats = { committed: 0, rolledBack: 0, statements: 0, keyChanges: 0, swaps: 0, largeValues: 0, statementFormatTx: 0, xaCommitted: 0, xaRolledBack: 0, xaOnePhase: 0, bulkInserts: 0, rotations: 0, refused: new Map(), refusedExample: new Map() };
   const deadline = Date.now() + o.durationMs;
   const changeKind = o.profile === 'statement-stop' ? 'statement' : o.profile === 'row-image' ? 'row-image' : null;
   const changeAt = Date.now() + o.durationMs * (0.2 + 0.5 * o.random.fork('change-at').float());

@@ -41,6 +41,8 @@ describe('differential fuzzer: the pipeline target equals a native replica', () 
         expect(report.workload?.stats.xaCommitted ?? 0).toBeGreaterThan(10);
         expect(report.workload?.stats.xaRolledBack ?? 0).toBeGreaterThan(5);
         expect(report.workload?.stats.xaOnePhase ?? 0).toBeGreaterThan(5);
+        expect(report.workload?.stats.bulkInserts ?? 0).toBeGreaterThan(5);
+        expect(report.workload?.stats.rotations ?? 0).toBeGreaterThan(0);
       }
       if (c.profile === 'statement-stop' || c.profile === 'row-image') expect(report.workload?.change).not.toBeNull();
       // A stop profile stops by design, often before its last kill moment comes.
