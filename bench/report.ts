@@ -53,8 +53,15 @@ export interface CatchUpScenario {
     readonly kafkaVsEmbedded: number | null;
     readonly kafkaPeakRssBytes: { readonly publisher: number; readonly sink: number } | null;
   };
-  /** CPU profiles (`--profile`) of one extra binlog-sync run and one extra source-only run. */
-  readonly profiles?: { readonly pipeline?: ProfileSummary; readonly source?: ProfileSummary };
+  /** CPU profiles (`--profile`) of one extra binlog-sync run, source-only run and Kafka run (publisher and sink worker). */
+  readonly profiles?: ScenarioProfiles;
+}
+
+export interface ScenarioProfiles {
+  readonly pipeline?: ProfileSummary;
+  readonly source?: ProfileSummary;
+  readonly kafkaPublisher?: ProfileSummary;
+  readonly kafkaSink?: ProfileSummary;
 }
 
 export interface SteadyScenario {
@@ -122,7 +129,7 @@ export function summarise(name: string, backlog: Backlog, runs: readonly CatchUp
       kafkaVsEmbedded: kafka === null ? null : kafka / pipe,
       kafkaPeakRssBytes: kafka === null ? null : { publisher: Math.max(...runs.map((r) => r.kafka!.publisherPeakRssBytes)), sink: Math.max(...runs.map((r) => r.kafka!.sinkPeakRssBytes)) },
     },
-    ...(profiles.pipeline || profiles.source ? { profiles } : {}),
+    ...(Object.keys(profiles).length > 0 ? { profiles } : {}),
   };
 }
 
@@ -239,6 +246,8 @@ export function formatReport(r: BenchReport): string {
     for (const [what, p] of [
       ['binlog-sync', s.profiles?.pipeline],
       ['source-only', s.profiles?.source],
+      ['Kafka publisher', s.profiles?.kafkaPublisher],
+      ['Kafka sink worker', s.profiles?.kafkaSink],
     ] as const) {
       if (!p) continue;
       out.push('');

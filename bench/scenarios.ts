@@ -13,8 +13,8 @@ import { bulkSchema, oltpSchema, prepareDatabase, steadySchema, writeBulk, write
 import { runChild, startChild } from './child.js';
 import type { ChildResult, ChildSpec, Tuning } from './child-spec.js';
 import { measureNativeReplica } from './native-replica.js';
-import { newestProfile, summariseProfile, type ProfileSummary } from './profile.js';
-import { rate, summarise, type Backlog, type CatchUpRun, type CatchUpScenario, type MemoryPoint, type SteadyScenario } from './report.js';
+import { newestProfile, summariseProfile } from './profile.js';
+import { rate, summarise, type Backlog, type CatchUpRun, type CatchUpScenario, type MemoryPoint, type ScenarioProfiles, type SteadyScenario } from './report.js';
 import { BENCH_DB, binlogHead, digestDatabase, digestDifference, startServer, withConnection, type TableFigure } from './sql.js';
 
 export interface Targets {
@@ -102,11 +102,7 @@ async function catchUp(name: string, source: LocalMariaDb, targets: Targets, b: 
     if (o.kafka) {
       o.log(`${name} run ${run}/${o.runs}: binlog-sync over Kafka (publisher and sink worker processes)…`);
       await prepareDatabase(targets.target.endpoint(), b.schema);
-      const topic = `bench-${name.replace(/[^A-Za-z0-9]+/g, '-')}-${run}-${Date.now()}.changes`;
-      const kafkaSpec = (mode: 'kafka-source' | 'kafka-sink'): ChildSpec => ({ ...spec(mode, `bench-kafka-${run}-${Date.now()}`, src, targets.target.endpoint(), b.from, b.to, o.tuning), kafka: { brokers: o.kafka!.brokers, topic } });
-      const sourceSpec = kafkaSpec('kafka-source');
-      // The same pipeline name for both processes (the sink finds the publisher's position under it).
-      const [publisher, sink] = await Promise.all([runChild(sourceSpec), runChild({ ...kafkaSpec('kafka-sink'), name: sourceSpec.name })]);
+      const [publisher, sink] = await runKafkaChildren(name, `${run}`, src, targets, b, o);
       await verify(`${name} run ${run} over Kafka`, targets.target.endpoint(), { source: src });
       kafka = { ms: sink.ms, rowsPerSec: 0, publisherMs: publisher.ms, publisherPeakRssBytes: publisher.peakRssBytes, sinkPeakRssBytes: sink.peakRssBytes };
     }
@@ -132,7 +128,7 @@ async function catchUp(name: string, source: LocalMariaDb, targets: Targets, b: 
     });
     o.log(`${name} run ${run}/${o.runs}: ${rowEvents} row events; native ${rate(rowEvents, native.ms).toFixed(0)}/s, binlog-sync ${rate(rowEvents, pipe.ms).toFixed(0)}/s, decoder ${rate(rowEvents, decoder.ms).toFixed(0)}/s`);
   }
-  const profiles: { pipeline?: ProfileSummary; source?: ProfileSummary } = {};
+  const profiles: { -readonly [K in keyof ScenarioProfiles]: ScenarioProfiles[K] } = {};
   if (o.profile) {
     const dir = join(o.profileDir, name.replace(/[^A-Za-z0-9_.-]+/g, '-'));
     o.log(`${name}: one more binlog-sync run under --cpu-prof…`);
@@ -149,8 +145,38 @@ async function catchUp(name: string, source: LocalMariaDb, targets: Targets, b: 
       const sourceFile = await newestProfile(join(dir, 'source'));
       if (sourceFile) profiles.source = await summariseProfile(sourceFile);
     }
+    if (o.kafka) {
+      o.log(`${name}: one more run over Kafka, publisher and sink worker under --cpu-prof…`);
+      await prepareDatabase(targets.target.endpoint(), b.schema);
+      await Promise.all(['kafka-publisher', 'kafka-sink'].map((d) => mkdir(join(dir, d), { recursive: true })));
+      await runKafkaChildren(name, 'prof', src, targets, b, o, { publisher: join(dir, 'kafka-publisher'), sink: join(dir, 'kafka-sink') });
+      await verify(`${name} profiled run over Kafka`, targets.target.endpoint(), { source: src });
+      const [pub, snk] = await Promise.all([newestProfile(join(dir, 'kafka-publisher')), newestProfile(join(dir, 'kafka-sink'))]);
+      if (pub) profiles.kafkaPublisher = await summariseProfile(pub);
+      if (snk) profiles.kafkaSink = await summariseProfile(snk);
+    }
   }
   return summarise(name, { ...b.backlog, rowEvents }, runs, profiles);
+}
+
+/** A publisher and a sink worker over a fresh topic, as `binlog-sync source` and `sink` run them; optionally under --cpu-prof. */
+async function runKafkaChildren(
+  name: string,
+  run: string,
+  src: ServerEndpoint,
+  targets: Targets,
+  b: BuiltBacklog,
+  o: CatchUpOptions,
+  cpuProfDirs?: { readonly publisher: string; readonly sink: string },
+): Promise<[ChildResult, ChildResult]> {
+  const topic = `bench-${name.replace(/[^A-Za-z0-9]+/g, '-')}-${run}-${Date.now()}.changes`;
+  const kafkaSpec = (mode: 'kafka-source' | 'kafka-sink'): ChildSpec => ({ ...spec(mode, `bench-kafka-${run}-${Date.now()}`, src, targets.target.endpoint(), b.from, b.to, o.tuning), kafka: { brokers: o.kafka!.brokers, topic } });
+  const sourceSpec = kafkaSpec('kafka-source');
+  // The same pipeline name for both processes (the sink finds the publisher's position under it).
+  return Promise.all([
+    runChild(sourceSpec, cpuProfDirs ? { cpuProfDir: cpuProfDirs.publisher } : {}),
+    runChild({ ...kafkaSpec('kafka-sink'), name: sourceSpec.name }, cpuProfDirs ? { cpuProfDir: cpuProfDirs.sink } : {}),
+  ]);
 }
 
 export interface OltpSettings {

@@ -6,6 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../../src/index.js';
+import { installRecordBatchFastPath } from './record-batch-fastpath.js';
+
+/** `BINLOG_SYNC_KAFKA_FASTPATH=0` leaves kafkajs's own record batch encoder in place. */
+export const RECORD_BATCH_FASTPATH_ENV = 'BINLOG_SYNC_KAFKA_FASTPATH';
 
 export interface KafkaClientSettings {
   readonly brokers: readonly string[];
@@ -30,6 +34,8 @@ const NOISE = [/switched default partitioner/, /Limiting retries for the idempot
 
 export function createKafka(settings: KafkaClientSettings, logger: Logger): Kafka {
   const log = logger.child({ component: 'kafka' });
+  // Before the first send, which loads kafkajs's Produce request module (see the fast path's notes).
+  if (process.env[RECORD_BATCH_FASTPATH_ENV] !== '0') installRecordBatchFastPath();
   return new Kafka({
     clientId: settings.clientId ?? 'binlog-sync',
     brokers: [...settings.brokers],
