@@ -11,7 +11,7 @@
  * - decoder: zongji alone (decoder-only.ts).
  */
 import { readFileSync } from 'node:fs';
-import { parsePipelineConfig } from '../src/config/load.js';
+import { parsePipelineConfig, startSetting } from '../src/config/load.js';
 import { createLogger, type Logger } from '../src/core/log.js';
 import type { Mutation } from '../src/core/event.js';
 import { comparePositions, formatPosition, type BinlogPosition } from '../src/core/position.js';
@@ -105,7 +105,7 @@ async function runPipelineMode(spec: ChildSpec, logger: Logger): Promise<ChildRe
   const c = await openConnectors(config, logger);
   try {
     await c.lock.acquire();
-    const start = await resolveStart(config.name, config.source.start, c.source, c.checkpoints);
+    const start = await resolveStart(config.name, startSetting(config.source), c.source, c.checkpoints);
     const pipeline = createPipeline(config, c, logger, {
       from: start.from,
       initialCheckpoint: start.checkpoint,

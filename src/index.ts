@@ -21,5 +21,5 @@ export { classifyStatement, dmlWriteTargets, parseXid, type StatementClass } fro
 export { Partitioner, type Routed } from './core/partitioner.js';
 export { LaneScheduler, type LaneBatch, type Round } from './core/lanes.js';
 export { applyRounds, type ApplyRoundsOptions } from './core/partition-applier.js';
-export { Watermark, commitOptionsOf } from './core/watermark.js';
+export { Watermark, commitOptionsOf, sameCheckpoint } from './core/watermark.js';
 export { appendMutations } from './core/router.js';

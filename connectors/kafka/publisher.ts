@@ -21,6 +21,7 @@ import {
   Partitioner,
   Watermark,
   commitOptionsOf,
+  sameCheckpoint,
   appendMutations,
   OrderGroupProgress,
   comparePositions,
@@ -223,6 +224,8 @@ export class KafkaPublisher {
         case 'abandon':
           this.watermark.abandon(ev.txSeq);
           break;
+        case 'position':
+          break;
       }
     }
   }
@@ -296,7 +299,7 @@ export class KafkaPublisher {
   /** Source transactions without synced rows still move the position (so a restart does not re-read them). */
   private positionMoved(): boolean {
     const cp = this.watermark.checkpoint;
-    return cp !== null && (this.published === null || comparePositions(cp.position, this.published.position) !== 0);
+    return cp !== null && (this.published === null || !sameCheckpoint(cp, this.published));
   }
 
   private async abortTx(): Promise<void> {

@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/index.js';
 import { BinlogSyncError, describeError } from '../../src/index.js';
 import type { BinlogPosition } from '../../src/index.js';
-import type { Checkpoint, CheckpointStore, ResolvedXa } from '../../src/index.js';
+import type { Checkpoint, CheckpointStore, ResolvedXa, SnapshotProgress } from '../../src/index.js';
 import { retryTransient } from './retry.js';
 import { TargetPool, type TargetEndpoint } from './target-connection.js';
 import type { LockProof, WriteFence } from './write-fence.js';
@@ -32,20 +32,23 @@ const CREATE_TABLE_SQL = `CREATE TABLE IF NOT EXISTS ${QUALIFIED} (
   gtid VARCHAR(255) NULL,
   source_ts_ms BIGINT NOT NULL,
   updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-  resolved_xa TEXT NULL
+  resolved_xa TEXT NULL,
+  snapshot MEDIUMTEXT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
 
 /** Columns added after the table's first version, added to tables created before them. */
 const ADDED_COLUMNS: readonly { readonly name: string; readonly definition: string }[] = [
   // The checkpoint's resolvedXa, as JSON (see Checkpoint).
   { name: 'resolved_xa', definition: 'TEXT NULL' },
+  // The checkpoint's snapshot progress, as JSON (see Checkpoint).
+  { name: 'snapshot', definition: 'MEDIUMTEXT NULL' },
 ];
 
 const UPSERT_TAIL = `ON DUPLICATE KEY UPDATE binlog_file=VALUES(binlog_file), binlog_pos=VALUES(binlog_pos), gtid=VALUES(gtid),
-    source_ts_ms=VALUES(source_ts_ms), updated_at=VALUES(updated_at), resolved_xa=VALUES(resolved_xa)`;
+    source_ts_ms=VALUES(source_ts_ms), updated_at=VALUES(updated_at), resolved_xa=VALUES(resolved_xa), snapshot=VALUES(snapshot)`;
 
-const SAVE_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, resolved_xa, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3))
+const SAVE_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, resolved_xa, snapshot, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3))
   ${UPSERT_TAIL}`;
 
 /**
@@ -54,11 +57,11 @@ const SAVE_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, g
  * affected. (An upsert that changes a row counts 2, one that finds it unchanged 1 with mysql2's
  * FOUND_ROWS: only 0 means the lock was not ours.)
  */
-const GUARDED_SAVE_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, resolved_xa, updated_at)
-  SELECT ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3) FROM DUAL WHERE IS_USED_LOCK(?) = ?
+const GUARDED_SAVE_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, resolved_xa, snapshot, updated_at)
+  SELECT ?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3) FROM DUAL WHERE IS_USED_LOCK(?) = ?
   ${UPSERT_TAIL}`;
 
-const SELECT_COLUMNS = `pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, resolved_xa, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f') AS updated_at`;
+const SELECT_COLUMNS = `pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, resolved_xa, snapshot, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f') AS updated_at`;
 
 export interface MySqlCheckpointStoreOptions extends TargetEndpoint {
   readonly logger?: Logger;
@@ -83,6 +86,7 @@ interface CheckpointRow {
   gtid: string | null;
   source_ts_ms: number | string;
   resolved_xa: string | null;
+  snapshot: string | null;
   updated_at: string;
 }
 
@@ -232,20 +236,35 @@ export async function writeCheckpoint(conn: mysql.PoolConnection, pipeline: stri
   );
 }
 
-export function saveValues(pipeline: string, { position, sourceTimestampMs, resolvedXa }: Checkpoint): unknown[] {
+export function saveValues(pipeline: string, { position, sourceTimestampMs, resolvedXa, snapshot }: Checkpoint): unknown[] {
   if (!Number.isSafeInteger(position.pos) || position.pos < 0) {
     throw new BinlogSyncError('CHECKPOINT', `refusing to save checkpoint ${position.file}:${position.pos} for "${pipeline}": the position is not a whole number`);
   }
   const resolved = resolvedXa && resolvedXa.length > 0 ? JSON.stringify(resolvedXa) : null;
-  return [pipeline, position.file, position.pos, position.gtid ?? null, Math.trunc(sourceTimestampMs), resolved];
+  return [pipeline, position.file, position.pos, position.gtid ?? null, Math.trunc(sourceTimestampMs), resolved, snapshot ? JSON.stringify(snapshot) : null];
 }
 
 function toCheckpoint(row: CheckpointRow): Checkpoint {
   const position: BinlogPosition =
     row.gtid === null ? { file: row.binlog_file, pos: Number(row.binlog_pos) } : { file: row.binlog_file, pos: Number(row.binlog_pos), gtid: row.gtid };
-  const checkpoint = { position, sourceTimestampMs: Number(row.source_ts_ms) };
-  if (row.resolved_xa === null || row.resolved_xa === undefined) return checkpoint;
-  return { ...checkpoint, resolvedXa: parseResolvedXa(row.pipeline, row.resolved_xa) };
+  const checkpoint: Checkpoint = { position, sourceTimestampMs: Number(row.source_ts_ms) };
+  const resolved = row.resolved_xa === null || row.resolved_xa === undefined ? null : parseResolvedXa(row.pipeline, row.resolved_xa);
+  const snapshot = row.snapshot === null || row.snapshot === undefined ? null : parseSnapshot(row.pipeline, row.snapshot);
+  return { ...checkpoint, ...(resolved ? { resolvedXa: resolved } : {}), ...(snapshot ? { snapshot } : {}) };
+}
+
+function parseSnapshot(pipeline: string, text: string): SnapshotProgress {
+  try {
+    const p = JSON.parse(text) as SnapshotProgress;
+    if (!p || !Array.isArray(p.tables) || !p.tables.every((t) => typeof t?.table === 'string' && typeof t.done === 'boolean' && (t.after === null || Array.isArray(t.after)))) {
+      throw new Error('not a snapshot progress');
+    }
+    return p;
+  } catch (err) {
+    throw new BinlogSyncError('CHECKPOINT', `the checkpoint of "${pipeline}" has an unreadable snapshot column (${(err as Error).message}): ${text.slice(0, 200)}. Was it written by something other than binlog-sync?`, {
+      cause: err,
+    });
+  }
 }
 
 function parseResolvedXa(pipeline: string, text: string): ResolvedXa[] {

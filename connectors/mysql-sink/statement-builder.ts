@@ -16,7 +16,7 @@ import { escape as mysqlEscape } from 'mysql2/promise';
 import type { BinlogPosition, Mutation, Row, SqlValue, TableRef } from '../../src/index.js';
 import { TargetError } from '../../src/index.js';
 
-export type StatementKind = 'delete' | 'upsert' | 'replace' | 'update' | 'mark';
+export type StatementKind = 'delete' | 'upsert' | 'replace' | 'update' | 'mark' | 'session';
 
 export interface BuiltStatement {
   readonly kind: StatementKind;
@@ -28,8 +28,11 @@ export interface BuiltStatement {
   readonly bytes: number;
   /** Primary-key values of the first row in the statement, for error messages. */
   readonly firstKey: readonly SqlValue[];
-  /** Where in the source's binlog its rows come from (first and last row's transaction start), for error messages. */
-  readonly source?: { readonly first: BinlogPosition; readonly last: BinlogPosition };
+  /**
+   * Where in the source's binlog its rows come from (first and last row's transaction start), for
+   * error messages; `snapshot` when some of them were read by a snapshot (at that position) instead.
+   */
+  readonly source?: { readonly first: BinlogPosition; readonly last: BinlogPosition; readonly snapshot?: true };
 }
 
 export interface StatementLimits {
@@ -118,16 +121,28 @@ export function buildStatements(mutations: readonly Mutation[], limits: Statemen
  * statement (a multi-row DELETE runs in index order, not source order, so a self-referencing parent
  * could go before its child and fail the target's check), a key change one UPDATE of the row found by
  * its old key. No REPLACE: its delete would make the target run ON DELETE rules.
+ *
+ * Snapshot rows among them (a run of one table) go without foreign-key checks: a copied row has no
+ * cascade to run, and the row it refers to may be copied later (a self-reference, a later chunk).
  */
 function buildOrderedInto(out: BuiltStatement[], mutations: readonly Mutation[], limits: StatementLimits): void {
   checkLimits(limits);
   for (let i = 0; i < mutations.length; ) {
     const first = mutations[i]!;
     let j = i + 1;
+    const sameRun = (m: Mutation): boolean => m.snapshot === first.snapshot && m.table.schema === first.table.schema && m.table.name === first.table.name;
+    if (first.snapshot) {
+      while (j < mutations.length && sameRun(mutations[j]!)) j++;
+      out.push(sessionStatement(first.table, 'SET SESSION foreign_key_checks = 0'));
+      buildTableStatementsInto(out, mutations.slice(i, j), limits);
+      out.push(sessionStatement(first.table, 'SET SESSION foreign_key_checks = 1'));
+      i = j;
+      continue;
+    }
     if (first.op === 'upsert') {
       while (j < mutations.length) {
         const m = mutations[j]!;
-        if (m.op !== first.op || m.table.schema !== first.table.schema || m.table.name !== first.table.name) break;
+        if (m.op !== first.op || !sameRun(m)) break;
         j++;
       }
     }
@@ -137,6 +152,10 @@ function buildOrderedInto(out: BuiltStatement[], mutations: readonly Mutation[],
     else out.push(buildKeyUpdate(first));
     i = j;
   }
+}
+
+function sessionStatement(table: TableRef, sql: string): BuiltStatement {
+  return { kind: 'session', table, sql, rowCount: 0, bytes: Buffer.byteLength(sql), firstKey: [] };
 }
 
 /** `UPDATE t SET <every column of the after image> WHERE <old key>`: a key change as one row update. */
@@ -187,6 +206,7 @@ class Chunker {
   private firstKey: readonly SqlValue[] = [];
   private firstSource: BinlogPosition | undefined;
   private lastSource: BinlogPosition | undefined;
+  private fromSnapshot = false;
   private readonly fixedBytes: number;
 
   constructor(
@@ -212,6 +232,7 @@ class Chunker {
       this.firstSource = from.txStart;
     }
     this.lastSource = from.txStart;
+    if (from.snapshot) this.fromSnapshot = true;
     this.parts.push(fragment);
     this.bytes += size;
   }
@@ -226,10 +247,11 @@ class Chunker {
       rowCount: this.parts.length,
       bytes: this.fixedBytes + this.bytes - this.separator.length,
       firstKey: this.firstKey,
-      ...(this.firstSource && this.lastSource ? { source: { first: this.firstSource, last: this.lastSource } } : {}),
+      ...(this.firstSource && this.lastSource ? { source: { first: this.firstSource, last: this.lastSource, ...(this.fromSnapshot ? { snapshot: true as const } : {}) } } : {}),
     });
     this.parts = [];
     this.bytes = 0;
+    this.fromSnapshot = false;
   }
 }
 

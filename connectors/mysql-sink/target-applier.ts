@@ -130,7 +130,8 @@ export class MySqlSink implements SinkConnector {
    */
   private orderMarkStatements(mutations: readonly Mutation[]): BuiltStatement[] {
     const last = new Map<string, Mutation>();
-    for (const m of mutations) if (m.keys.orderGroup !== undefined) last.set(m.keys.orderGroup, m);
+    // Snapshot rows are not binlog changes: the exactly-once bookkeeping is about the latter only.
+    for (const m of mutations) if (m.keys.orderGroup !== undefined && !m.snapshot) last.set(m.keys.orderGroup, m);
     const out: BuiltStatement[] = [];
     for (const [group, m] of last) {
       const sql = format(WRITE_APPLIED_SQL, [this.pipeline, orderStream(group), m.txStart.file, m.txStart.pos, m.index]);
@@ -379,7 +380,13 @@ function rejectsValue(err: unknown): boolean {
  * When the target refuses a value, the value may be ours, not the source's: binlog-sync decoded it
  * from the binlog. Say so, and where to read the source rows back.
  */
-function decodedValueNote(source: { first: BinlogPosition; last: BinlogPosition }): string {
+function decodedValueNote(source: { first: BinlogPosition; last: BinlogPosition; snapshot?: true }): string {
+  if (source.snapshot) {
+    return (
+      `  The value was read from the source by the snapshot (a SELECT, in a snapshot at ${formatPosition(source.first)}) and converted by binlog-sync; ` +
+      'if the source column has the same type as the target\'s, the value read may be wrong: compare it with a SELECT of that row on the source, and report a conversion error with both.\n'
+    );
+  }
   const range = source.first.file === source.last.file && source.first.pos === source.last.pos ? `the transaction after ${formatPosition(source.first)}` : `the transactions from ${formatPosition(source.first)} to after ${formatPosition(source.last)}`;
   return (
     `  The value was decoded by binlog-sync from the source's binlog (${range}); if the source column has the same type as the target's, the decoded value may be wrong. ` +

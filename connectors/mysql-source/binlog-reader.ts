@@ -250,11 +250,17 @@ export class BinlogReader {
         let converted = this.convert(item, state);
         if (converted instanceof Promise) converted = await converted;
         if (converted === null) {
-          // Non-transaction events between groups (format, GTID list, checkpoint) also reach `until`.
-          // (Not rotate: its header position belongs to the file it ends.)
-          if (until && asm.idle && item.name !== 'rotate' && item.event.nextPosition > 0 && comparePositions(asm.position(item.event.nextPosition, undefined), until) >= 0) {
-            if (events.length > 0) yield take();
-            return;
+          // Non-transaction events between groups (format, GTID list, checkpoint) are positions too:
+          // they reach `until`, and the head may sit after them. (Not rotate: its header position
+          // belongs to the file it ends.)
+          if (asm.idle && item.name !== 'rotate' && item.event.nextPosition > 0) {
+            asm.between(item.event.nextPosition);
+            const position = asm.position(item.event.nextPosition, undefined);
+            events.push({ kind: 'position', position });
+            if (until && comparePositions(position, until) >= 0) {
+              yield take();
+              return;
+            }
           }
           continue;
         }

@@ -8,17 +8,18 @@ import { DEFAULT_BACKOFF } from '../../src/index.js';
 import { SourceError, describeError } from '../../src/index.js';
 import { silentLogger } from '../../src/index.js';
 import type { BinlogPosition } from '../../src/index.js';
-import type { SourceConnector, SourceReadOptions, SourceStreamEvent } from '../../src/index.js';
+import type { Row, RowIdentity, SnapshotChunk, SnapshotSource, SnapshotTable, SnapshotTarget, SourceConnector, SourceReadOptions, SourceStreamEvent, SqlValue, TableRef } from '../../src/index.js';
 import { BinlogReader, type ReaderStats } from './binlog-reader.js';
 import { SOURCE_DEFAULTS, type MySqlSourceOptions } from './options.js';
 import { SchemaCache } from './schema-cache.js';
 import { CollationFolder } from './collation-folder.js';
+import { SnapshotReader } from './snapshot-reader.js';
 import { describeZongjiDecoder, installZongjiDecoder } from './zongji-row-reader.js';
 import { TableFilter, binlogStatusStatement, readForeignKeys, type ForeignKeyLink } from '../../src/index.js';
 
 type Rows = Record<string, unknown>[];
 
-export class MySqlSource implements SourceConnector {
+export class MySqlSource implements SourceConnector, SnapshotSource {
   private readonly pool: mysql.Pool;
   private readonly filter: TableFilter;
   private readonly schema: SchemaCache;
@@ -26,6 +27,7 @@ export class MySqlSource implements SourceConnector {
   private readonly logger: Logger;
   private readonly connectTimeoutMs: number;
   private reader: BinlogReader | null = null;
+  private snapshots: SnapshotReader | null = null;
   private closed = false;
 
   constructor(private readonly options: MySqlSourceOptions) {
@@ -179,9 +181,40 @@ export class MySqlSource implements SourceConnector {
     return { file: String(first.Log_name), pos: 4 };
   }
 
+  /** Snapshot reads (their own pool, opened on first use). */
+  private snapshotReader(): SnapshotReader {
+    if (this.closed) throw new SourceError('SOURCE_CONNECTION', 'the source connector is closed');
+    const o = this.options;
+    this.snapshots ??= new SnapshotReader(
+      { host: o.host, port: o.port, user: o.user, password: o.password, connectTimeoutMs: this.connectTimeoutMs },
+      this.filter,
+      this.schema,
+      this.folder,
+      () => this.head(),
+    );
+    return this.snapshots;
+  }
+
+  snapshotTables(only?: readonly TableRef[]): Promise<readonly SnapshotTable[]> {
+    return this.snapshotReader().snapshotTables(only);
+  }
+
+  readChunk(table: TableRef, after: readonly SqlValue[] | null, limit: number): Promise<SnapshotChunk> {
+    return this.snapshotReader().readChunk(table, after, limit);
+  }
+
+  identify(table: TableRef, rows: readonly Row[]): Promise<readonly RowIdentity[]> {
+    return this.snapshotReader().identify(table, rows);
+  }
+
+  /** Snapshot key reads on the target (see SnapshotReader.keysOn). */
+  keysOn(target: { readonly host: string; readonly port: number; readonly user: string; readonly password: string }): SnapshotTarget {
+    return this.snapshotReader().keysOn({ ...target, connectTimeoutMs: this.connectTimeoutMs });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.pool.end().catch(() => {});
+    await Promise.all([this.pool.end().catch(() => {}), this.snapshots?.close()]);
   }
 }

@@ -64,6 +64,14 @@ export class TxAssembler {
     return this.seq + 1;
   }
 
+  /**
+   * An event that belongs to no transaction, seen between groups (format description, GTID list,
+   * binlog checkpoint): the next group begins after it, which is where the source's head may sit.
+   */
+  between(nextPosition: number): void {
+    if (this.open === null) this.lastPos = nextPosition;
+  }
+
   /** A rotate event: the stream continues in `file` at `pos`. */
   rotate(file: string, pos: number): void {
     this.fileName = file;

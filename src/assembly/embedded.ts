@@ -3,11 +3,14 @@
  * (preflight, pipeline lock, start resolution, run until the signal, final checkpoint); `replay`, the
  * bench and the tests build it with `createPipeline`.
  */
-import type { PipelineConfig } from '../config/load.js';
+import { snapshotMode, startSetting, type PipelineConfig } from '../config/load.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { Pipeline, type PipelineOptions, type PipelineResult } from '../core/pipeline.js';
-import { formatPosition, type BinlogPosition } from '../core/position.js';
+import { comparePositions, formatPosition, type BinlogPosition } from '../core/position.js';
+import type { SnapshotProgress, SnapshotTableProgress } from '../core/ports.js';
+import { Snapshotter, planSnapshot } from '../core/snapshotter.js';
+import { createMissingTargetTables } from '../preflight/create-tables.js';
 import { resolveStart } from '../core/start-position.js';
 import { EmbeddedTransport } from '../transport/embedded.js';
 import { TableFilter } from '../core/table-filter.js';
@@ -23,6 +26,8 @@ export interface RunOptions {
   readonly progressEveryMs?: number;
   /** Called once the pipeline is running (the demo starts its workload here). */
   readonly onStarted?: (pipeline: Pipeline) => void;
+  /** Called after every snapshot chunk placed in the stream (progress bars). */
+  readonly onSnapshotProgress?: (progress: SnapshotProgress, table: SnapshotTableProgress) => void;
 }
 
 /** A pipeline as the pipeline file describes it, over opened connectors; `run` specifics in `extra`. */
@@ -58,7 +63,19 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
       logger.error({ err: describeError(err) }, 'the pipeline lock could not be taken again after its connection was lost: stopping');
       pipeline?.abort(err);
     });
-    const stored = await c.checkpoints.load(config.name);
+    if (config.target.createTables) await createMissingTargetTables(config, logger);
+    let stored = await c.checkpoints.load(config.name);
+    if (stored && !o.resetTo && snapshotMode(config) === 'when_needed' && (await isPurged(c.source, stored.position))) {
+      // The binlog since the checkpoint is gone: copy everything again, streaming from now on.
+      const plan = await planSnapshot(c.source, 'when_needed');
+      const head = await c.source.head();
+      await c.checkpoints.reset(config.name, { position: head, sourceTimestampMs: Date.now(), snapshot: plan });
+      logger.warn(
+        { purged: formatPosition(stored.position), restartAt: formatPosition(head), tables: plan.tables.length },
+        `the checkpoint ${formatPosition(stored.position)} is no longer in the source's binlog (purged): copying the ${plan.tables.length} tables again (source.snapshot: when_needed)`,
+      );
+      stored = await c.checkpoints.load(config.name);
+    }
     const report = await runPreflight(config, {
       ...(o.resetTo ? { checkpoint: o.resetTo } : stored ? { checkpoint: stored.position } : {}),
     });
@@ -67,17 +84,26 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
     if (o.resetTo) {
       await c.checkpoints.reset(config.name, { position: o.resetTo, sourceTimestampMs: Date.now() });
       logger.warn({ position: formatPosition(o.resetTo), previous: stored ? formatPosition(stored.position) : null }, 'checkpoint rewound (--reset-to)');
+    } else if (!stored && snapshotMode(config) !== 'never') {
+      // No checkpoint yet: copy the tables while streaming from the source's head. The plan is stored
+      // with the start, so a restart continues the copy instead of skipping it.
+      const plan = await planSnapshot(c.source, 'initial');
+      await c.checkpoints.save(config.name, { position: await c.source.head(), sourceTimestampMs: Date.now(), snapshot: plan });
     }
-    const start = await resolveStart(config.name, config.source.start, c.source, c.checkpoints);
+    const start = await resolveStart(config.name, startSetting(config.source), c.source, c.checkpoints);
     logger.info(
       { pipeline: config.name, from: start.from.kind === 'gtid' ? start.from.gtid : formatPosition(start.from.position), origin: start.origin },
       'starting',
     );
     pipeline = createPipeline(config, c, logger, { from: start.from, initialCheckpoint: start.checkpoint, checkpoints: c.checkpoints });
+    const running = pipeline;
     const stopProgress = reportProgress(pipeline, logger, o.progressEveryMs ?? 5000);
     o.onStarted?.(pipeline);
+    const progress = start.checkpoint?.snapshot;
+    const copying = progress ? runSnapshot(config, c, running, progress, logger, o) : null;
     try {
-      const result = await pipeline.run(o.signal);
+      const result = await running.run(o.signal);
+      await copying;
       logger.info(summarize(result.stats), 'stopped cleanly; final checkpoint stored');
       return result;
     } finally {
@@ -86,4 +112,35 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
   } finally {
     await c.close();
   }
+}
+
+/** Runs the snapshot beside the pipeline; its failure stops the pipeline (a restart continues the copy). */
+function runSnapshot(config: PipelineConfig, c: Pick<OpenConnectors, 'source'>, pipeline: Pipeline, progress: SnapshotProgress, logger: Logger, o: RunOptions): Promise<void> {
+  const stop = new AbortController();
+  o.signal.addEventListener('abort', () => stop.abort(), { once: true });
+  const t = config.target;
+  const snapshotter = new Snapshotter({
+    source: c.source,
+    target: c.source.keysOn({ host: t.host, port: t.port, user: t.user, password: t.password }),
+    placer: pipeline,
+    progress,
+    chunkSize: config.snapshot.chunkSize,
+    parallelism: config.snapshot.parallelism,
+    logger: logger.child({ component: 'snapshot' }),
+    signal: stop.signal,
+    ...(o.onSnapshotProgress ? { onProgress: o.onSnapshotProgress } : {}),
+  });
+  return snapshotter.run().then(
+    () => undefined,
+    (err: unknown) => {
+      // Stopping the pipeline withdraws the chunks waiting for their place: not the snapshot's error.
+      if (stop.signal.aborted || pipeline.stopping) return;
+      pipeline.abort(err);
+    },
+  );
+}
+
+/** Whether `position` is gone from the source's binlog (before its oldest file). */
+async function isPurged(source: { earliest(): Promise<BinlogPosition> }, position: BinlogPosition): Promise<boolean> {
+  return comparePositions(position, await source.earliest()) < 0;
 }

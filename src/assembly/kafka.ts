@@ -9,7 +9,7 @@
  * apply, a target error) stops the process with exit code 1.
  */
 import type { Producer } from 'kafkajs';
-import type { PipelineConfig } from '../config/load.js';
+import { startSetting, type PipelineConfig } from '../config/load.js';
 import { backoffDelay, sleep } from '../core/backoff.js';
 import { BinlogSyncError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -155,7 +155,7 @@ async function publishLoop(o: KafkaModeOptions, c: OpenConnectors, k: KafkaConne
       await (await producer.transaction()).abort();
       await admin.connect();
       const positions = new KafkaPositionStore(admin, producer, topic);
-      const start = await resolveStart(config.name, config.source.start, c.source, positions);
+      const start = await resolveStart(config.name, startSetting(config.source), c.source, positions);
       logger.info(
         { pipeline: config.name, topic, from: start.from.kind === 'gtid' ? start.from.gtid : formatPosition(start.from.position), origin: start.origin },
         'kafka publisher: starting',

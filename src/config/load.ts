@@ -215,4 +215,5 @@ export async function loadPipelineConfig(file: string, env: Env = process.env): 
   return parsePipelineConfig(text, file, env);
 }
 
-export type { PipelineConfig, SourceConfig, TargetConfig, StartConfig } from './schema.js';
+export type { PipelineConfig, SourceConfig, TargetConfig, StartConfig, SnapshotMode } from './schema.js';
+export { snapshotMode, startSetting } from './schema.js';

@@ -181,4 +181,10 @@ export interface Mutation {
   /** Of the change it came from: which change of the binlog it is (order groups apply it exactly once). */
   readonly txStart: BinlogPosition;
   readonly index: number;
+  /**
+   * A row read by a snapshot, not a change from the binlog: the row's state at the chunk's place in
+   * the stream. Applied without foreign-key checks (a copied row has no cascade to run, and its
+   * parent may be copied later) and outside the order groups' exactly-once bookkeeping.
+   */
+  readonly snapshot?: true;
 }

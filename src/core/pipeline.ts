@@ -11,14 +11,15 @@ import type { Mutation, SchemaChangeEvent, StatementEvent, TableRef } from './ev
 import { BinlogSyncError } from './errors.js';
 import { tableKey } from './event.js';
 import { tablesInDdl } from './ddl.js';
-import type { Checkpoint, CheckpointStore, SinkConnector, SourceConnector, StartFrom } from './ports.js';
+import type { Checkpoint, CheckpointStore, SinkConnector, SnapshotProgress, SourceConnector, SourceStreamEvent, StartFrom } from './ports.js';
+import { ChunkWindows, type ChunkRows, type ChunkWindow } from './snapshot-window.js';
 import type { BinlogPosition } from './position.js';
 import { comparePositions, formatPosition } from './position.js';
 import { Partitioner } from './partitioner.js';
 import { LaneScheduler } from './lanes.js';
 import { OrderGroupProgress } from './order-groups.js';
 import { applyRounds } from './partition-applier.js';
-import { Watermark, commitOptionsOf } from './watermark.js';
+import { Watermark, commitOptionsOf, sameCheckpoint } from './watermark.js';
 import { appendMutations } from './router.js';
 import { describeError } from './errors.js';
 import type { Logger } from './log.js';
@@ -93,9 +94,17 @@ export class Pipeline {
   private saving: Promise<void> = Promise.resolve();
   /** Reused by the (single) dispatcher for each change's mutations. */
   private readonly scratch: Mutation[] = [];
+  /** The last transaction end the dispatcher passed (snapshot chunks are placed at it). */
+  private boundary: { position: BinlogPosition; timestampMs: number } | null;
+  /** Dispatcher batches and chunk placements take turns on this chain. */
+  private turn: Promise<void> = Promise.resolve();
+  private readonly windows = new ChunkWindows();
+  private readonly placements = new Map<number, { resolve: () => void; reject: (err: unknown) => void; progressAt: (handedOn: number, skipped: number) => SnapshotProgress }>();
+  private snapshotRows = 0;
 
   constructor(private readonly o: PipelineOptions) {
     this.watermark = new Watermark(o.initialCheckpoint);
+    this.boundary = o.initialCheckpoint ? { position: o.initialCheckpoint.position, timestampMs: o.initialCheckpoint.sourceTimestampMs } : null;
     this.saved = o.initialCheckpoint;
     this.partitioner = new Partitioner(o.transport.partitions);
     this.scheduler = new LaneScheduler(o.lanes, o.batchSize);
@@ -137,6 +146,7 @@ export class Pipeline {
       this.fail(err);
     } finally {
       this.o.transport.end();
+      this.withdrawPlacements(new BinlogSyncError('SNAPSHOT', 'the pipeline stopped before this snapshot chunk had its place in the stream; a restart continues the snapshot from its checkpoint', { retriable: true }));
     }
     await Promise.all(consumers);
     if (timer) clearInterval(timer);
@@ -154,7 +164,7 @@ export class Pipeline {
   private async storeFinalCheckpoint(): Promise<void> {
     const store = this.o.checkpoints;
     const cp = this.watermark.checkpoint;
-    if (!store || !cp || (this.saved && comparePositions(cp.position, this.saved.position) === 0)) return;
+    if (!store || !cp || (this.saved && sameCheckpoint(cp, this.saved))) return;
     try {
       await store.save(this.o.name, cp);
       this.saved = cp;
@@ -181,13 +191,25 @@ export class Pipeline {
     for (const w of waiters) w();
   }
 
+  /** Whether the run is ending (stopped or failed). */
+  get stopping(): boolean {
+    return this.stop.signal.aborted || this.fatal !== null;
+  }
+
   /** Stops the run with `err` as a fatal error (e.g. another daemon took over the pipeline). */
   abort(err: unknown): void {
     this.fail(err);
   }
 
+  /** Chunks still waiting for their place will not get one: their snapshotter stops with `err`. */
+  private withdrawPlacements(err: unknown): void {
+    for (const p of this.placements.values()) p.reject(err);
+    this.placements.clear();
+  }
+
   private fail(err: unknown): void {
     if (this.fatal) return;
+    this.withdrawPlacements(err);
     this.fatal = err;
     this.o.logger.error({ err: describeError(err) }, 'pipeline stopping on an error that retrying cannot fix');
     this.stop.abort();
@@ -197,64 +219,169 @@ export class Pipeline {
 
   /** Reads the source and routes its changes to partitions, waiting when a partition is full. */
   private async dispatch(): Promise<PipelineResult['reason']> {
-    const { source, transport, until } = this.o;
+    const { source, until } = this.o;
     const resolvedXa = this.o.initialCheckpoint?.resolvedXa;
     const read = { from: this.o.from, signal: this.stop.signal, ...(until ? { until } : {}), ...(resolvedXa ? { resolvedXa } : {}) };
     for await (const batch of source.read(read)) {
-      for (const ev of batch) {
-        if (this.fatal) return 'stopped';
-        switch (ev.kind) {
-          case 'change': {
-            this.changes++;
-            const ms = this.scratch;
-            ms.length = 0;
-            appendMutations(ev, ms);
-            for (const m of ms) {
-              if (this.orderHandedOn.covers(m)) {
-                this.orderSkipped++;
-                continue;
-              }
-              const routed = this.partitioner.route(m);
-              this.watermark.track(m.txSeq);
-              this.unapplied++;
-              while (!transport.tryPublish(routed.partition, routed)) {
-                await transport.waitForSpace(routed.partition);
-                if (this.fatal) return 'stopped';
-              }
-            }
-            break;
-          }
-          case 'commit':
-            this.transactions++;
-            this.lastReadPosition = ev.position;
-            this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs, commitOptionsOf(ev));
-            break;
-          case 'statement':
-            this.lastReadPosition = ev.position;
-            await this.applyStatement(ev);
-            if (this.fatal) return 'stopped';
-            break;
-          case 'halt':
-            // Everything before the event is applied and checkpointed; then the run stops with its error.
-            await this.drained();
-            if (this.fatal) return 'stopped';
-            this.saveCheckpoint();
-            await this.saving;
-            throw ev.error;
-          case 'schema-change':
-            this.schemaChanges++;
-            this.lastReadPosition = ev.position;
-            this.reportDdl(ev);
-            this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs);
-            break;
-          case 'abandon':
-            this.watermark.abandon(ev.txSeq);
-            break;
-        }
-      }
+      // One batch at a time, and never beside a snapshot chunk being placed (see place()).
+      if ((await this.exclusive(() => this.dispatchBatch(batch))) === 'stopped') return 'stopped';
     }
     if (this.stop.signal.aborted) return 'stopped';
     return until && this.lastReadPosition && comparePositions(this.lastReadPosition, until) >= 0 ? 'until-reached' : 'source-ended';
+  }
+
+  /** Runs `fn` when no other exclusive work runs: the dispatcher's batches and chunk placements take turns. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn);
+    this.turn = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async dispatchBatch(batch: readonly SourceStreamEvent[]): Promise<'stopped' | null> {
+    const { transport } = this.o;
+    for (const ev of batch) {
+      if (this.fatal) return 'stopped';
+      switch (ev.kind) {
+        case 'change': {
+          this.changes++;
+          // A chunk whose place in the stream is before this transaction goes first.
+          if (this.windows.watching) {
+            const due = this.windows.nextDue;
+            if (due && comparePositions(ev.txStart, due) >= 0 && (await this.placeDue(ev.txStart)) === 'stopped') return 'stopped';
+          }
+          const ms = this.scratch;
+          ms.length = 0;
+          appendMutations(ev, ms);
+          for (const m of ms) {
+            if (this.orderHandedOn.covers(m)) {
+              this.orderSkipped++;
+              continue;
+            }
+            if (this.windows.watching) this.windows.observe(m);
+            const routed = this.partitioner.route(m);
+            this.watermark.track(m.txSeq);
+            this.unapplied++;
+            while (!transport.tryPublish(routed.partition, routed)) {
+              await transport.waitForSpace(routed.partition);
+              if (this.fatal) return 'stopped';
+            }
+          }
+          break;
+        }
+        case 'commit':
+          this.transactions++;
+          this.passed(ev.position, ev.timestampMs);
+          this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs, commitOptionsOf(ev));
+          if (this.windows.watching && (await this.placeDue(ev.position)) === 'stopped') return 'stopped';
+          break;
+        case 'statement':
+          this.passed(ev.position, ev.timestampMs);
+          await this.applyStatement(ev);
+          if (this.fatal) return 'stopped';
+          if (this.windows.watching && (await this.placeDue(ev.position)) === 'stopped') return 'stopped';
+          break;
+        case 'halt':
+          // Everything before the event is applied and checkpointed; then the run stops with its error.
+          await this.drained();
+          if (this.fatal) return 'stopped';
+          this.saveCheckpoint();
+          await this.saving;
+          throw ev.error;
+        case 'schema-change':
+          this.schemaChanges++;
+          this.passed(ev.position, ev.timestampMs);
+          this.reportDdl(ev);
+          this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs);
+          if (this.windows.watching && (await this.placeDue(ev.position)) === 'stopped') return 'stopped';
+          break;
+        case 'abandon':
+          this.watermark.abandon(ev.txSeq);
+          break;
+        case 'position':
+          // Between transactions (e.g. after a rotation): where a chunk read now may be placed.
+          this.boundary = { position: ev.position, timestampMs: this.boundary?.timestampMs ?? Date.now() };
+          if (this.windows.watching && (await this.placeDue(ev.position)) === 'stopped') return 'stopped';
+          break;
+      }
+    }
+    return null;
+  }
+
+  /** The dispatcher passed the end of a transaction (or statement, or DDL) at `position`. */
+  private passed(position: BinlogPosition, timestampMs: number): void {
+    this.lastReadPosition = position;
+    this.boundary = { position, timestampMs };
+  }
+
+  /**
+   * Where snapshot chunks enter the stream: a chunk read in a snapshot at binlog position `at` is
+   * handed on once the dispatcher has routed everything up to `at`, as the pipeline's own transaction
+   * (see snapshot-window.ts). The snapshotter opens a window before it takes the snapshot.
+   */
+  openChunkWindow(table: TableRef): ChunkWindow {
+    return this.windows.openWindow(table);
+  }
+
+  /**
+   * Completes a window (its `at` set) with the chunk it read; resolves once its rows are handed on
+   * (queued for the lanes; they are applied, and the checkpoint moves past them, like any
+   * transaction's). `progressAt` is called at that moment: what it returns rides with the chunk into
+   * the checkpoint.
+   */
+  placeChunk(w: ChunkWindow, rows: ChunkRows, progressAt: (handedOn: number, skipped: number) => SnapshotProgress): Promise<void> {
+    w.complete(rows);
+    return new Promise<void>((resolve, reject) => {
+      if (this.fatal) {
+        reject(this.fatal);
+        return;
+      }
+      this.placements.set(w.id, { resolve, reject, progressAt });
+      // At once when the stream is there already (it usually is), else when the dispatcher gets there.
+      const b = this.boundary;
+      if (b && comparePositions(w.at!, b.position) <= 0) {
+        void this.exclusive(() => this.placeDue(this.boundary!.position)).catch((err: unknown) => this.fail(err));
+      }
+    });
+  }
+
+  /** Drops a window whose chunk will not come (its read failed). */
+  closeChunkWindow(w: ChunkWindow): void {
+    this.windows.close(w);
+    this.placements.get(w.id)?.reject(new BinlogSyncError('SNAPSHOT', `snapshot chunk of ${tableKey(w.table)} was withdrawn`));
+    this.placements.delete(w.id);
+  }
+
+  /** Hands on every complete chunk whose `high` is at or before `passed` (the dispatcher's turn is held). */
+  private async placeDue(passed: BinlogPosition): Promise<'stopped' | null> {
+    const { transport } = this.o;
+    // Use the latest boundary passed: the chunk's transaction ends where the stream is now.
+    const at = this.boundary ?? { position: passed, timestampMs: Date.now() };
+    for (const w of this.windows.due(passed)) {
+      const placement = this.placements.get(w.id);
+      this.windows.close(w);
+      this.placements.delete(w.id);
+      const { mutations, skipped } = w.take();
+      for (const m of mutations) {
+        const routed = this.partitioner.route(m);
+        this.watermark.track(m.txSeq);
+        this.unapplied++;
+        while (!transport.tryPublish(routed.partition, routed)) {
+          await transport.waitForSpace(routed.partition);
+          if (this.fatal) {
+            placement?.reject(this.fatal);
+            return 'stopped';
+          }
+        }
+      }
+      const progress = placement?.progressAt(mutations.length, skipped);
+      this.watermark.commit(w.seq, at.position, at.timestampMs, progress ? { snapshot: progress } : {});
+      this.snapshotRows += mutations.length;
+      placement?.resolve();
+    }
+    return null;
   }
 
   /**
@@ -356,7 +483,7 @@ export class Pipeline {
     if (!store || this.fatal) return;
     this.saving = this.saving.then(async () => {
       const cp = this.watermark.checkpoint;
-      if (!cp || this.fatal || (this.saved && comparePositions(cp.position, this.saved.position) === 0)) return;
+      if (!cp || this.fatal || (this.saved && sameCheckpoint(cp, this.saved))) return;
       try {
         await store.save(this.o.name, cp);
         this.saved = cp;

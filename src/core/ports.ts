@@ -3,7 +3,8 @@
  * checkpoints, pipeline) only ever talks to a source, a sink and a checkpoint store through these.
  */
 import type { BinlogPosition } from './position.js';
-import type { Mutation, SourceEvent, StatementEvent } from './event.js';
+import type { JsonValue } from './json.js';
+import type { Mutation, Row, RowIdentity, SourceEvent, SqlValue, StatementEvent, TableKeys, TableRef } from './event.js';
 import type { BinlogSyncError } from './errors.js';
 
 /** Where a source begins reading. `earliest`/`latest` are resolved to a position (and pinned) first. */
@@ -34,7 +35,17 @@ export interface HaltEvent {
   readonly error: BinlogSyncError;
 }
 
-export type SourceStreamEvent = SourceEvent | AbandonEvent | HaltEvent;
+/**
+ * The stream is between transactions at `position`, past an event that is no transaction (a format
+ * description, GTID list or binlog checkpoint event, e.g. after a rotation): the source's head may
+ * sit there with no transaction ending at it.
+ */
+export interface PositionEvent {
+  readonly kind: 'position';
+  readonly position: BinlogPosition;
+}
+
+export type SourceStreamEvent = SourceEvent | AbandonEvent | HaltEvent | PositionEvent;
 
 export interface SourceReadOptions {
   readonly from: StartFrom;
@@ -108,6 +119,74 @@ export interface Checkpoint {
    * reads the endings of these without their XA PREPARE: the source skips them instead of refusing.
    */
   readonly resolvedXa?: readonly ResolvedXa[];
+  /**
+   * A snapshot (initial copy, or re-copy of some tables) in progress: how far each table is copied
+   * in the data this checkpoint covers. A restart continues the copy from there. Absent when none runs.
+   */
+  readonly snapshot?: SnapshotProgress;
+}
+
+/** What a snapshot reads from the source (see core/snapshotter.ts). */
+export interface SnapshotSource {
+  /** The included tables (or those of `only` that are included), with the source's row estimate. */
+  snapshotTables(only?: readonly TableRef[]): Promise<readonly SnapshotTable[]>;
+  /**
+   * Up to `limit` rows after the key `after` (from the first when null), in primary-key order as the
+   * source orders keys, read in one consistent snapshot, with the binlog position that snapshot
+   * corresponds to: the rows are their state there.
+   */
+  readChunk(table: TableRef, after: readonly SqlValue[] | null, limit: number): Promise<SnapshotChunk>;
+  /** The identities of rows of `table` (key columns at least) as the target compares keys. */
+  identify(table: TableRef, rows: readonly Row[]): Promise<readonly RowIdentity[]>;
+}
+
+/** What a snapshot reads from the target: the keys it holds in a chunk's range (rows the source lacks are deleted). */
+export interface SnapshotTarget {
+  /**
+   * The primary keys (as rows of the key columns) the target holds after `after` (from the first when
+   * null) up to and including `upTo` (to the end when null), compared and ordered by the target.
+   */
+  keysInRange(keys: TableKeys, after: readonly SqlValue[] | null, upTo: readonly SqlValue[] | null): Promise<readonly Row[]>;
+}
+
+export interface SnapshotTable {
+  readonly table: TableRef;
+  readonly estimatedRows: number;
+}
+
+export interface SnapshotChunk {
+  readonly at: BinlogPosition;
+  readonly keys: TableKeys;
+  readonly rows: readonly SnapshotRow[];
+}
+
+/** A row as a snapshot read it: values in the binlog decoder's forms, and its identity as the target compares keys. */
+export interface SnapshotRow {
+  readonly row: Row;
+  readonly identity: RowIdentity;
+  /** Its approximate size (for the byte-bounded queues). */
+  readonly bytes: number;
+}
+
+/** How far a snapshot has copied each of its tables (in the data a checkpoint covers). */
+export interface SnapshotProgress {
+  /** Why it runs: `initial` (first start), `when_needed` (the checkpoint was purged), `requested` (the snapshot command). */
+  readonly reason: 'initial' | 'when_needed' | 'requested';
+  readonly startedAtMs: number;
+  /** In copy order. */
+  readonly tables: readonly SnapshotTableProgress[];
+}
+
+export interface SnapshotTableProgress {
+  /** `db.table`. */
+  readonly table: string;
+  /** The last primary key copied (JSON form, see core/json.ts), null before the first chunk. */
+  readonly after: readonly JsonValue[] | null;
+  readonly done: boolean;
+  /** Rows copied so far. */
+  readonly rows: number;
+  /** The source's estimate of the table's rows when the copy began (for progress). */
+  readonly estimatedRows: number;
 }
 
 /** An XA transaction whose ending (XA COMMIT or ROLLBACK) at `at` is applied, its XA PREPARE before the checkpoint. */

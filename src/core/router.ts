@@ -8,6 +8,7 @@
  *   would make the target run ON DELETE rules where the source ran ON UPDATE ones.
  */
 import type { ChangeEvent, Mutation, Row, RowIdentity, SqlValue, TableKeys } from './event.js';
+import type { BinlogPosition } from './position.js';
 
 function keyValues(keys: TableKeys, row: Row): SqlValue[] {
   const pk = keys.primaryKey;
@@ -86,4 +87,28 @@ export function appendMutations(ev: ChangeEvent, out: Mutation[]): void {
       return;
     }
   }
+}
+
+/**
+ * A row a snapshot read, as the upsert of the chunk's transaction `txSeq` (see snapshot-window.ts), or
+ * a key the target holds that the source does not, as its delete: the same shape as the binlog's,
+ * routed by the same key, marked `snapshot`.
+ */
+export function snapshotMutation(op: 'upsert' | 'delete', keys: TableKeys, row: Row, id: RowIdentity, txSeq: number, at: BinlogPosition, index: number, timestampMs: number, bytes: number): Mutation {
+  return {
+    op,
+    table: keys.table,
+    keys,
+    key: keyValues(keys, row),
+    rowId: id.key,
+    oldKey: null,
+    row,
+    uniqueTokens: uniqueTokens(id),
+    txSeq,
+    timestampMs,
+    bytes,
+    txStart: at,
+    index,
+    snapshot: true,
+  };
 }

@@ -19,9 +19,13 @@
  * transaction's PREPARE and its ending, which is already applied: the checkpoint names those
  * (`resolvedXa`), so that a restart skips an ending it cannot match to a PREPARE only when it is one
  * of them (and refuses any other).
+ *
+ * The pipeline's own transactions (snapshot chunks placed into the stream) have negative numbers:
+ * they are ordered where they are created, between source transactions. A transaction may carry the
+ * snapshot's progress; once it is passed, the checkpoint carries that progress.
  */
 import type { CommitEvent } from './event.js';
-import type { Checkpoint, ResolvedXa } from './ports.js';
+import type { Checkpoint, ResolvedXa, SnapshotProgress } from './ports.js';
 import type { BinlogPosition } from './position.js';
 import { comparePositions } from './position.js';
 
@@ -33,6 +37,8 @@ interface TxNode {
   timestampMs: number;
   /** Holds this transaction releases once it is passed (XA COMMIT / ROLLBACK). */
   releases: string[] | null;
+  /** The snapshot's progress once this transaction is applied. */
+  snapshot: SnapshotProgress | null;
   prev: TxNode | null;
   next: TxNode | null;
 }
@@ -42,6 +48,8 @@ export interface CommitOptions {
   readonly hold?: { readonly id: string; readonly from: Checkpoint };
   /** Holds to drop once this transaction is passed. */
   readonly releases?: readonly string[];
+  /** The snapshot's progress once this transaction is applied (a chunk of it). */
+  readonly snapshot?: SnapshotProgress;
 }
 
 /** What a source's commit event says about holds (XA PREPARE groups) and their release. */
@@ -50,6 +58,14 @@ export function commitOptionsOf(ev: CommitEvent): CommitOptions {
     ...(ev.hold ? { hold: { id: ev.hold.id, from: { position: ev.hold.from, sourceTimestampMs: ev.hold.fromTimestampMs } } } : {}),
     ...(ev.releases ? { releases: ev.releases } : {}),
   };
+}
+
+/** Whether storing `b` after `a` would change nothing (same position, same XA and snapshot notes). */
+export function sameCheckpoint(a: Checkpoint, b: Checkpoint): boolean {
+  if (comparePositions(a.position, b.position) !== 0 || a.snapshot !== b.snapshot) return false;
+  const x = a.resolvedXa ?? [];
+  const y = b.resolvedXa ?? [];
+  return x.length === y.length && x.every((r, i) => r.xid === y[i]!.xid && comparePositions(r.at, y[i]!.at) === 0);
 }
 
 export class WatermarkError extends Error {
@@ -68,20 +84,25 @@ export class Watermark {
    */
   private readonly resolved = new Map<string, { readonly from: BinlogPosition | null; readonly at: BinlogPosition }>();
   private low: Checkpoint | null;
+  /** The snapshot progress of the last passed transaction that carried one. */
+  private snapshot: SnapshotProgress | null;
   private lastSeq = -Infinity;
   private entries = 0;
 
   constructor(initial: Checkpoint | null = null) {
     this.low = initial && { position: initial.position, sourceTimestampMs: initial.sourceTimestampMs };
+    this.snapshot = initial?.snapshot ?? null;
     for (const r of initial?.resolvedXa ?? []) this.resolved.set(r.xid, { from: null, at: r.at });
   }
 
   private node(txSeq: number): TxNode {
     const found = this.open.get(txSeq);
     if (found) return found;
-    if (txSeq <= this.lastSeq) throw new WatermarkError(`transaction ${txSeq} arrived after ${this.lastSeq}: sources must number transactions in order`);
-    this.lastSeq = txSeq;
-    const n: TxNode = { txSeq, pending: 0, closed: false, position: null, timestampMs: 0, releases: null, prev: this.tail, next: null };
+    if (txSeq >= 0) {
+      if (txSeq <= this.lastSeq) throw new WatermarkError(`transaction ${txSeq} arrived after ${this.lastSeq}: sources must number transactions in order`);
+      this.lastSeq = txSeq;
+    }
+    const n: TxNode = { txSeq, pending: 0, closed: false, position: null, timestampMs: 0, releases: null, snapshot: null, prev: this.tail, next: null };
     if (this.tail) this.tail.next = n;
     else this.head = n;
     this.tail = n;
@@ -105,6 +126,7 @@ export class Watermark {
     s.timestampMs = timestampMs;
     if (options.hold) this.holds.set(options.hold.id, options.hold.from);
     if (options.releases && options.releases.length > 0) s.releases = [...options.releases];
+    if (options.snapshot) s.snapshot = options.snapshot;
     if (s.pending === 0) this.settle(s);
   }
 
@@ -147,12 +169,14 @@ export class Watermark {
       earlier.timestampMs = later.timestampMs;
     }
     if (later.releases) earlier.releases = earlier.releases ? [...earlier.releases, ...later.releases] : later.releases;
+    if (later.snapshot) earlier.snapshot = later.snapshot;
     earlier.txSeq = later.txSeq;
     this.unlink(later);
   }
 
   private pass(n: TxNode): void {
     if (n.position) this.low = { position: n.position, sourceTimestampMs: n.timestampMs };
+    if (n.snapshot) this.snapshot = n.snapshot;
     if (n.releases) {
       for (const id of n.releases) {
         const hold = this.holds.get(id);
@@ -197,16 +221,23 @@ export class Watermark {
     return low;
   }
 
-  /** The checkpoint that is safe to store now (null before anything is done and no initial one). */
+  /**
+   * The checkpoint that is safe to store now (null before anything is done and no initial one). A
+   * snapshot's progress rides along until every table is copied. (When a hold pins the checkpoint
+   * before the chunk that made that progress, a restart reads the changes in between again over the
+   * copied rows, which converges to the same rows: replay is idempotent.)
+   */
   get checkpoint(): Checkpoint | null {
     const cp = this.pinned();
-    if (!cp || this.resolved.size === 0) return cp;
+    if (!cp) return cp;
+    const snapshot = this.snapshot && this.snapshot.tables.some((t) => !t.done) ? this.snapshot : null;
     const resolvedXa: ResolvedXa[] = [];
     for (const [xid, r] of this.resolved) {
       // Its PREPARE before the checkpoint (not read again) and its ending after it (read again).
       if ((r.from === null || comparePositions(r.from, cp.position) < 0) && comparePositions(r.at, cp.position) > 0) resolvedXa.push({ xid, at: r.at });
     }
-    return resolvedXa.length > 0 ? { ...cp, resolvedXa } : cp;
+    if (resolvedXa.length === 0 && !snapshot) return cp;
+    return { ...cp, ...(resolvedXa.length > 0 ? { resolvedXa } : {}), ...(snapshot ? { snapshot } : {}) };
   }
 
   /** Transactions seen but not yet done. */

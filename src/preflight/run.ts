@@ -4,7 +4,7 @@
  * it throws only for programming errors. Every check that cannot run becomes a failed check saying why.
  */
 import mysql, { type Connection } from 'mysql2/promise';
-import type { PipelineConfig } from '../config/schema.js';
+import { startSetting, type PipelineConfig } from '../config/schema.js';
 import { describeError } from '../core/errors.js';
 import type { BinlogPosition } from '../core/position.js';
 import { parseGrants } from './grants.js';
@@ -149,7 +149,7 @@ export async function runPreflight(config: PipelineConfig, options: PreflightOpt
         checks.push(...listed);
         if (grants) checks.push(selectPrivilegeCheck(grants, tables, config.source, settings));
         checks.push(tableKeysCheck(tables, config.source));
-        const start = config.source.start;
+        const start = startSetting(config.source);
         const resumeAt: { position: BinlogPosition; origin: 'checkpoint' | 'start' } | undefined = options.checkpoint
           ? { position: options.checkpoint, origin: 'checkpoint' }
           : typeof start === 'object' && 'file' in start

@@ -23,9 +23,9 @@ async function readRange(from: StartFrom, until: BinlogPosition, src = source): 
   return events;
 }
 
-/** A compact picture of a stream: `insert shop.a {id:1}` / `commit 2` / `ddl …`. */
+/** A compact picture of a stream: `insert shop.a {id:1}` / `commit 2` / `ddl …` (positions between transactions left out). */
 function describeEvents(events: readonly SourceStreamEvent[]): string[] {
-  return events.map((e) => {
+  return events.flatMap((e) => {
     switch (e.kind) {
       case 'change': {
         const img = e.after ?? e.before!;
@@ -41,6 +41,8 @@ function describeEvents(events: readonly SourceStreamEvent[]): string[] {
         return `statement ${e.sql}`;
       case 'halt':
         return `halt ${e.error.code}`;
+      case 'position':
+        return [];
     }
   });
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BinlogSyncError, ConfigError } from '../../../src/core/errors.js';
-import { formatPath, interpolate, loadPipelineConfig, parsePipelineConfig, suggestKey } from '../../../src/config/load.js';
+import { formatPath, interpolate, loadPipelineConfig, parsePipelineConfig, snapshotMode, startSetting, suggestKey, type PipelineConfig } from '../../../src/config/load.js';
 
 const configDir = fileURLToPath(new URL('../../../config/', import.meta.url));
 
@@ -64,17 +64,34 @@ describe('config files shipped in config/', () => {
         serverId: 5402,
         include: ['app.*'],
         exclude: [],
-        start: 'earliest',
         keys: {},
         allowNoRowMetadata: false,
         silentAfterMs: 30000,
         statementEvents: 'stop',
       },
-      target: { host: '127.0.0.1', port: 3307, user: 'sync', password: 'b', poolSize: 8, allowTriggers: false, allowMissingForeignKeys: false },
+      target: { host: '127.0.0.1', port: 3307, user: 'sync', password: 'b', poolSize: 8, allowTriggers: false, allowMissingForeignKeys: false, createTables: true },
       transport: { kind: 'embedded', partitions: 8, queueCapacity: 2000, queueBytes: 8388608 },
       sink: { lanes: 16, batchSize: 500 },
       checkpoint: { intervalMs: 1000 },
+      snapshot: { chunkSize: 5000, parallelism: 2 },
     });
+    // No start: the tables are copied first, then streamed from where the copy began.
+    expect(snapshotMode(c)).toBe('initial');
+    expect(startSetting(c.source)).toBe('earliest');
+  });
+
+  it('snapshot defaults: initial without a start, never with one or with kafka; kafka refuses initial', () => {
+    const at = (source: string, rest = ''): PipelineConfig => parsePipelineConfig(file({ source: `include: ["shop.*"]\n${source}`, rest }), 'test.yaml', {});
+    expect(snapshotMode(at('start: latest'))).toBe('never');
+    expect(snapshotMode(at('start: { file: mysql-bin.000002, position: 4 }'))).toBe('never');
+    expect(snapshotMode(at('start: latest\nsnapshot: when_needed'))).toBe('when_needed');
+    expect(snapshotMode(at(''))).toBe('initial');
+    const kafka = 'transport: { kind: kafka, brokers: ["k:9092"], topic: t.changes }';
+    expect(snapshotMode(at('', kafka))).toBe('never');
+    expect(problemsOf(file({ source: 'include: ["shop.*"]\nsnapshot: initial', rest: kafka }))).toEqual([
+      'source.snapshot: initial is not available with transport.kind: kafka in this version (the snapshot runs in the embedded pipeline): copy the tables with the embedded transport first, then switch, or use never',
+    ]);
+    expect(problemsOf(file({ source: 'include: ["shop.*"]\nsnapshot: sometimes' }))).toEqual(['source.snapshot: expected one of initial, never, when_needed, got "sometimes"']);
   });
 
   it('minimal.yaml without its variables names each variable and where it is used', async () => {
@@ -186,7 +203,7 @@ describe('validation messages (exact text)', () => {
     expect(problemsOf(file({ rest: 'sink:\n  lanez: 3' }))).toEqual(['sink.lanez: unknown key (did you mean "lanes"?)']);
     expect(problemsOf(file({ target: 'poolsize: 3' }))).toEqual(['target.poolsize: unknown key (did you mean "poolSize"?)']);
     expect(problemsOf(file({ rest: 'colour: blue' }))).toEqual([
-      'colour: unknown key (expected one of: name, source, target, transport, sink, checkpoint)',
+      'colour: unknown key (expected one of: name, source, target, transport, sink, checkpoint, snapshot)',
     ]);
   });
 
