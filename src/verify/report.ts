@@ -90,12 +90,13 @@ function totals(r: VerifyResult) {
 function shortfallNote(r: VerifyResult): string | null {
   const s = r.shortfall;
   if (!s || r.tables.every((v) => v.confirmed)) return null;
-  const applied = s.applied
-    ? `its checkpoint stayed at ${formatPosition(s.applied)} for ${(s.waitedMs / 1000).toFixed(0)} s`
-    : `it has no checkpoint on the target (is "${r.pipeline}" the pipeline's name, and has it run?)`;
+  const wanted = formatPosition(s.wanted);
+  const what = s.applied
+    ? `the pipeline had not applied up to the source position ${wanted} within ${(s.waitedMs / 1000).toFixed(0)} s (its checkpoint: ${formatPosition(s.applied)})`
+    : `the pipeline "${r.pipeline}" has no checkpoint on the target, so verify could not wait for it to apply up to the source position ${wanted} (has it run under this name?)`;
   return (
-    `the pipeline had not applied up to the source position ${formatPosition(s.wanted)} (${applied}): ` +
-    'rows of the tables marked "not confirmed" may differ only because the pipeline is behind or stopped. That is not proof of a difference; verify again once it has caught up.'
+    `${what}: rows of the tables marked "not confirmed" may differ only because the pipeline is behind or stopped. ` +
+    'That is not proof of a difference; verify again once it has caught up.'
   );
 }
 

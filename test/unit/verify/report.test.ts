@@ -77,7 +77,7 @@ describe('text report', () => {
       }),
     );
     expect(text).toContain('1 missing, 0 extra, 0 different (not confirmed)');
-    expect(text).toContain('note: the pipeline had not applied up to the source position mysql-bin.000003:900 (its checkpoint stayed at mysql-bin.000003:400 for 60 s)');
+    expect(text).toContain('note: the pipeline had not applied up to the source position mysql-bin.000003:900 within 60 s (its checkpoint: mysql-bin.000003:400): rows');
     expect(text).toContain('That is not proof of a difference');
   });
 });
