@@ -199,7 +199,7 @@ class TableVerifier {
     if (failure) throw (failure as { err: unknown }).err;
   }
 
-  private async checksum(side: (sql: string) => Promise<unknown[][]>, columns: readonly ComparedColumn[], range: KeyRange): Promise<Checksum> {
+  private async checksum(side: SideQuery, columns: readonly ComparedColumn[], range: KeyRange): Promise<Checksum> {
     const row = (await side(chunkChecksumSql(this.plan, columns, range)))[0] ?? [];
     return { rows: Number(row[0] ?? 0), xor: String(row[1] ?? '0') };
   }
