@@ -10,6 +10,7 @@ import { createKafka, type KafkaClientSettings } from '../../connectors/kafka/in
 export { KafkaPositionStore, KafkaPublisher, KafkaSinkWorker, fencedError, isFenced, ensureTopic, publisherTransactionalId, readPublishedPosition, publisherGroup } from '../../connectors/kafka/index.js';
 import type { Kafka } from 'kafkajs';
 import type { PartitionOffsetStore } from '../core/ports.js';
+import type { BinlogPosition } from '../core/position.js';
 
 export interface OpenConnectors {
   readonly source: MySqlSource;
@@ -86,6 +87,22 @@ export async function openConnectors(config: PipelineConfig, logger: Logger, opt
     async close() {
       await Promise.allSettled([source.close(), sink?.close(), checkpoints.close(), keeper.release()]);
     },
+  };
+}
+
+/** Reads the pipeline's stored checkpoint, for a one-shot command that only watches it (verify). */
+export interface CheckpointReader {
+  /** The checkpoint's position, or null when the pipeline has none. */
+  position(): Promise<BinlogPosition | null>;
+  close(): Promise<void>;
+}
+
+export function openCheckpointReader(config: PipelineConfig, logger: Logger): CheckpointReader {
+  const t = config.target;
+  const store = new MySqlCheckpointStore({ host: t.host, port: t.port, user: t.user, password: t.password, logger: logger.child({ component: 'checkpoints' }), maxAttempts: 2 });
+  return {
+    position: async () => (await store.load(config.name))?.position ?? null,
+    close: () => store.close(),
   };
 }
 

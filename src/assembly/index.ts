@@ -5,5 +5,14 @@
  */
 export { createPipeline, runPipeline, type RunOptions } from './embedded.js';
 export { runKafkaMode, sinkGroup, type KafkaModeOptions, type KafkaRole } from './kafka.js';
-export { openConnectors, openKafkaConnectors, readPublishedPosition, type KafkaConnectors, type OpenConnectors, type OpenOptions } from './connectors.js';
+export {
+  openCheckpointReader,
+  openConnectors,
+  openKafkaConnectors,
+  readPublishedPosition,
+  type CheckpointReader,
+  type KafkaConnectors,
+  type OpenConnectors,
+  type OpenOptions,
+} from './connectors.js';
 export { reportProgress, summarize } from './progress.js';

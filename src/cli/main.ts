@@ -1,6 +1,7 @@
 /**
  * binlog-sync command line. Exit codes: 0 ok; 1 the pipeline stopped on an error; 2 usage or pipeline
- * file error; 3 preflight failed (the checklist says what to fix).
+ * file error; 3 preflight failed (the checklist says what to fix). `verify`: 0 equal, 1 something
+ * differs, 2 an error (usage, pipeline file, connection, a table it cannot compare).
  */
 import { BinlogSyncError, ConfigError, describeError } from '../core/errors.js';
 import { PositionParseError } from '../core/position.js';
@@ -17,6 +18,10 @@ Usage:
   binlog-sync replay  --config FILE --from FILE:POS [--to FILE:POS] [--dry-run] [--force]
                                                                   re-apply a binlog range idempotently (or print it as JSON lines);
                                                                   refuses while the daemon runs, and a --to before the checkpoint without --force
+  binlog-sync verify  --config FILE [--tables db.t1,db.t2] [--json] [--chunk-size N] [--wait-seconds N] [--parallel N] [--max-keys N]
+                                                                  compare every synced table on source and target by server-side chunk
+                                                                  checksums, narrowed to the differing keys; rechecked after the pipeline
+                                                                  applied past the source position (exit 0 equal, 1 differs, 2 error)
   binlog-sync demo    [--seconds N]                               local demo: throwaway source + target, a workload, sync, verify
   binlog-sync help
 
@@ -32,13 +37,14 @@ const commands: Record<string, () => Promise<Command>> = {
   check: async () => (await import('./check.js')).checkCommand,
   status: async () => (await import('./status.js')).statusCommand,
   replay: async () => (await import('./replay.js')).replayCommand,
+  verify: async () => (await import('./verify.js')).verifyCommand,
   demo: async () => (await import('./demo.js')).demoCommand,
 };
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof BinlogSyncError && err.code === 'PREFLIGHT_FAILED') return 3;
   if (err instanceof ConfigError || err instanceof PositionParseError) return 2;
-  if (err instanceof BinlogSyncError && (err.code === 'USAGE' || err.code === 'CONFIG_NOT_FOUND')) return 2;
+  if (err instanceof BinlogSyncError && (err.code === 'USAGE' || err.code === 'CONFIG_NOT_FOUND' || err.code === 'VERIFY')) return 2;
   return 1;
 }
 

@@ -26,7 +26,8 @@ export type ErrorCode =
   | 'PARTITION_FENCED'
   | 'KAFKA'
   | 'KAFKA_MESSAGE'
-  | 'USAGE';
+  | 'USAGE'
+  | 'VERIFY';
 
 export class BinlogSyncError extends Error {
   override readonly name: string = 'BinlogSyncError';

@@ -1,4 +1,4 @@
-/** The binlog head of a source, for the demo, the tests and the benchmark (the connector has its own, with GTIDs). */
+/** The binlog head of a source, for the demo, verify, the tests and the benchmark (the connector has its own, with GTIDs). */
 import type mysql from 'mysql2/promise';
 import type { BinlogPosition } from '../core/position.js';
 import { binlogStatusStatement } from '../core/server-version.js';

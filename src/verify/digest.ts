@@ -1,16 +1,17 @@
 /**
  * Ordered, every-column digests of tables, to check "target equals source" exactly.
  *
- * Each column is selected through a type-aware expression that yields a lossless string (bytes as HEX,
- * numbers and temporal values as their exact text; FLOAT widened to DOUBLE, which MariaDB and MySQL print
- * round-trip exact), rows are streamed in primary-key order (all columns when there is none) and hashed
- * in Node with SHA-256, NULL and '' encoded differently. The session time zone is '+00:00' on both sides,
+ * Each column is selected through its lossless text expression (`column-text.ts`: bytes as HEX, numbers
+ * and temporal values as their exact text, FLOAT widened to DOUBLE), rows are streamed in primary-key
+ * order (all columns when there is none) and hashed in Node with SHA-256, NULL and '' encoded differently. The session time zone is '+00:00' on both sides,
  * so TIMESTAMP compares instants, not the servers' time zone settings.
  */
 import { createHash } from 'node:crypto';
 import mysqlCore from 'mysql2';
 import type mysql from 'mysql2/promise';
 import type { ServerEndpoint } from '../local/mariadb-server.js';
+import { quoteIdent } from '../preflight/sql.js';
+import { columnText, type ColumnText } from './column-text.js';
 
 /** Anything with an endpoint (a TestServer) or the endpoint itself. */
 export type DigestSource = ServerEndpoint | { endpoint(): ServerEndpoint };
@@ -23,13 +24,9 @@ export interface TableDigest {
   readonly key: readonly string[];
 }
 
-type Kind = 'hex' | 'text';
-
-interface ColumnPlan {
+interface ColumnPlan extends ColumnText {
   readonly name: string;
   readonly dataType: string;
-  readonly kind: Kind;
-  readonly expr: string;
 }
 
 interface TablePlan {
@@ -41,7 +38,7 @@ interface TablePlan {
   readonly sql: string;
 }
 
-const q = (id: string): string => '`' + id.replace(/`/g, '``') + '`';
+const q = quoteIdent;
 
 function endpointOf(s: DigestSource): ServerEndpoint {
   return 'endpoint' in s && typeof s.endpoint === 'function' ? s.endpoint() : (s as ServerEndpoint);
@@ -65,37 +62,6 @@ async function openSession(s: DigestSource): Promise<Session> {
   return c;
 }
 
-/** A lossless text form of one column, computed by the server. */
-function columnExpr(col: string, dataType: string): { expr: string; kind: Kind } {
-  const c = q(col);
-  switch (dataType) {
-    case 'tinyint':
-    case 'smallint':
-    case 'mediumint':
-    case 'int':
-    case 'integer':
-    case 'bigint':
-    case 'decimal':
-    case 'numeric':
-    case 'year':
-    case 'double':
-    case 'real':
-    case 'date':
-    case 'time':
-    case 'datetime':
-    case 'timestamp':
-      return { expr: `CAST(${c} AS CHAR)`, kind: 'text' };
-    case 'float':
-      // FLOAT prints with ~6 significant digits; as a DOUBLE it prints every bit.
-      return { expr: `CAST(CAST(${c} AS DOUBLE) AS CHAR)`, kind: 'text' };
-    case 'bit':
-      return { expr: `CAST(${c} + 0 AS CHAR)`, kind: 'text' };
-    default:
-      // Strings, binary strings, BLOB/TEXT, JSON, ENUM, SET, geometry, UUID, INET: the stored bytes.
-      return { expr: `HEX(${c})`, kind: 'hex' };
-  }
-}
-
 async function planTable(c: Session, schema: string, table: string): Promise<TablePlan> {
   const [cols] = await c.query(
     `SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS
@@ -112,7 +78,7 @@ async function planTable(c: Session, schema: string, table: string): Promise<Tab
   const keyNames = (keys as [string][]).map((r) => r[0]);
   const columns = colRows.map(([name, type]) => {
     const dataType = String(type).toLowerCase();
-    return { name, dataType, ...columnExpr(name, dataType) };
+    return { name, dataType, ...columnText(name, dataType) };
   });
   const keyIdx = keyNames.map((k) => columns.findIndex((col) => col.name === k));
   // Without a primary key, order by every column's canonical form: the same on both sides.
