@@ -46,3 +46,4 @@ export {
   type TargetEndpoint,
 } from './target-connection.js';
 export { MySqlPartitionOffsets, PARTITIONS_TABLE, type MySqlPartitionOffsetsOptions } from './partition-offsets.js';
+export { MySqlRequestStore, REQUESTS_TABLE } from './requests.js';

@@ -203,6 +203,10 @@ export class MySqlSource implements SourceConnector, SnapshotSource {
     return this.snapshotReader().readChunk(table, after, limit);
   }
 
+  readWhere(table: TableRef, where: string): Promise<SnapshotChunk> {
+    return this.snapshotReader().readWhere(table, where);
+  }
+
   identify(table: TableRef, rows: readonly Row[]): Promise<readonly RowIdentity[]> {
     return this.snapshotReader().identify(table, rows);
   }

@@ -19,8 +19,8 @@
  *   in a chunk's range are read the same way (`keysOn`), so a re-copy deletes what the source lacks.
  */
 import mysql from 'mysql2/promise';
-import { SourceError, describeError, type TableFilter } from '../../src/index.js';
-import type { BinlogPosition, Row, RowIdentity, SnapshotChunk, SnapshotRow, SnapshotSource, SnapshotTable, SnapshotTarget, SqlValue, TableRef } from '../../src/index.js';
+import { SourceError, describeError, isNetworkError, type TableFilter } from '../../src/index.js';
+import type { BinlogPosition, Row, RowIdentity, SnapshotChunk, SnapshotRow, SnapshotSource, SnapshotTable, SnapshotTarget, SqlValue, TableKeys, TableRef } from '../../src/index.js';
 import { normalizeInteger } from './row-decoder.js';
 import type { SchemaCache, TableInfo } from './schema-cache.js';
 import type { CollationFolder } from './collation-folder.js';
@@ -59,6 +59,16 @@ function columnRead(name: string, dataType: string): ColumnRead {
     default:
       return { name, expr: c, fix: null };
   }
+}
+
+/** A row of `reads` from what mysql2 returned (rowsAsArray), in the decoder's forms. */
+function toRow(reads: readonly ColumnRead[], values: readonly unknown[]): Row {
+  const row: Record<string, SqlValue> = {};
+  reads.forEach((r, i) => {
+    const v = values[i] ?? null;
+    row[r.name] = r.fix ? r.fix(v) : (v as SqlValue);
+  });
+  return row;
 }
 
 /** A conservative size of a row's values (queues are bounded by bytes). */
@@ -156,23 +166,17 @@ export class SnapshotReader implements SnapshotSource {
   keysOn(endpoint: ServerEndpoint): SnapshotTarget {
     const pool = decoderFormPool(endpoint);
     this.others.push(pool);
+    const keysWith = async (keys: TableKeys, where: { sql: string; params: SqlValue[] }): Promise<Row[]> => {
+      const plan = await this.plan(keys.table);
+      const pk = keys.primaryKey;
+      const reads = pk.map((k) => columnRead(k, plan.info.dataTypes.get(k) ?? ''));
+      const sql = `SELECT ${reads.map((r) => r.expr).join(', ')} FROM ${q(keys.table.schema)}.${q(keys.table.name)}${where.sql} ORDER BY ${pk.map(q).join(', ')}`;
+      const [raw] = (await pool.query({ sql, values: where.params, rowsAsArray: true })) as unknown as [unknown[][]];
+      return raw.map((values) => toRow(reads, values));
+    };
     return {
-      keysInRange: async (keys, after, upTo) => {
-        const plan = await this.plan(keys.table);
-        const pk = keys.primaryKey;
-        const reads = pk.map((k) => columnRead(k, plan.info.dataTypes.get(k) ?? ''));
-        const where = keyRangeCondition(pk, after, upTo);
-        const sql = `SELECT ${reads.map((r) => r.expr).join(', ')} FROM ${q(keys.table.schema)}.${q(keys.table.name)}${where.sql} ORDER BY ${pk.map(q).join(', ')}`;
-        const [raw] = (await pool.query({ sql, values: where.params, rowsAsArray: true })) as unknown as [unknown[][]];
-        return raw.map((values) => {
-          const row: Record<string, SqlValue> = {};
-          reads.forEach((r, i) => {
-            const v = values[i] ?? null;
-            row[r.name] = r.fix ? r.fix(v) : (v as SqlValue);
-          });
-          return row;
-        });
-      },
+      keysInRange: (keys, after, upTo) => keysWith(keys, keyRangeCondition(keys.primaryKey, after, upTo)),
+      keysWhere: (keys, where) => keysWith(keys, { sql: ` WHERE ${where}`, params: [] }),
     };
   }
 
@@ -226,27 +230,30 @@ export class SnapshotReader implements SnapshotSource {
     const plan = await this.plan(table);
     const pk = plan.info.keys.primaryKey;
     const where = keyRangeCondition(pk, after, null);
-    const sql = `${plan.select}${where.sql} ORDER BY ${pk.map(q).join(', ')} LIMIT ${Math.trunc(limit)}`;
+    return this.readRows(table, plan, `${plan.select}${where.sql} ORDER BY ${pk.map(q).join(', ')} LIMIT ${Math.trunc(limit)}`, where.params);
+  }
+
+  async readWhere(table: TableRef, where: string): Promise<SnapshotChunk> {
+    const plan = await this.plan(table);
+    return this.readRows(table, plan, `${plan.select} WHERE ${where} ORDER BY ${plan.info.keys.primaryKey.map(q).join(', ')}`, []);
+  }
+
+  /** Runs `sql` in one consistent snapshot; the rows in the decoder's forms, with their identities. */
+  private async readRows(table: TableRef, plan: TablePlan, sql: string, params: readonly SqlValue[]): Promise<SnapshotChunk> {
     const conn = await this.pool.getConnection();
     let at: BinlogPosition;
     let raw: unknown[][];
     try {
       at = await this.snapshot(conn);
-      [raw] = (await conn.query({ sql, values: where.params, rowsAsArray: true })) as unknown as [unknown[][]];
+      [raw] = (await conn.query({ sql, values: params as SqlValue[], rowsAsArray: true })) as unknown as [unknown[][]];
       await conn.query('COMMIT');
       conn.release();
     } catch (err) {
       conn.destroy();
-      throw new SourceError('SOURCE_CONNECTION', `snapshot read of ${table.schema}.${table.name} failed: ${describeError(err)}`, { cause: err, retriable: true });
+      const network = isNetworkError(err);
+      throw new SourceError(network ? 'SOURCE_CONNECTION' : 'SOURCE_METADATA', `snapshot read of ${table.schema}.${table.name} failed: ${describeError(err)}`, { cause: err, retriable: network });
     }
-    const rows: Row[] = raw.map((values) => {
-      const row: Record<string, SqlValue> = {};
-      plan.columns.forEach((c, i) => {
-        const v = values[i] ?? null;
-        row[c.name] = c.fix ? c.fix(v) : (v as SqlValue);
-      });
-      return row;
-    });
+    const rows = raw.map((values) => toRow(plan.columns, values));
     const ids = await this.identify(table, rows);
     const out: SnapshotRow[] = rows.map((row, i) => ({ row, identity: ids[i]!, bytes: sizeOf(row) }));
     return { at, keys: plan.info.keys, rows: out };

@@ -5,7 +5,7 @@
 import type { PipelineConfig } from '../config/load.js';
 import type { Logger } from '../core/log.js';
 import { MySqlSource } from '../../connectors/mysql-source/index.js';
-import { MySqlCheckpointStore, MySqlPartitionOffsets, MySqlSink, PipelineLock, PipelineLockKeeper, type LockHolder } from '../../connectors/mysql-sink/index.js';
+import { MySqlCheckpointStore, MySqlPartitionOffsets, MySqlRequestStore, MySqlSink, PipelineLock, PipelineLockKeeper, type LockHolder } from '../../connectors/mysql-sink/index.js';
 import { createKafka, type KafkaClientSettings } from '../../connectors/kafka/index.js';
 export { KafkaPositionStore, KafkaPublisher, KafkaSinkWorker, fencedError, isFenced, ensureTopic, publisherTransactionalId, readPublishedPosition, publisherGroup } from '../../connectors/kafka/index.js';
 import type { Kafka } from 'kafkajs';
@@ -17,6 +17,8 @@ export interface OpenConnectors {
   /** Absent when opened with `sink: false` (dry runs apply nothing). */
   readonly sink: MySqlSink;
   readonly checkpoints: MySqlCheckpointStore;
+  /** Requests to the daemon (snapshot, repair). */
+  readonly requests: MySqlRequestStore;
   readonly lock: {
     /**
      * Takes the pipeline's lock for this process's lifetime; fails if a daemon already holds it. Until
@@ -73,8 +75,10 @@ export async function openConnectors(config: PipelineConfig, logger: Logger, opt
     logger: logger.child({ component: 'checkpoints' }),
     ...(options.oneShot ? { maxAttempts: 2 } : {}),
   });
+  const requests = new MySqlRequestStore({ ...target, logger: logger.child({ component: 'requests' }) });
   return {
     source,
+    requests,
     get sink(): MySqlSink {
       if (!sink) throw new Error('this command opened no sink');
       return sink;
@@ -85,7 +89,7 @@ export async function openConnectors(config: PipelineConfig, logger: Logger, opt
       holder: async () => ((await lock.isHeld(config.name)) as LockHolder | null)?.connectionId ?? null,
     },
     async close() {
-      await Promise.allSettled([source.close(), sink?.close(), checkpoints.close(), keeper.release()]);
+      await Promise.allSettled([source.close(), sink?.close(), checkpoints.close(), requests.close(), keeper.release()]);
     },
   };
 }

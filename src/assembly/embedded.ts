@@ -8,7 +8,8 @@ import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { Pipeline, type PipelineOptions, type PipelineResult } from '../core/pipeline.js';
 import { comparePositions, formatPosition, type BinlogPosition } from '../core/position.js';
-import type { SnapshotProgress, SnapshotTableProgress } from '../core/ports.js';
+import type { SnapshotProgress, SnapshotTableProgress, SnapshotTarget } from '../core/ports.js';
+import { RequestRunner } from './requests.js';
 import { Snapshotter, planSnapshot } from '../core/snapshotter.js';
 import { createMissingTargetTables } from '../preflight/create-tables.js';
 import { resolveStart } from '../core/start-position.js';
@@ -99,14 +100,32 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
     const running = pipeline;
     const stopProgress = reportProgress(pipeline, logger, o.progressEveryMs ?? 5000);
     o.onStarted?.(pipeline);
-    const progress = start.checkpoint?.snapshot;
-    const copying = progress ? runSnapshot(config, c, running, progress, logger, o) : null;
+    const t = config.target;
+    const target = c.source.keysOn({ host: t.host, port: t.port, user: t.user, password: t.password });
+    const snapshot = (progress: SnapshotProgress): Promise<void> => runSnapshot(config, c, target, running, progress, logger, o);
+    const resumed = start.checkpoint?.snapshot;
+    const copying = resumed ? snapshot(resumed) : null;
+    const serving = new AbortController();
+    const requests = new RequestRunner({
+      pipelineName: config.name,
+      store: c.requests,
+      pipeline: running,
+      source: c.source,
+      target,
+      snapshot,
+      resumed: copying,
+      resumedReason: resumed?.reason ?? null,
+      logger: logger.child({ component: 'requests' }),
+      signal: serving.signal,
+    }).run();
     try {
       const result = await running.run(o.signal);
-      await copying;
+      serving.abort();
+      await Promise.all([copying, requests]);
       logger.info(summarize(result.stats), 'stopped cleanly; final checkpoint stored');
       return result;
     } finally {
+      serving.abort();
       stopProgress();
     }
   } finally {
@@ -114,14 +133,21 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
   }
 }
 
-/** Runs the snapshot beside the pipeline; its failure stops the pipeline (a restart continues the copy). */
-function runSnapshot(config: PipelineConfig, c: Pick<OpenConnectors, 'source'>, pipeline: Pipeline, progress: SnapshotProgress, logger: Logger, o: RunOptions): Promise<void> {
+/** Runs a snapshot beside the pipeline; its failure stops the pipeline (a restart continues the copy). */
+function runSnapshot(
+  config: PipelineConfig,
+  c: Pick<OpenConnectors, 'source'>,
+  target: SnapshotTarget,
+  pipeline: Pipeline,
+  progress: SnapshotProgress,
+  logger: Logger,
+  o: RunOptions,
+): Promise<void> {
   const stop = new AbortController();
   o.signal.addEventListener('abort', () => stop.abort(), { once: true });
-  const t = config.target;
   const snapshotter = new Snapshotter({
     source: c.source,
-    target: c.source.keysOn({ host: t.host, port: t.port, user: t.user, password: t.password }),
+    target,
     placer: pipeline,
     progress,
     chunkSize: config.snapshot.chunkSize,

@@ -18,10 +18,13 @@ Usage:
   binlog-sync replay  --config FILE --from FILE:POS [--to FILE:POS] [--dry-run] [--force]
                                                                   re-apply a binlog range idempotently (or print it as JSON lines);
                                                                   refuses while the daemon runs, and a --to before the checkpoint without --force
-  binlog-sync verify  --config FILE [--tables db.t1,db.t2] [--json] [--chunk-size N] [--wait-seconds N] [--parallel N] [--max-keys N]
+  binlog-sync verify  --config FILE [--tables db.t1,db.t2] [--json] [--repair] [--chunk-size N] [--wait-seconds N] [--parallel N] [--max-keys N]
                                                                   compare every synced table on source and target by server-side chunk
                                                                   checksums, narrowed to the differing keys; rechecked after the pipeline
-                                                                  applied past the source position (exit 0 equal, 1 differs, 2 error)
+                                                                  applied past the source position (exit 0 equal, 1 differs, 2 error);
+                                                                  --repair: the running daemon copies the differing rows again, then verify again
+  binlog-sync snapshot --config FILE --tables db.t1,db.t2 [--no-wait]
+                                                                  copy tables again while streaming (the running daemon does it)
   binlog-sync demo    [--seconds N]                               local demo: throwaway source + target, a workload, sync, verify
   binlog-sync help
 
@@ -38,6 +41,7 @@ const commands: Record<string, () => Promise<Command>> = {
   status: async () => (await import('./status.js')).statusCommand,
   replay: async () => (await import('./replay.js')).replayCommand,
   verify: async () => (await import('./verify.js')).verifyCommand,
+  snapshot: async () => (await import('./snapshot.js')).snapshotCommand,
   demo: async () => (await import('./demo.js')).demoCommand,
 };
 

@@ -99,7 +99,7 @@ export class Pipeline {
   /** Dispatcher batches and chunk placements take turns on this chain. */
   private turn: Promise<void> = Promise.resolve();
   private readonly windows = new ChunkWindows();
-  private readonly placements = new Map<number, { resolve: () => void; reject: (err: unknown) => void; progressAt: (handedOn: number, skipped: number) => SnapshotProgress }>();
+  private readonly placements = new Map<number, { resolve: () => void; reject: (err: unknown) => void; progressAt: ((handedOn: number, skipped: number) => SnapshotProgress) | undefined }>();
   private snapshotRows = 0;
 
   constructor(private readonly o: PipelineOptions) {
@@ -331,7 +331,7 @@ export class Pipeline {
    * transaction's). `progressAt` is called at that moment: what it returns rides with the chunk into
    * the checkpoint.
    */
-  placeChunk(w: ChunkWindow, rows: ChunkRows, progressAt: (handedOn: number, skipped: number) => SnapshotProgress): Promise<void> {
+  placeChunk(w: ChunkWindow, rows: ChunkRows, progressAt?: (handedOn: number, skipped: number) => SnapshotProgress): Promise<void> {
     w.complete(rows);
     return new Promise<void>((resolve, reject) => {
       if (this.fatal) {
@@ -345,6 +345,14 @@ export class Pipeline {
         void this.exclusive(() => this.placeDue(this.boundary!.position)).catch((err: unknown) => this.fail(err));
       }
     });
+  }
+
+  /** Resolves once every row of a chunk placed by `placeChunk` is applied on the target. */
+  async chunkApplied(w: ChunkWindow): Promise<void> {
+    while (!this.watermark.isDone(w.seq)) {
+      if (this.fatal) throw this.fatal;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** Drops a window whose chunk will not come (its read failed). */
@@ -376,7 +384,7 @@ export class Pipeline {
           }
         }
       }
-      const progress = placement?.progressAt(mutations.length, skipped);
+      const progress = placement?.progressAt?.(mutations.length, skipped);
       this.watermark.commit(w.seq, at.position, at.timestampMs, progress ? { snapshot: progress } : {});
       this.snapshotRows += mutations.length;
       placement?.resolve();

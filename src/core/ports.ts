@@ -138,6 +138,11 @@ export interface SnapshotSource {
   readChunk(table: TableRef, after: readonly SqlValue[] | null, limit: number): Promise<SnapshotChunk>;
   /** The identities of rows of `table` (key columns at least) as the target compares keys. */
   identify(table: TableRef, rows: readonly Row[]): Promise<readonly RowIdentity[]>;
+  /**
+   * The rows matching `where` (a condition over the key columns, written by `verify` for the keys it
+   * found different), in one consistent snapshot, with the binlog position it corresponds to.
+   */
+  readWhere(table: TableRef, where: string): Promise<SnapshotChunk>;
 }
 
 /** What a snapshot reads from the target: the keys it holds in a chunk's range (rows the source lacks are deleted). */
@@ -147,6 +152,8 @@ export interface SnapshotTarget {
    * null) up to and including `upTo` (to the end when null), compared and ordered by the target.
    */
   keysInRange(keys: TableKeys, after: readonly SqlValue[] | null, upTo: readonly SqlValue[] | null): Promise<readonly Row[]>;
+  /** The primary keys the target holds that match `where` (see SnapshotSource.readWhere). */
+  keysWhere(keys: TableKeys, where: string): Promise<readonly Row[]>;
 }
 
 export interface SnapshotTable {
@@ -239,5 +246,36 @@ export interface PartitionOffsetStore {
   save(claim: PartitionClaim, nextOffset: bigint): Promise<void>;
   /** Every partition's stored offset and owner for the pipeline and topic (status). */
   list(pipeline: string, topic: string): Promise<readonly { readonly partition: number; readonly nextOffset: bigint; readonly owner: string }[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Work another command asks of the running daemon (`snapshot --tables`, `verify --repair`), kept on the
+ * target: the daemon runs it inside its pipeline, so copied rows take their place in the stream.
+ */
+export interface ControlRequest {
+  readonly id: number;
+  readonly kind: 'snapshot' | 'repair';
+  /** `db.table` names: the tables to copy (snapshot) or repair. */
+  readonly tables: readonly string[];
+  /** repair: per table, the keys to copy again, as `verify` reports them (its key columns and exact values). */
+  readonly repairs: readonly RepairKeys[];
+  readonly state: 'pending' | 'running' | 'done' | 'failed';
+  readonly message: string | null;
+}
+
+/** Keys of one table to copy again: `columns` and `keys` in verify's forms (src/verify/key-columns.ts). */
+export interface RepairKeys {
+  readonly table: string;
+  readonly columns: readonly unknown[];
+  readonly keys: readonly (readonly (string | null)[])[];
+}
+
+export interface RequestStore {
+  add(pipeline: string, request: Pick<ControlRequest, 'kind' | 'tables' | 'repairs'>): Promise<number>;
+  /** The oldest unfinished request (a running one first: the daemon that ran it stopped). */
+  next(pipeline: string): Promise<ControlRequest | null>;
+  get(id: number): Promise<ControlRequest | null>;
+  setState(id: number, state: ControlRequest['state'], message?: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -12,9 +12,12 @@
  * checkpoint covers, not from zero. Progress is updated only at placement, in stream order, so it
  * never claims a chunk the checkpoint does not cover.
  */
-import type { Mutation, SqlValue, TableRef } from './event.js';
+import type { Mutation, Row, SqlValue, TableKeys, TableRef } from './event.js';
+import type { BinlogPosition } from './position.js';
 import { tableKey } from './event.js';
 import { BinlogSyncError, describeError } from './errors.js';
+import { DEFAULT_BACKOFF, backoffDelay, sleep } from './backoff.js';
+import { isNetworkError } from './network-errors.js';
 import { valueFromJson, valueToJson, type JsonValue } from './json.js';
 import type { Logger } from './log.js';
 import type { SnapshotProgress, SnapshotSource, SnapshotTableProgress, SnapshotTarget } from './ports.js';
@@ -35,8 +38,57 @@ interface ReadChunk {
 /** The pipeline's side: where chunks enter the stream (Pipeline implements it). */
 export interface ChunkPlacer {
   openChunkWindow(table: TableRef): ChunkWindow;
-  placeChunk(w: ChunkWindow, rows: ChunkRows, progressAt: (handedOn: number, skipped: number) => SnapshotProgress): Promise<void>;
+  placeChunk(w: ChunkWindow, rows: ChunkRows, progressAt?: (handedOn: number, skipped: number) => SnapshotProgress): Promise<void>;
   closeChunkWindow(w: ChunkWindow): void;
+}
+
+/**
+ * Copies again the rows of `table` matching `where` (keys `verify` found different): upserts of what
+ * the source holds, deletes of what only the target holds, placed in the stream like a snapshot chunk,
+ * so a live change of the same key is never raced. Resolves once handed on.
+ */
+export async function copyRows(
+  o: Pick<SnapshotterOptions, 'source' | 'target' | 'placer'>,
+  table: TableRef,
+  where: string,
+): Promise<{ readonly copied: number; readonly deleted: number; readonly window: ChunkWindow }> {
+  const w = o.placer.openChunkWindow(table);
+  let rows: ChunkRows;
+  try {
+    const chunk = await o.source.readWhere(table, where);
+    w.setAt(chunk.at);
+    const now = Date.now();
+    const upserts = chunk.rows.map((r, i) => snapshotMutation('upsert', chunk.keys, r.row, r.identity, w.seq, chunk.at, i, now, r.bytes));
+    const deletes = await targetOnly(o, table, chunk.keys, await o.target.keysWhere(chunk.keys, where), upserts, w, chunk.at, now);
+    rows = { upserts, deletes };
+  } catch (err) {
+    o.placer.closeChunkWindow(w);
+    throw new BinlogSyncError('SNAPSHOT', `repair: reading the rows of ${tableKey(table)} to copy again failed: ${describeError(err)}`, { cause: err });
+  }
+  await o.placer.placeChunk(w, rows);
+  return { copied: rows.upserts.length, deleted: rows.deletes.length, window: w };
+}
+
+/** Deletes for the target's keys (`held`) that are not among the source's rows (`upserts`). */
+async function targetOnly(
+  o: Pick<SnapshotterOptions, 'source'>,
+  table: TableRef,
+  keys: TableKeys,
+  held: readonly Row[],
+  upserts: readonly Mutation[],
+  w: ChunkWindow,
+  at: BinlogPosition,
+  now: number,
+): Promise<Mutation[]> {
+  if (held.length === 0) return [];
+  const ids = await o.source.identify(table, held);
+  const copied = new Set(upserts.map((m) => m.rowId));
+  const deletes: Mutation[] = [];
+  held.forEach((row, i) => {
+    const id = ids[i]!;
+    if (!copied.has(id.key)) deletes.push(snapshotMutation('delete', keys, row, id, w.seq, at, upserts.length + i, now, 64));
+  });
+  return deletes;
 }
 
 export interface SnapshotterOptions {
@@ -124,18 +176,26 @@ export class Snapshotter {
   private async copyTable(name: string): Promise<void> {
     const table = tableRefOf(name);
     let after: readonly SqlValue[] | null = (this.placed.get(name)?.after ?? null)?.map((v) => valueFromJson(v)) ?? null;
+    let failures = 0;
     for (;;) {
       if (this.o.signal.aborted) return;
       const w = this.o.placer.openChunkWindow(table);
       let chunk: ReadChunk;
       try {
         chunk = await this.readChunk(w, table, after);
+        failures = 0;
       } catch (err) {
         this.o.placer.closeChunkWindow(w);
-        throw new BinlogSyncError('SNAPSHOT', `snapshot: reading a chunk of ${name} after key ${after ? JSON.stringify(after.map(valueToJson)) : '(start)'} failed: ${describeError(err)}`, {
-          cause: err,
-          retriable: err instanceof BinlogSyncError ? err.retriable : false,
-        });
+        const where = `${name} after key ${after ? JSON.stringify(after.map(valueToJson)) : '(start)'}`;
+        const retriable = err instanceof BinlogSyncError ? err.retriable : isNetworkError(err);
+        if (retriable && !this.o.signal.aborted) {
+          // A server restarting or unreachable for a while: the stream waits for it too.
+          const delayMs = backoffDelay(DEFAULT_BACKOFF, failures++);
+          this.o.logger.warn({ table: name, attempt: failures, delayMs, err: describeError(err) }, `snapshot: reading a chunk of ${where} failed; trying again`);
+          await sleep(delayMs, this.o.signal).catch(() => undefined);
+          continue;
+        }
+        throw new BinlogSyncError('SNAPSHOT', `snapshot: reading a chunk of ${where} failed: ${describeError(err)}`, { cause: err });
       }
       const lastJson: JsonValue[] | null = chunk.last ? chunk.last.map(valueToJson) : null;
       await this.o.placer.placeChunk(w, chunk.rows, () => {
@@ -172,13 +232,7 @@ export class Snapshotter {
     const done = read < this.o.chunkSize;
     const last = read > 0 ? upserts[read - 1]!.key : after;
     const held = await this.o.target.keysInRange(chunk.keys, after, done ? null : last);
-    const ids = await this.o.source.identify(table, held);
-    const copied = new Set(upserts.map((m) => m.rowId));
-    const deletes: Mutation[] = [];
-    held.forEach((row, i) => {
-      const id = ids[i]!;
-      if (!copied.has(id.key)) deletes.push(snapshotMutation('delete', chunk.keys, row, id, w.seq, chunk.at, read + i, now, 64));
-    });
+    const deletes = await targetOnly(this.o, table, chunk.keys, held, upserts, w, chunk.at, now);
     return { rows: { upserts, deletes }, read, done, last };
   }
 }

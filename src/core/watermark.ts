@@ -240,6 +240,11 @@ export class Watermark {
     return { ...cp, ...(resolvedXa.length > 0 ? { resolvedXa } : {}), ...(snapshot ? { snapshot } : {}) };
   }
 
+  /** Whether transaction `txSeq` (seen before) has all its mutations applied. */
+  isDone(txSeq: number): boolean {
+    return !this.open.has(txSeq);
+  }
+
   /** Transactions seen but not yet done. */
   get inFlight(): number {
     return this.open.size;

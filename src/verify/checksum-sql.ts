@@ -119,16 +119,18 @@ export function rangeRowsSql(t: ChecksumTable, columns: readonly ComparedColumn[
 
 /** The rows of the given keys, compared as the server compares keys (a `_ci` key finds its other case). */
 export function keyRowsSql(t: ChecksumTable, columns: readonly ComparedColumn[], keys: readonly KeyTuple[]): string {
-  if (keys.length === 0) throw new TypeError('keyRowsSql: no keys');
-  let where: string;
-  if (t.key.length === 1) {
-    const col = t.key[0]!;
-    where = `${quoteIdent(col.name)} IN (${keys.map((k) => keyLiteral(col, k[0] ?? null)).join(', ')})`;
-  } else {
-    // Not a row IN: MariaDB compares row-IN values without converting their character sets.
-    where = keys.map((k) => `(${t.key.map((c, i) => `${quoteIdent(c.name)} = ${keyLiteral(c, k[i] ?? null)}`).join(' AND ')})`).join(' OR ');
+  return `SELECT ${keyedRowsSelect(t, columns)} FROM ${tableRef(t)} WHERE ${keysCondition(t.key, keys)}`;
+}
+
+/** The condition that selects exactly the given keys, as the server compares keys (also for repairs). */
+export function keysCondition(key: readonly KeyColumn[], keys: readonly KeyTuple[]): string {
+  if (keys.length === 0) throw new TypeError('keysCondition: no keys');
+  if (key.length === 1) {
+    const col = key[0]!;
+    return `${quoteIdent(col.name)} IN (${keys.map((k) => keyLiteral(col, k[0] ?? null)).join(', ')})`;
   }
-  return `SELECT ${keyedRowsSelect(t, columns)} FROM ${tableRef(t)} WHERE ${where}`;
+  // Not a row IN: MariaDB compares row-IN values without converting their character sets.
+  return keys.map((k) => `(${key.map((c, i) => `${quoteIdent(c.name)} = ${keyLiteral(c, k[i] ?? null)}`).join(' AND ')})`).join(' OR ');
 }
 
 export interface KeyedRow {

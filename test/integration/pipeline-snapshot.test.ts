@@ -15,7 +15,7 @@ import { startServerPair, type ServerPair } from '../support/servers.js';
 import { assertSameData } from '../support/digest.js';
 import { ALL_TYPES_COLUMNS, ALL_TYPES_ROWS } from '../support/all-types.js';
 import { createWorkloadSchema, runWorkload } from '../../src/local/workload.js';
-import { killStartedClis, pipelineEnv, startCli, TEST_PIPELINE, waitForCatchUp, type CliRun } from '../support/pipeline-process.js';
+import { killStartedClis, pipelineEnv, runCli, startCli, TEST_PIPELINE, waitForCatchUp, type CliRun } from '../support/pipeline-process.js';
 import { waitFor } from '../support/wait-for.js';
 
 let servers: ServerPair;
@@ -201,6 +201,81 @@ describe('snapshot', () => {
       await stopCli(again);
     } finally {
       if (again.proc.exitCode === null) again.proc.kill('SIGKILL');
+    }
+  }, 300_000);
+});
+
+describe('snapshot on demand and verify --repair, while streaming', () => {
+  it('snapshot --tables copies a table again after an accident on the target, while writes go on', async () => {
+    const src = servers.source;
+    await src.query('CREATE DATABASE snapr');
+    await src.query('CREATE TABLE snapr.t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, n INT NOT NULL)');
+    await src.query('INSERT INTO snapr.t SELECT seq, CONCAT(\'v\', seq), 0 FROM snapr.seq_1_to_20000');
+    const env = pipelineEnv(src.endpoint(), servers.target.endpoint(), { PIPELINE_NAME: 'snap-req', SYNC_DB: 'snapr', SNAPSHOT: 'initial', SNAPSHOT_CHUNK_SIZE: '1500' });
+    const run = startCli(['run', '--config', TEST_PIPELINE], env, join(logDir, 'request.log'));
+    try {
+      await run.running;
+      await snapshotDone('snap-req', run, 120_000);
+      // An accident on the target: rows lost, rows changed, a row that never existed.
+      await servers.target.query("DELETE FROM snapr.t WHERE id % 10 = 0; UPDATE snapr.t SET v = 'broken' WHERE id % 10 = 1; INSERT INTO snapr.t VALUES (999999, 'extra', 0)");
+      let writing = true;
+      const writer = (async () => {
+        const c = await src.connect();
+        let i = 0;
+        while (writing) await c.query('UPDATE snapr.t SET n = n + 1 WHERE id = ?', [(i++ * 7919) % 20000 + 1]);
+        await c.end();
+      })();
+      const asked = await runCli(['snapshot', '--config', TEST_PIPELINE, '--tables', 'snapr.t'], env, 180_000);
+      writing = false;
+      await writer;
+      expect(asked.code, asked.stdout + asked.stderr).toBe(0);
+      expect(asked.stdout).toMatch(/request \d+: copy snapr\.t again; the daemon .* runs it while streaming/);
+      expect(asked.stdout).toMatch(/request \d+ done: copied snapr\.t again/);
+      await waitForCatchUp(src.endpoint(), servers.target.endpoint(), 'snap-req');
+      await assertSameData(src, servers.target, 'snapr');
+      const bad = await runCli(['snapshot', '--config', TEST_PIPELINE, '--tables', 'snapr.nope'], env);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/snapr\.nope is not a synced table of this pipeline/);
+      await stopCli(run);
+    } finally {
+      if (run.proc.exitCode === null) run.proc.kill('SIGKILL');
+    }
+  }, 300_000);
+
+  it('verify --repair copies the differing rows again through the running daemon and verifies equal, under load', async () => {
+    const src = servers.source;
+    await src.query('CREATE DATABASE snapv');
+    const c = await src.connect();
+    try {
+      await createWorkloadSchema(c, 'snapv');
+    } finally {
+      await c.end();
+    }
+    await src.query('CREATE TABLE snapv.quiet (id INT PRIMARY KEY, v VARCHAR(20) COLLATE utf8mb4_general_ci, b BLOB)');
+    await src.query("INSERT INTO snapv.quiet SELECT seq, CONCAT('q', seq), UNHEX(MD5(seq)) FROM snapv.seq_1_to_3000");
+    await runWorkload(src.endpoint(), { db: 'snapv', transactions: 300, concurrency: 2, seed: 5 });
+    const env = pipelineEnv(src.endpoint(), servers.target.endpoint(), { PIPELINE_NAME: 'snap-repair', SYNC_DB: 'snapv', SNAPSHOT: 'initial' });
+    const run = startCli(['run', '--config', TEST_PIPELINE], env, join(logDir, 'repair.log'));
+    try {
+      await run.running;
+      await snapshotDone('snap-repair', run, 120_000);
+      await waitForCatchUp(src.endpoint(), servers.target.endpoint(), 'snap-repair');
+      // Differences only the target has: a missing row, a changed value, a case-only change, a BLOB byte, an extra row.
+      await servers.target.query(
+        "DELETE FROM snapv.quiet WHERE id = 17; UPDATE snapv.quiet SET v = 'changed' WHERE id = 18; UPDATE snapv.quiet SET v = 'Q19' WHERE id = 19; UPDATE snapv.quiet SET b = UNHEX('00') WHERE id = 20; INSERT INTO snapv.quiet VALUES (5000, 'extra', NULL)",
+      );
+      const load = runWorkload(src.endpoint(), { db: 'snapv', durationMs: 15_000, concurrency: 2, seed: 9 });
+      const repaired = await runCli(['verify', '--config', TEST_PIPELINE, '--repair'], env, 240_000);
+      await load;
+      expect(repaired.code, repaired.stdout + repaired.stderr).toBe(0);
+      // Exactly the four rows that differ or are missing copied again, the extra one deleted.
+      expect(repaired.stderr).toMatch(/verify --repair: request \d+ done: 4 rows copied again, 1 deleted, in 1 tables/);
+      expect(repaired.stdout).toMatch(/snapv\.quiet .*different/); // the first pass found them
+      await waitForCatchUp(src.endpoint(), servers.target.endpoint(), 'snap-repair');
+      await assertSameData(src, servers.target, 'snapv');
+      await stopCli(run);
+    } finally {
+      if (run.proc.exitCode === null) run.proc.kill('SIGKILL');
     }
   }, 300_000);
 });
