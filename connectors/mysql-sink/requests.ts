@@ -97,6 +97,15 @@ export class MySqlRequestStore implements RequestStore {
     });
   }
 
+  /** Every unfinished request of the pipeline, oldest first (for status). */
+  async unfinished(pipeline: string): Promise<ControlRequest[]> {
+    await this.ensureTable();
+    return this.run('read the requests', async (conn) => {
+      const [rows] = await conn.query(`SELECT id, kind, body, state, message FROM ${QUALIFIED} WHERE pipeline = ? AND state IN ('running', 'pending') ORDER BY id`, [pipeline]);
+      return (rows as RequestRow[]).map(toRequest);
+    });
+  }
+
   async get(id: number): Promise<ControlRequest | null> {
     await this.ensureTable();
     return this.run('read a request', async (conn) => {

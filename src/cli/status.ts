@@ -41,6 +41,10 @@ export interface PipelineStatus {
   readonly sourceHead: string;
   readonly lagBytes: number | null;
   readonly lagSeconds: number | null;
+  /** A snapshot in progress, as far as the stored checkpoint covers it. */
+  readonly snapshot: { readonly reason: string; readonly tables: readonly { table: string; rows: number; estimatedRows: number; done: boolean }[] } | null;
+  /** Requests to the daemon not finished yet (snapshot --tables, verify --repair). */
+  readonly requests: readonly { id: number; kind: string; tables: readonly string[]; state: string }[];
   /** transport.kind: kafka only. */
   readonly kafka?: KafkaStatus;
 }
@@ -70,7 +74,7 @@ export async function binlogDistance(config: PipelineConfig['source'], from: Bin
 export async function readStatus(config: PipelineConfig): Promise<PipelineStatus> {
   const c = await openConnectors(config, createLogger({ level: 'silent' }), { sink: false, oneShot: true });
   try {
-    const [checkpoint, head, holder] = await Promise.all([c.checkpoints.load(config.name), c.source.head(), c.lock.holder()]);
+    const [checkpoint, head, holder, requests] = await Promise.all([c.checkpoints.load(config.name), c.source.head(), c.lock.holder(), c.requests.unfinished(config.name)]);
     const lagBytes = checkpoint ? await binlogDistance(config.source, checkpoint.position, head) : null;
     const lagSeconds = checkpoint && lagBytes !== null ? (lagBytes === 0 ? 0 : Math.max(0, (Date.now() - checkpoint.sourceTimestampMs) / 1000)) : null;
     return {
@@ -85,6 +89,10 @@ export async function readStatus(config: PipelineConfig): Promise<PipelineStatus
           }
         : null,
       sourceHead: formatPosition(head),
+      snapshot: checkpoint?.snapshot
+        ? { reason: checkpoint.snapshot.reason, tables: checkpoint.snapshot.tables.map((t) => ({ table: t.table, rows: t.rows, estimatedRows: t.estimatedRows, done: t.done })) }
+        : null,
+      requests: requests.map((r) => ({ id: r.id, kind: r.kind, tables: r.tables, state: r.state })),
       lagBytes,
       lagSeconds: lagSeconds === null ? null : Math.round(lagSeconds * 10) / 10,
       ...(config.transport.kind === 'kafka' ? { kafka: await readKafkaStatus(config, head) } : {}),
@@ -157,6 +165,19 @@ export async function statusCommand(argv: string[]): Promise<number> {
     ['checkpoint', s.checkpoint ? `${s.checkpoint.position}${s.checkpoint.gtid ? ` (gtid ${s.checkpoint.gtid})` : ''}` : 'none yet (the first run starts from source.start)'],
     ['source head', s.sourceHead],
     ['lag', s.lagBytes === null ? (s.checkpoint ? 'unknown: the checkpoint binlog file is no longer on the source' : '-') : `${s.lagBytes} bytes, ${s.lagSeconds} s`],
+    ...(s.snapshot
+      ? ([
+          [
+            'snapshot',
+            `${s.snapshot.reason}: ${s.snapshot.tables.filter((t) => t.done).length} of ${s.snapshot.tables.length} tables copied` +
+              s.snapshot.tables
+                .filter((t) => !t.done)
+                .map((t) => `\n             ${t.table}: ${t.rows} of ~${t.estimatedRows} rows (${t.estimatedRows > 0 ? Math.min(100, Math.round((100 * t.rows) / t.estimatedRows)) : 0}%)`)
+                .join(''),
+          ],
+        ] as [string, string][])
+      : []),
+    ...s.requests.map((r): [string, string] => [`request ${r.id}`, `${r.kind} of ${r.tables.join(', ')}: ${r.state}`]),
   ];
   const kf = s.kafka;
   // Kafka mode keeps no checkpoint row and no lock: its position is the publisher's, its workers are the group.
