@@ -25,3 +25,4 @@ export { Watermark, commitOptionsOf } from './core/watermark.js';
 export { appendMutations } from './core/router.js';
 export * from './core/source-identity.js';
 export * from './core/gtid-position.js';
+export * from './core/source-continuity.js';

@@ -7,7 +7,9 @@ import type { PipelineConfig } from '../config/load.js';
 import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { Pipeline, type PipelineOptions, type PipelineResult } from '../core/pipeline.js';
-import { formatPosition, type BinlogPosition } from '../core/position.js';
+import { comparePositions, formatPosition, type BinlogPosition } from '../core/position.js';
+import type { Checkpoint, SinkConnector } from '../core/ports.js';
+import { describeSource, sameSource } from '../core/source-identity.js';
 import { resolveStart } from '../core/start-position.js';
 import { EmbeddedTransport } from '../transport/embedded.js';
 import { TableFilter } from '../core/table-filter.js';
@@ -59,21 +61,36 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
       pipeline?.abort(err);
     });
     const stored = await c.checkpoints.load(config.name);
+    // The stored position is a place of this server's binlog only if the checkpoint names it (or names
+    // none, as older ones). An unreachable source is for preflight to report.
+    const current = await c.source.identity().catch(() => null);
+    const storedHere = stored && (!stored.source || !current || sameSource(stored.source, current)) ? stored.position : null;
     const report = await runPreflight(config, {
-      ...(o.resetTo ? { checkpoint: o.resetTo } : stored ? { checkpoint: stored.position } : {}),
+      ...(o.resetTo ? { checkpoint: o.resetTo } : storedHere ? { checkpoint: storedHere } : {}),
     });
     for (const check of report.checks) if (check.status === 'warn') logger.warn({ check: check.id }, `${check.title}: ${check.detail}`);
     assertPreflightPassed(report);
     if (o.resetTo) {
-      await c.checkpoints.reset(config.name, { position: o.resetTo, sourceTimestampMs: Date.now() });
-      logger.warn({ position: formatPosition(o.resetTo), previous: stored ? formatPosition(stored.position) : null }, 'checkpoint rewound (--reset-to)');
+      // The reset declares a place of this server's binlog: the checkpoint names the server.
+      const source = await c.source.identity();
+      const gtidPos = await c.source.gtidPositionAt(o.resetTo);
+      const position = { file: o.resetTo.file, pos: o.resetTo.pos, ...(gtidPos !== null ? { gtidPos } : {}) };
+      await c.checkpoints.reset(config.name, { position, sourceTimestampMs: Date.now(), source });
+      logger.warn(
+        { position: formatPosition(o.resetTo), source: describeSource(source), previous: stored ? formatPosition(stored.position) : null, previousSource: stored?.source ? describeSource(stored.source) : null },
+        'checkpoint rewound (--reset-to)',
+      );
     }
-    const start = await resolveStart(config.name, config.source.start, c.source, c.checkpoints);
+    const start = await resolveStart(config.name, config.source.start, c.source, c.checkpoints, {
+      logger,
+      endpoint: `${config.source.host}:${config.source.port}`,
+      canMove: (cp) => appliedPastCheckpoint(c.sink, cp),
+    });
     logger.info(
-      { pipeline: config.name, from: start.from.kind === 'gtid' ? start.from.gtid : formatPosition(start.from.position), origin: start.origin },
+      { pipeline: config.name, from: start.from.kind === 'gtid' ? start.from.gtid : formatPosition(start.from.position), origin: start.origin, source: describeSource(start.source) },
       'starting',
     );
-    pipeline = createPipeline(config, c, logger, { from: start.from, initialCheckpoint: start.checkpoint, checkpoints: c.checkpoints });
+    pipeline = createPipeline(config, c, logger, { from: start.from, initialCheckpoint: start.checkpoint, checkpoints: c.checkpoints, sourceIdentity: start.source });
     const stopProgress = reportProgress(pipeline, logger, o.progressEveryMs ?? 5000);
     o.onStarted?.(pipeline);
     try {
@@ -86,4 +103,24 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
   } finally {
     await c.close();
   }
+}
+
+/**
+ * Why the target cannot follow the checkpoint to another server, or null. The applied log names the
+ * changes applied exactly once (foreign-key groups, statement-format changes) by positions of the old
+ * server's binlog: those at or before the checkpoint are covered by it and forgotten by the move, but
+ * one past it would be applied a second time there, as nothing can recognise it in the new binlog.
+ */
+async function appliedPastCheckpoint(sink: Pick<SinkConnector, 'orderApplied' | 'lastStatement'>, stored: Checkpoint): Promise<string | null> {
+  const past: string[] = [];
+  for (const [group, change] of await sink.orderApplied()) {
+    if (comparePositions(change.txStart, stored.position) >= 0) past.push(`changes of the foreign-key group ${group} up to the transaction at ${formatPosition(change.txStart)}`);
+  }
+  const statement = await sink.lastStatement();
+  if (statement && comparePositions(statement, stored.position) > 0) past.push(`the statement-format change at ${formatPosition(statement)}`);
+  if (past.length === 0) return null;
+  return (
+    `the target holds ${past.join(' and ')}, applied exactly once past the checkpoint (it was stopped with kill -9, or a prepared XA transaction held the checkpoint back), ` +
+    'and they cannot be recognised in the new server\'s binlog, so they would be applied twice'
+  );
 }

@@ -22,6 +22,7 @@ import { Watermark, commitOptionsOf } from './watermark.js';
 import { appendMutations } from './router.js';
 import { describeError } from './errors.js';
 import type { Logger } from './log.js';
+import type { SourceIdentity } from './source-identity.js';
 import type { Transport } from '../transport/transport.js';
 
 export interface PipelineOptions {
@@ -34,6 +35,11 @@ export interface PipelineOptions {
   readonly from: StartFrom;
   /** The checkpoint the run starts from (the watermark begins there). */
   readonly initialCheckpoint: Checkpoint | null;
+  /**
+   * The server `from` is a place of: the source checks every binlog session against it, and every
+   * checkpoint stored names it.
+   */
+  readonly sourceIdentity?: SourceIdentity;
   readonly until?: BinlogPosition;
   readonly lanes: number;
   /** Mutations per lane batch (one target transaction); a round takes up to lanes × batchSize. */
@@ -156,7 +162,7 @@ export class Pipeline {
     const cp = this.watermark.checkpoint;
     if (!store || !cp || (this.saved && comparePositions(cp.position, this.saved.position) === 0)) return;
     try {
-      await store.save(this.o.name, cp);
+      await store.save(this.o.name, this.stamped(cp));
       this.saved = cp;
     } catch (err) {
       const previous = this.saved ? formatPosition(this.saved.position) : 'none';
@@ -199,7 +205,8 @@ export class Pipeline {
   private async dispatch(): Promise<PipelineResult['reason']> {
     const { source, transport, until } = this.o;
     const resolvedXa = this.o.initialCheckpoint?.resolvedXa;
-    const read = { from: this.o.from, signal: this.stop.signal, ...(until ? { until } : {}), ...(resolvedXa ? { resolvedXa } : {}) };
+    const identity = this.o.sourceIdentity;
+    const read = { from: this.o.from, signal: this.stop.signal, ...(until ? { until } : {}), ...(resolvedXa ? { resolvedXa } : {}), ...(identity ? { source: identity } : {}) };
     for await (const batch of source.read(read)) {
       for (const ev of batch) {
         if (this.fatal) return 'stopped';
@@ -267,9 +274,9 @@ export class Pipeline {
     await this.drained();
     await this.saving; // no older checkpoint save may land after the one stored with the statement
     if (this.fatal) return;
-    const after = { position: ev.position, sourceTimestampMs: ev.timestampMs };
+    const after: Checkpoint = { position: ev.position, sourceTimestampMs: ev.timestampMs };
     const withCheckpoint = this.o.checkpoints !== null && this.watermark.heldCount === 0;
-    const outcome = await this.o.sink.applyStatement(ev, withCheckpoint ? { pipeline: this.o.name, checkpoint: after } : null);
+    const outcome = await this.o.sink.applyStatement(ev, withCheckpoint ? { pipeline: this.o.name, checkpoint: this.stamped(after) } : null);
     if (outcome === 'applied') {
       this.statements++;
       if (this.watermark.passBarrier(ev.position, ev.timestampMs) && withCheckpoint) this.saved = after;
@@ -350,6 +357,11 @@ export class Pipeline {
     }
   }
 
+  /** The checkpoint as stored: naming the server its position is in. */
+  private stamped(cp: Checkpoint): Checkpoint {
+    return this.o.sourceIdentity ? { ...cp, source: this.o.sourceIdentity } : cp;
+  }
+
   /** Stores the watermark if it moved; one save at a time; a retriable failure is retried at the next tick. */
   private saveCheckpoint(): void {
     const store = this.o.checkpoints;
@@ -358,7 +370,7 @@ export class Pipeline {
       const cp = this.watermark.checkpoint;
       if (!cp || this.fatal || (this.saved && comparePositions(cp.position, this.saved.position) === 0)) return;
       try {
-        await store.save(this.o.name, cp);
+        await store.save(this.o.name, this.stamped(cp));
         this.saved = cp;
       } catch (err) {
         // The store retries what can succeed on retry itself; what reaches here (the pipeline lock was

@@ -137,6 +137,11 @@ export interface Checkpoint {
    * reads the endings of these without their XA PREPARE: the source skips them instead of refusing.
    */
   readonly resolvedXa?: readonly ResolvedXa[];
+  /**
+   * The server whose binlog `position` is in (and `position.gtidPos`, where it was known, the GTID
+   * position there). Absent in checkpoints stored before binlog-sync recorded it.
+   */
+  readonly source?: SourceIdentity;
 }
 
 /** An XA transaction whose ending (XA COMMIT or ROLLBACK) at `at` is applied, its XA PREPARE before the checkpoint. */
