@@ -177,6 +177,7 @@ async function publishLoop(o: KafkaModeOptions, c: OpenConnectors, k: KafkaConne
         producer,
         from: start.from,
         initialCheckpoint: start.checkpoint,
+        sourceIdentity: start.source,
         commits: positions.committed,
         serverId,
         version: VERSION,
