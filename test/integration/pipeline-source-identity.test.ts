@@ -20,6 +20,7 @@ import { killStartedClis, pipelineEnv, runCli, sourceHead, startCli, storedCheck
 import { waitFor } from '../support/wait-for.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 import { comparePositions } from '../../src/core/position.js';
+import { sameGtidPosition } from '../../src/core/gtid-position.js';
 
 /** What a server that may take over needs: its own binlog of what it replicates, in GTID order. */
 const GTID_ARGS = ['--log-slave-updates', '--gtid-strict-mode=1'];
@@ -67,14 +68,14 @@ async function createSchema(db: string, on: readonly TestServer[]): Promise<void
 }
 
 /**
- * Writes on `server`: rows (inserts, updates, deletes) in ROW format, and a counter increment in
- * STATEMENT format per round. Returns the next round number.
+ * Writes on `server`: rows (inserts, updates, deletes) in ROW format, and a counter increment per
+ * round, in STATEMENT format unless `rowsOnly`. Returns the next round number.
  */
-async function writeRounds(server: TestServer, db: string, from: number, rounds: number): Promise<number> {
+async function writeRounds(server: TestServer, db: string, from: number, rounds: number, rowsOnly = false): Promise<number> {
   const rows = await server.connect();
   const statements = await server.connect();
   try {
-    await statements.query("SET SESSION binlog_format = 'STATEMENT'");
+    if (!rowsOnly) await statements.query("SET SESSION binlog_format = 'STATEMENT'");
     for (let i = from; i < from + rounds; i++) {
       await rows.query('BEGIN');
       await rows.query(`INSERT INTO ${db}.items VALUES (?, ?, 0)`, [i, `v${i}`]);
@@ -311,5 +312,69 @@ describe('a checkpoint bound to the source', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  // Row changes only: a checkpoint stored with a statement-format change lies inside its transaction,
+  // where no GTID position names a place (none is recorded there).
+  it('records each checkpoint\'s GTID position as the server computes it (rotations, DDL, XA, two domains), and kill -9 restarts continue', async () => {
+    const db = 'tracking';
+    const name = 'tracking';
+    const server = replica; // the promoted one: its binlog holds two servers' GTIDs in domain 0
+    await createSchema(db, [server, target]);
+    const env = pipelineEnv(server.endpoint(), target.endpoint(), { PIPELINE_NAME: name, SYNC_DB: db, START: 'latest', STATEMENT_EVENTS: 'apply' });
+    const log = join(dir, 'tracking.log');
+    const checked = new Set<string>();
+    /** Every checkpoint seen is at the server's own GTID position for its place. */
+    const checkStored = async (): Promise<void> => {
+      const row = await checkpointRow(name);
+      if (!row || checked.has(`${row.binlog_file}:${row.binlog_pos}`)) return;
+      const there = await one<{ p: string | null }>(server, 'SELECT BINLOG_GTID_POS(?, ?) AS p', [row.binlog_file, row.binlog_pos]);
+      // The same position; the server lists domains in its own order.
+      expect(row.gtid_pos !== null && there.p !== null && sameGtidPosition(row.gtid_pos, there.p), `stored ${row.gtid_pos} at ${row.binlog_file}:${row.binlog_pos}, the server says ${there.p}`).toBe(true);
+      checked.add(`${row.binlog_file}:${row.binlog_pos}`);
+    };
+    let round = 1;
+    let xa = 0;
+    for (let restart = 0; restart < 3; restart++) {
+      const cli = startCli(['run', '--config', TEST_PIPELINE], env, log);
+      await cli.running;
+      const c = await server.connect();
+      try {
+        round = await writeRounds(server, db, round, 5, true);
+        await checkStored();
+        await c.query('SET SESSION gtid_domain_id = 1'); // a second domain in the GTID position
+        await c.query(`INSERT INTO ${db}.items VALUES (?, 'domain 1', 0)`, [100_000 + round]);
+        await c.query('SET SESSION gtid_domain_id = DEFAULT');
+        await server.query('FLUSH BINARY LOGS');
+        await server.query(`CREATE DATABASE IF NOT EXISTS ${db}_ddl`); // DDL groups (on tables the pipeline does not sync)
+        await server.query(`CREATE TABLE ${db}_ddl.t${restart} (id INT PRIMARY KEY)`);
+        xa++;
+        await c.query(`XA START 'x${xa}'`);
+        await c.query(`INSERT INTO ${db}.items VALUES (?, 'xa', 0)`, [200_000 + xa]);
+        await c.query(`XA END 'x${xa}'`);
+        await c.query(`XA PREPARE 'x${xa}'`);
+        round = await writeRounds(server, db, round, 5, true);
+        await checkStored();
+        await c.query(`XA COMMIT 'x${xa}'`);
+        round = await writeRounds(server, db, round, 5, true);
+      } finally {
+        await c.end();
+      }
+      await waitForCatchUp(server.endpoint(), target.endpoint(), name);
+      await checkStored();
+      cli.proc.kill('SIGKILL');
+      await cli.exited;
+    }
+    const last = startCli(['run', '--config', TEST_PIPELINE], env, log);
+    await last.running;
+    await waitForCatchUp(server.endpoint(), target.endpoint(), name);
+    last.proc.kill('SIGTERM');
+    expect(await last.exited, last.output()).toBe(0);
+    await checkStored();
+    expect(checked.size).toBeGreaterThanOrEqual(4);
+    expect((await checkpointRow(name))!.gtid_pos).toMatch(/^0-\d+-\d+,1-\d+-\d+$/);
+    const starts = last.output().split('\n').filter((l) => l.includes('"msg":"starting"'));
+    expect(starts.map((l) => (JSON.parse(l) as { origin: string }).origin)).toEqual(['pinned', 'checkpoint', 'checkpoint', 'checkpoint']);
+    await assertSameData(server, target, db);
   });
 });
