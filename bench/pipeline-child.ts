@@ -105,10 +105,11 @@ async function runPipelineMode(spec: ChildSpec, logger: Logger): Promise<ChildRe
   const c = await openConnectors(config, logger);
   try {
     await c.lock.acquire();
-    const start = await resolveStart(config.name, startSetting(config.source), c.source, c.checkpoints);
+    const start = await resolveStart(config.name, startSetting(config.source), c.source, c.checkpoints, { logger, endpoint: `${config.source.host}:${config.source.port}` });
     const pipeline = createPipeline(config, c, logger, {
       from: start.from,
       initialCheckpoint: start.checkpoint,
+      sourceIdentity: start.source,
       checkpoints: c.checkpoints,
       ...(lag ? { onApplied: (m: readonly Mutation[], at: number) => lag.record(m, at) } : {}),
     });

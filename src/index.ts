@@ -23,3 +23,6 @@ export { LaneScheduler, type LaneBatch, type Round } from './core/lanes.js';
 export { applyRounds, type ApplyRoundsOptions } from './core/partition-applier.js';
 export { Watermark, commitOptionsOf, sameCheckpoint } from './core/watermark.js';
 export { appendMutations } from './core/router.js';
+export * from './core/source-identity.js';
+export * from './core/gtid-position.js';
+export * from './core/source-continuity.js';

@@ -7,7 +7,7 @@
  * publisher resumes exactly after the last committed Kafka transaction: no gap and no duplicate.
  */
 import type { Admin, Producer, Transaction } from 'kafkajs';
-import { BinlogSyncError, type Checkpoint, type CheckpointStore } from '../../src/index.js';
+import { BinlogSyncError, parseSourceKey, sourceKey, type BinlogPosition, type Checkpoint, type CheckpointStore } from '../../src/index.js';
 
 export function publisherGroup(pipeline: string): string {
   return `binlog-sync.${pipeline}.publisher`;
@@ -30,14 +30,21 @@ interface Metadata {
   readonly ts: number;
   /** The checkpoint's resolvedXa as [xid, file, pos] (kept short: Kafka caps offset metadata at 4 KiB by default). */
   readonly x?: readonly (readonly [string, string, number])[];
+  /** The server the position is in, as `sourceKey` writes it (`mariadb:11:0`); absent in positions published before it was recorded. */
+  readonly s?: string;
+  /** The MariaDB GTID position at file:pos (BinlogPosition.gtidPos). */
+  readonly g?: string;
 }
 
 export function positionMetadata(checkpoint: Checkpoint): string {
+  const { position, resolvedXa, source } = checkpoint;
   const m: Metadata = {
-    file: checkpoint.position.file,
-    pos: checkpoint.position.pos,
+    file: position.file,
+    pos: position.pos,
     ts: checkpoint.sourceTimestampMs,
-    ...(checkpoint.resolvedXa && checkpoint.resolvedXa.length > 0 ? { x: checkpoint.resolvedXa.map((r) => [r.xid, r.at.file, r.at.pos] as const) } : {}),
+    ...(resolvedXa && resolvedXa.length > 0 ? { x: resolvedXa.map((r) => [r.xid, r.at.file, r.at.pos] as const) } : {}),
+    ...(source ? { s: sourceKey(source) } : {}),
+    ...(position.gtidPos !== undefined ? { g: position.gtidPos } : {}),
   };
   return JSON.stringify(m);
 }
@@ -46,9 +53,14 @@ export function positionMetadata(checkpoint: Checkpoint): string {
 export function checkpointOfMetadata(text: string): Checkpoint {
   const m = JSON.parse(text) as Metadata;
   if (typeof m.file !== 'string' || !Number.isInteger(m.pos)) throw new Error('no file/pos');
-  const checkpoint = { position: { file: m.file, pos: m.pos }, sourceTimestampMs: m.ts };
-  if (!m.x) return checkpoint;
-  return { ...checkpoint, resolvedXa: m.x.map(([xid, file, pos]) => ({ xid, at: { file, pos } })) };
+  if (m.g !== undefined && typeof m.g !== 'string') throw new Error('g is not a GTID position');
+  const position: BinlogPosition = m.g !== undefined ? { file: m.file, pos: m.pos, gtidPos: m.g } : { file: m.file, pos: m.pos };
+  return {
+    position,
+    sourceTimestampMs: m.ts,
+    ...(m.x ? { resolvedXa: m.x.map(([xid, file, pos]) => ({ xid, at: { file, pos } })) } : {}),
+    ...(m.s !== undefined ? { source: parseSourceKey(m.s) } : {}),
+  };
 }
 
 /** Writes the position into the open Kafka transaction `tx` (visible when, and only if, it commits). */

@@ -32,6 +32,7 @@ import {
   type Logger,
   type Mutation,
   type SourceConnector,
+  type SourceIdentity,
   type StartFrom,
 } from '../../src/index.js';
 import { encodeMutation, type EncodedMessage } from './envelope.js';
@@ -46,6 +47,8 @@ export interface KafkaPublisherOptions {
   readonly producer: Producer;
   readonly from: StartFrom;
   readonly initialCheckpoint: Checkpoint | null;
+  /** The server `from` is a place of: every binlog session is checked against it, every published position names it. */
+  readonly sourceIdentity?: SourceIdentity;
   /** Kafka transactions committed before this run (from the stored position). */
   readonly commits: bigint;
   /** The source's server_id, for the envelope's `source.server_id`. */
@@ -130,7 +133,8 @@ export class KafkaPublisher {
     if (signal.aborted) this.stop.abort();
     else signal.addEventListener('abort', onAbort, { once: true });
     const resolvedXa = this.o.initialCheckpoint?.resolvedXa;
-    const read = { from: this.o.from, signal: this.stop.signal, ...(this.o.until ? { until: this.o.until } : {}), ...(resolvedXa ? { resolvedXa } : {}) };
+    const identity = this.o.sourceIdentity;
+    const read = { from: this.o.from, signal: this.stop.signal, ...(this.o.until ? { until: this.o.until } : {}), ...(resolvedXa ? { resolvedXa } : {}), ...(identity ? { source: identity } : {}) };
     const it = this.o.source.read(read)[Symbol.asyncIterator]();
     try {
       for (;;) {
@@ -282,7 +286,7 @@ export class KafkaPublisher {
     const checkpoint = this.watermark.checkpoint;
     if (checkpoint) {
       this.commits++;
-      await sendPosition(tx, this.o.pipeline, this.o.topic, this.commits, checkpoint);
+      await sendPosition(tx, this.o.pipeline, this.o.topic, this.commits, this.o.sourceIdentity ? { ...checkpoint, source: this.o.sourceIdentity } : checkpoint);
     }
     await tx.commit();
     this.tx = null;

@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/index.js';
 import { BinlogSyncError, describeError } from '../../src/index.js';
 import type { BinlogPosition } from '../../src/index.js';
-import type { Checkpoint, CheckpointStore, ResolvedXa, SnapshotProgress } from '../../src/index.js';
+import type { Checkpoint, CheckpointStore, ResolvedXa, SnapshotProgress, SourceIdentity } from '../../src/index.js';
 import { retryTransient } from './retry.js';
 import { TargetPool, type TargetEndpoint } from './target-connection.js';
 import type { LockProof, WriteFence } from './write-fence.js';
@@ -33,6 +33,10 @@ const CREATE_TABLE_SQL = `CREATE TABLE IF NOT EXISTS ${QUALIFIED} (
   source_ts_ms BIGINT NOT NULL,
   updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
   resolved_xa TEXT NULL,
+  source_server_id BIGINT UNSIGNED NULL,
+  source_domain_id INT UNSIGNED NULL,
+  source_server_uuid VARCHAR(64) NULL,
+  gtid_pos TEXT NULL,
   snapshot MEDIUMTEXT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
 
@@ -40,15 +44,26 @@ const CREATE_TABLE_SQL = `CREATE TABLE IF NOT EXISTS ${QUALIFIED} (
 const ADDED_COLUMNS: readonly { readonly name: string; readonly definition: string }[] = [
   // The checkpoint's resolvedXa, as JSON (see Checkpoint).
   { name: 'resolved_xa', definition: 'TEXT NULL' },
+  // The server the position is in (Checkpoint.source): server_id with the gtid_domain_id on MariaDB,
+  // with the server_uuid on MySQL; all NULL in rows stored before they were recorded.
+  { name: 'source_server_id', definition: 'BIGINT UNSIGNED NULL' },
+  { name: 'source_domain_id', definition: 'INT UNSIGNED NULL' },
+  { name: 'source_server_uuid', definition: 'VARCHAR(64) NULL' },
+  // The MariaDB GTID position at binlog_file:binlog_pos (BinlogPosition.gtidPos).
+  { name: 'gtid_pos', definition: 'TEXT NULL' },
   // The checkpoint's snapshot progress, as JSON (see Checkpoint).
   { name: 'snapshot', definition: 'MEDIUMTEXT NULL' },
 ];
 
 const UPSERT_TAIL = `ON DUPLICATE KEY UPDATE binlog_file=VALUES(binlog_file), binlog_pos=VALUES(binlog_pos), gtid=VALUES(gtid),
-    source_ts_ms=VALUES(source_ts_ms), updated_at=VALUES(updated_at), resolved_xa=VALUES(resolved_xa), snapshot=VALUES(snapshot)`;
+    source_ts_ms=VALUES(source_ts_ms), updated_at=VALUES(updated_at), resolved_xa=VALUES(resolved_xa),
+    source_server_id=VALUES(source_server_id), source_domain_id=VALUES(source_domain_id), source_server_uuid=VALUES(source_server_uuid), gtid_pos=VALUES(gtid_pos),
+    snapshot=VALUES(snapshot)`;
 
-const SAVE_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, resolved_xa, snapshot, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3))
+const SAVED_COLUMNS = 'pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, resolved_xa, source_server_id, source_domain_id, source_server_uuid, gtid_pos, snapshot, updated_at';
+
+const SAVE_SQL = `INSERT INTO ${QUALIFIED} (${SAVED_COLUMNS})
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3))
   ${UPSERT_TAIL}`;
 
 /**
@@ -57,11 +72,11 @@ const SAVE_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, g
  * affected. (An upsert that changes a row counts 2, one that finds it unchanged 1 with mysql2's
  * FOUND_ROWS: only 0 means the lock was not ours.)
  */
-const GUARDED_SAVE_SQL = `INSERT INTO ${QUALIFIED} (pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, resolved_xa, snapshot, updated_at)
-  SELECT ?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3) FROM DUAL WHERE IS_USED_LOCK(?) = ?
+const GUARDED_SAVE_SQL = `INSERT INTO ${QUALIFIED} (${SAVED_COLUMNS})
+  SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP(3) FROM DUAL WHERE IS_USED_LOCK(?) = ?
   ${UPSERT_TAIL}`;
 
-const SELECT_COLUMNS = `pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, resolved_xa, snapshot, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f') AS updated_at`;
+const SELECT_COLUMNS = `pipeline, binlog_file, binlog_pos, gtid, source_ts_ms, resolved_xa, source_server_id, source_domain_id, source_server_uuid, gtid_pos, snapshot, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f') AS updated_at`;
 
 export interface MySqlCheckpointStoreOptions extends TargetEndpoint {
   readonly logger?: Logger;
@@ -86,6 +101,10 @@ interface CheckpointRow {
   gtid: string | null;
   source_ts_ms: number | string;
   resolved_xa: string | null;
+  source_server_id: number | string | null;
+  source_domain_id: number | string | null;
+  source_server_uuid: string | null;
+  gtid_pos: string | null;
   snapshot: string | null;
   updated_at: string;
 }
@@ -215,7 +234,6 @@ export class MySqlCheckpointStore implements CheckpointStore {
   }
 }
 
-/** The SAVE_SQL parameters; refuses a position that is not a whole number. */
 /**
  * The checkpoint upsert, on the caller's connection (and in its transaction, if one is open): the store
  * runs it, and so does the sink inside a statement's transaction. With a lock proof it writes only
@@ -236,21 +254,33 @@ export async function writeCheckpoint(conn: mysql.PoolConnection, pipeline: stri
   );
 }
 
-export function saveValues(pipeline: string, { position, sourceTimestampMs, resolvedXa, snapshot }: Checkpoint): unknown[] {
+/** The SAVE_SQL parameters; refuses a position that is not a whole number. */
+export function saveValues(pipeline: string, { position, sourceTimestampMs, resolvedXa, source, snapshot }: Checkpoint): unknown[] {
   if (!Number.isSafeInteger(position.pos) || position.pos < 0) {
     throw new BinlogSyncError('CHECKPOINT', `refusing to save checkpoint ${position.file}:${position.pos} for "${pipeline}": the position is not a whole number`);
   }
   const resolved = resolvedXa && resolvedXa.length > 0 ? JSON.stringify(resolvedXa) : null;
-  return [pipeline, position.file, position.pos, position.gtid ?? null, Math.trunc(sourceTimestampMs), resolved, snapshot ? JSON.stringify(snapshot) : null];
+  const identity = source
+    ? [source.serverId, source.flavor === 'mariadb' ? source.domainId : null, source.flavor === 'mysql' ? source.serverUuid : null]
+    : [null, null, null];
+  return [pipeline, position.file, position.pos, position.gtid ?? null, Math.trunc(sourceTimestampMs), resolved, ...identity, position.gtidPos ?? null, snapshot ? JSON.stringify(snapshot) : null];
 }
 
 function toCheckpoint(row: CheckpointRow): Checkpoint {
-  const position: BinlogPosition =
-    row.gtid === null ? { file: row.binlog_file, pos: Number(row.binlog_pos) } : { file: row.binlog_file, pos: Number(row.binlog_pos), gtid: row.gtid };
-  const checkpoint: Checkpoint = { position, sourceTimestampMs: Number(row.source_ts_ms) };
-  const resolved = row.resolved_xa === null || row.resolved_xa === undefined ? null : parseResolvedXa(row.pipeline, row.resolved_xa);
-  const snapshot = row.snapshot === null || row.snapshot === undefined ? null : parseSnapshot(row.pipeline, row.snapshot);
-  return { ...checkpoint, ...(resolved ? { resolvedXa: resolved } : {}), ...(snapshot ? { snapshot } : {}) };
+  const position: BinlogPosition = {
+    file: row.binlog_file,
+    pos: Number(row.binlog_pos),
+    ...(row.gtid !== null ? { gtid: row.gtid } : {}),
+    ...(row.gtid_pos !== null ? { gtidPos: row.gtid_pos } : {}),
+  };
+  const source = sourceOf(row);
+  return {
+    position,
+    sourceTimestampMs: Number(row.source_ts_ms),
+    ...(row.resolved_xa !== null && row.resolved_xa !== undefined ? { resolvedXa: parseResolvedXa(row.pipeline, row.resolved_xa) } : {}),
+    ...(source ? { source } : {}),
+    ...(row.snapshot !== null && row.snapshot !== undefined ? { snapshot: parseSnapshot(row.pipeline, row.snapshot) } : {}),
+  };
 }
 
 function parseSnapshot(pipeline: string, text: string): SnapshotProgress {
@@ -265,6 +295,15 @@ function parseSnapshot(pipeline: string, text: string): SnapshotProgress {
       cause: err,
     });
   }
+}
+
+/** The recorded server (null in rows stored before it was recorded): with a server_uuid MySQL, else MariaDB. */
+function sourceOf(row: CheckpointRow): SourceIdentity | null {
+  if (row.source_server_id === null) return null;
+  const serverId = Number(row.source_server_id);
+  if (row.source_server_uuid !== null) return { flavor: 'mysql', serverUuid: row.source_server_uuid, serverId };
+  if (row.source_domain_id !== null) return { flavor: 'mariadb', serverId, domainId: Number(row.source_domain_id) };
+  throw new BinlogSyncError('CHECKPOINT', `the checkpoint of "${row.pipeline}" names source_server_id ${serverId} but neither a source_domain_id (MariaDB) nor a source_server_uuid (MySQL). Was it written by something other than binlog-sync?`);
 }
 
 function parseResolvedXa(pipeline: string, text: string): ResolvedXa[] {

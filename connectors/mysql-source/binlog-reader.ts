@@ -24,6 +24,7 @@ import { TxAssembler, type DecodedChange } from './tx-assembler.js';
 import { XaTracker } from './xa-tracker.js';
 import { describeXid, xidOfEvent, type XidFields } from './xa-ids.js';
 import { classifyStatement, dmlWriteTargets, parseXid } from '../../src/index.js';
+import { describeSource, isMariaDbGtidList, sameSource, type Gtid, type SourceIdentity } from '../../src/index.js';
 
 /** What to do with a statement-format data change on a synced table (`source.statementEvents`). */
 export type StatementPolicy = 'stop' | 'apply';
@@ -44,6 +45,11 @@ export interface BinlogReaderConfig {
   readonly head: () => Promise<BinlogPosition>;
   /** The oldest binlog position still on the server (for the purged-position message). */
   readonly earliest: () => Promise<BinlogPosition>;
+  /**
+   * Asked before each binlog session: who the server is, and its GTID position at `at` (null when
+   * starting from a GTID position, on MySQL, or when the server does not know the place).
+   */
+  readonly sessionStart: (at: BinlogPosition | null) => Promise<{ readonly identity: SourceIdentity; readonly gtidPos: string | null }>;
 }
 
 /** Numbers a test or a metrics endpoint can read while the reader runs. */
@@ -168,6 +174,7 @@ export class BinlogReader {
       const watchdog = this.startWatchdog(session);
       let failure: unknown = null;
       try {
+        await this.prepareSession(from, options.source, state);
         session.start();
         log.debug({ from: from.kind === 'gtid' ? from.gtid : formatPosition(from.position) }, 'binlog session started');
         for await (const batch of this.sessionBatches(session, state, options)) {
@@ -219,6 +226,26 @@ export class BinlogReader {
   }
 
   /**
+   * Before a session reads: the server must be the one `from` is a place of (a failover behind the
+   * same address would otherwise be read at a file:pos that names other events there), and the GTID
+   * position tracking starts over where the session starts.
+   */
+  private async prepareSession(from: StartFrom, expected: SourceIdentity | undefined, state: ReadState): Promise<void> {
+    const { identity, gtidPos } = await this.config.sessionStart(from.kind === 'position' ? from.position : null);
+    if (expected && !sameSource(expected, identity)) {
+      const c = this.config.connection;
+      throw new SourceError(
+        'SOURCE_CHANGED',
+        `the source at ${c.host}:${c.port} is now ${describeSource(identity)}, but this run reads the binlog of ${describeSource(expected)} (a failover or a restore behind the same address?): ` +
+          `stopped without reading, as ${from.kind === 'position' ? formatPosition(from.position) : 'its position'} would name other events there. The checkpoint stays at what was applied. ` +
+          'Start binlog-sync again: it continues on the new server by the checkpoint\'s GTID position when that server holds its transactions, and refuses (naming both servers) otherwise.',
+        { details: { expected, found: identity } },
+      );
+    }
+    state.asm.seedGtidPosition(from.kind === 'gtid' ? (isMariaDbGtidList(from.gtid) ? from.gtid : null) : gtidPos);
+  }
+
+  /**
    * One session's events in batches: everything already buffered is converted (synchronously where
    * possible) and handed on in one array (up to MAX_BATCH), so the per-event cost is a function call,
    * not a promise. When the session fails, what was converted before the failure is handed on first
@@ -254,8 +281,7 @@ export class BinlogReader {
           // they reach `until`, and the head may sit after them. (Not rotate: its header position
           // belongs to the file it ends.)
           if (asm.idle && item.name !== 'rotate' && item.event.nextPosition > 0) {
-            asm.between(item.event.nextPosition);
-            const position = asm.position(item.event.nextPosition, undefined);
+            const position = asm.between(item.event.nextPosition);
             events.push({ kind: 'position', position });
             if (until && comparePositions(position, until) >= 0) {
               yield take();
@@ -301,10 +327,15 @@ export class BinlogReader {
       }
       case 'mariadbgtid': {
         const g = ev as AnyBinlogEvent & XidFields & { gtid: string; preparedXa?: boolean };
-        asm.gtid(g.gtid);
+        asm.gtid(g.gtid, true);
         state.xaGroup = null;
         // MariaDB marks the XA PREPARE group in its GTID event (there is no XA START query).
         if (g.preparedXa) this.startXa(state, xidOfEvent(g));
+        return null;
+      }
+      case 'mariadbgtidlist': {
+        const list = (ev as AnyBinlogEvent & { gtids: readonly { domainId: number; serverId: number; seqNo: number | string }[] }).gtids;
+        asm.gtidList(list.map((g): Gtid => ({ domain: g.domainId, server: g.serverId, seq: BigInt(g.seqNo) })), ev.nextPosition);
         return null;
       }
       case 'gtid':

@@ -7,8 +7,8 @@ import type { Logger } from 'pino';
 import { DEFAULT_BACKOFF } from '../../src/index.js';
 import { SourceError, describeError } from '../../src/index.js';
 import { silentLogger } from '../../src/index.js';
-import type { BinlogPosition } from '../../src/index.js';
-import type { Row, RowIdentity, SnapshotChunk, SnapshotSource, SnapshotTable, SnapshotTarget, SourceConnector, SourceReadOptions, SourceStreamEvent, SqlValue, TableRef } from '../../src/index.js';
+import type { BinlogPosition, SourceIdentity } from '../../src/index.js';
+import type { Row, RowIdentity, SnapshotChunk, SnapshotSource, SnapshotTable, SnapshotTarget, SourceConnector, SourceReadOptions, SourceServer, SourceStreamEvent, SqlValue, TableRef } from '../../src/index.js';
 import { BinlogReader, type ReaderStats } from './binlog-reader.js';
 import { SOURCE_DEFAULTS, type MySqlSourceOptions } from './options.js';
 import { SchemaCache } from './schema-cache.js';
@@ -16,10 +16,13 @@ import { CollationFolder } from './collation-folder.js';
 import { SnapshotReader } from './snapshot-reader.js';
 import { describeZongjiDecoder, installZongjiDecoder } from './zongji-row-reader.js';
 import { TableFilter, binlogStatusStatement, readForeignKeys, type ForeignKeyLink } from '../../src/index.js';
+import { gtidBinlogStateStatement, gtidPositionAtStatement, identityOfRow, parseServerVersion, sourceIdentityStatement } from '../../src/index.js';
+import { locateGtidPosition, type LocatedGtidPosition } from './gtid-locator.js';
 
 type Rows = Record<string, unknown>[];
+type Query = (sql: string, params?: readonly unknown[]) => Promise<Rows>;
 
-export class MySqlSource implements SourceConnector, SnapshotSource {
+export class MySqlSource implements SourceConnector, SourceServer, SnapshotSource {
   private readonly pool: mysql.Pool;
   private readonly filter: TableFilter;
   private readonly schema: SchemaCache;
@@ -84,8 +87,9 @@ export class MySqlSource implements SourceConnector, SnapshotSource {
       reconnect: o.reconnect ?? DEFAULT_BACKOFF,
       highWaterBytes: o.bufferHighWaterBytes ?? SOURCE_DEFAULTS.bufferHighWaterBytes,
       lowWaterBytes: o.bufferLowWaterBytes ?? SOURCE_DEFAULTS.bufferLowWaterBytes,
-      head: () => this.headOnFreshConnection(),
+      head: () => this.onFreshConnection((query) => this.headOn(query)),
       earliest: () => this.earliest(),
+      sessionStart: (at) => this.onFreshConnection(async (query) => ({ identity: await this.identityOn(query), gtidPos: at ? await this.gtidPositionOrUnknown(query, at) : null })),
     });
     this.reader = reader;
     yield* reader.read(options);
@@ -115,6 +119,11 @@ export class MySqlSource implements SourceConnector, SnapshotSource {
     if (meta !== 'FULL') this.logger.warn({ code: 'SOURCE_METADATA', binlog_row_metadata: meta }, 'binlog_row_metadata is not FULL; decoding uses current table definitions');
   }
 
+  /** Whether foreign keys link synced tables: their changes then form order groups, applied exactly once by binlog position. */
+  async hasOrderGroups(): Promise<boolean> {
+    return (await this.foreignKeyLinks()).some((l) => this.filter.matches(l.child.schema, l.child.name) && this.filter.matches(l.parent.schema, l.parent.name));
+  }
+
   /** Foreign keys whose child or parent is in a database with synced tables. */
   private async foreignKeyLinks(): Promise<ForeignKeyLink[]> {
     const [tables] = await this.pool.query('SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_TYPE = \'BASE TABLE\'');
@@ -131,25 +140,81 @@ export class MySqlSource implements SourceConnector, SnapshotSource {
   }
 
   head(): Promise<BinlogPosition> {
-    return this.headOn((sql) => this.pool.query(sql).then(([rows]) => rows as Rows));
+    return this.headOn(this.poolQuery);
   }
 
-  /** For the watchdog: a new connection with timeouts, as the pool's may hang on a frozen server. */
-  private async headOnFreshConnection(): Promise<BinlogPosition> {
+  private readonly poolQuery: Query = (sql, params) => this.pool.query(sql, params as unknown[]).then(([rows]) => rows as Rows);
+
+  /**
+   * For the watchdog and each binlog session's start: a new connection with timeouts, as the pool's
+   * may hang on a frozen server.
+   */
+  private async onFreshConnection<T>(work: (query: Query) => Promise<T>): Promise<T> {
     const o = this.options;
     const timeout = this.connectTimeoutMs;
     const conn = await mysql.createConnection({ host: o.host, port: o.port, user: o.user, password: o.password, connectTimeout: timeout });
     conn.on('error', () => {});
     try {
-      return await this.headOn((sql) => conn.query({ sql, timeout }).then(([rows]) => rows as Rows));
+      return await work((sql, params) => conn.query({ sql, timeout, values: params as unknown[] }).then(([rows]) => rows as Rows));
     } finally {
       conn.destroy();
     }
   }
 
-  private async headOn(query: (sql: string) => Promise<Rows>): Promise<BinlogPosition> {
-    // Asked each time: the statement depends on the version, and a restarted source may be an upgraded one.
-    const statement = binlogStatusStatement(String((await query('SELECT VERSION() AS version'))[0]?.version ?? ''));
+  // The version is asked each time: statements depend on it, and a restarted source may be an upgraded one.
+  private async versionOn(query: Query): Promise<string> {
+    return String((await query('SELECT VERSION() AS version'))[0]?.version ?? '');
+  }
+
+  identity(): Promise<SourceIdentity> {
+    return this.identityOn(this.poolQuery);
+  }
+
+  private async identityOn(query: Query): Promise<SourceIdentity> {
+    const version = await this.versionOn(query);
+    return identityOfRow(parseServerVersion(version).flavor, (await query(sourceIdentityStatement(version)))[0]);
+  }
+
+  gtidPositionAt(position: BinlogPosition): Promise<string | null> {
+    return this.gtidPositionOn(this.poolQuery, position);
+  }
+
+  private async gtidPositionOn(query: Query, position: BinlogPosition): Promise<string | null> {
+    const statement = gtidPositionAtStatement(await this.versionOn(query));
+    if (statement === null) return null;
+    const value = (await query(statement, [position.file, position.pos]))[0]?.gtid_pos;
+    return typeof value === 'string' ? value : null;
+  }
+
+  /**
+   * For tracking: BINLOG_GTID_POS reads the binlog file up to the position, which can take a while on
+   * a big file; when it fails, the reader does without (until the next file's GTID list) rather than
+   * reconnecting for ever.
+   */
+  private async gtidPositionOrUnknown(query: Query, position: BinlogPosition): Promise<string | null> {
+    try {
+      return await this.gtidPositionOn(query, position);
+    } catch (err) {
+      this.logger.warn({ err: describeError(err), position: `${position.file}:${position.pos}` }, 'could not ask the source for its GTID position at the start; checkpoints name none until the next binlog file');
+      return null;
+    }
+  }
+
+  async gtidBinlogState(): Promise<string | null> {
+    const statement = gtidBinlogStateStatement(await this.versionOn(this.poolQuery));
+    if (statement === null) return null;
+    const value = (await this.poolQuery(statement))[0]?.gtid_binlog_state;
+    return typeof value === 'string' ? value : null;
+  }
+
+  locateGtidPosition(gtidPos: string): Promise<LocatedGtidPosition> {
+    const o = this.options;
+    const connection = { host: o.host, port: o.port, user: o.user, password: o.password, connectTimeoutMs: this.connectTimeoutMs };
+    return locateGtidPosition(connection, o.serverId, gtidPos, this.connectTimeoutMs);
+  }
+
+  private async headOn(query: Query): Promise<BinlogPosition> {
+    const statement = binlogStatusStatement(await this.versionOn(query));
     const status = await query(statement);
     const row = status[0];
     if (!row) throw new SourceError('SOURCE_METADATA', `source ${this.options.host}:${this.options.port} has no binlog (${statement} is empty): start it with --log-bin`);

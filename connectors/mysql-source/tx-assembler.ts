@@ -7,10 +7,16 @@
  * carry a resume position: inside a transaction MariaDB writes end_log_pos 0 and zongji freezes
  * its position, so nothing mid-transaction is offered as a resume point — except the end of a
  * statement-format change that the sink ran as a barrier (everything before it is applied then).
+ *
+ * On MariaDB it also tracks the GTID position: seeded where reading begins, moved by every event
+ * group's GTID, and carried by transaction boundaries (ends and starts) as `gtidPos`, so a checkpoint
+ * names its GTID position without asking the server. A statement barrier's position lies inside a
+ * transaction and gets none: no GTID position names a place inside a transaction.
  */
 import type { ChangeEvent, ChangeOp, CommitEvent, Row, RowIdentity, SchemaChangeEvent, StatementEvent, TableKeys, TableRef } from '../../src/index.js';
 import type { BinlogPosition } from '../../src/index.js';
 import type { AbandonEvent } from '../../src/index.js';
+import { GtidPositionTracker, gtidPositionOfList, type Gtid } from '../../src/index.js';
 
 /** One decoded row change, before it is placed in a transaction (the XA tracker holds these). */
 export interface DecodedChange {
@@ -39,6 +45,7 @@ export class TxAssembler {
   private open: OpenTx | null = null;
   private fileName: string;
   private lastPos: number;
+  private readonly gtidPos = new GtidPositionTracker();
 
   constructor(start: { file: string; pos: number }, firstTxSeq = 1) {
     this.fileName = start.file;
@@ -68,8 +75,22 @@ export class TxAssembler {
    * An event that belongs to no transaction, seen between groups (format description, GTID list,
    * binlog checkpoint): the next group begins after it, which is where the source's head may sit.
    */
-  between(nextPosition: number): void {
+  between(nextPosition: number): BinlogPosition {
     if (this.open === null) this.lastPos = nextPosition;
+    return this.boundary(nextPosition, undefined);
+  }
+
+  /** The GTID position where reading begins (null: unknown, until a binlog file's GTID list names it). */
+  seedGtidPosition(text: string | null): void {
+    this.gtidPos.seed(text);
+  }
+
+  /**
+   * A GTID list event: the GTID position at its place. It seeds an unknown position only when it lies
+   * where reading stands (the start of a file read from its start), not a list from before the start.
+   */
+  gtidList(list: readonly Gtid[], nextPosition: number): void {
+    if (!this.gtidPos.known && this.open === null && nextPosition >= this.lastPos) this.gtidPos.seed(gtidPositionOfList(list));
   }
 
   /** A rotate event: the stream continues in `file` at `pos`. */
@@ -79,13 +100,14 @@ export class TxAssembler {
   }
 
   private openTx(gtid: string | undefined, begun: boolean): OpenTx {
-    this.open = { txSeq: ++this.seq, gtid, start: this.position(this.lastPos, undefined), changeCount: 0, begun };
+    this.open = { txSeq: ++this.seq, gtid, start: this.boundary(this.lastPos, undefined), changeCount: 0, begun };
     return this.open;
   }
 
-  /** A GTID event: a new event group begins. */
-  gtid(gtid: string | undefined): void {
+  /** A GTID event: a new event group begins. `tracked`: a MariaDB GTID, which moves the GTID position. */
+  gtid(gtid: string | undefined, tracked = false): void {
     this.openTx(gtid, false);
+    if (tracked && gtid !== undefined) this.gtidPos.apply(gtid);
   }
 
   begin(): void {
@@ -107,6 +129,13 @@ export class TxAssembler {
 
   position(pos: number, gtid: string | undefined): BinlogPosition {
     return gtid === undefined ? { file: this.fileName, pos } : { file: this.fileName, pos, gtid };
+  }
+
+  /** A position between event groups: with the GTID position there, when it is known. */
+  private boundary(pos: number, gtid: string | undefined): BinlogPosition {
+    const gtidPos = this.gtidPos.text;
+    if (gtidPos === undefined) return this.position(pos, gtid);
+    return gtid === undefined ? { file: this.fileName, pos, gtidPos } : { file: this.fileName, pos, gtid, gtidPos };
   }
 
   /** The position object of the last change: the rows of one rows event share one (values never change). */
@@ -149,7 +178,7 @@ export class TxAssembler {
     const tx = this.current();
     this.open = null;
     this.lastPos = nextPosition;
-    const event: CommitEvent = { kind: 'commit', txSeq: tx.txSeq, position: this.position(nextPosition, tx.gtid), timestampMs, changeCount: tx.changeCount };
+    const event: CommitEvent = { kind: 'commit', txSeq: tx.txSeq, position: this.boundary(nextPosition, tx.gtid), timestampMs, changeCount: tx.changeCount };
     if (xa.hold !== undefined) return { ...event, hold: { id: xa.hold, from: tx.start, fromTimestampMs: timestampMs } };
     if (xa.releases && xa.releases.length > 0) return { ...event, releases: xa.releases };
     return event;
@@ -172,7 +201,7 @@ export class TxAssembler {
     const tx = this.open && this.open.changeCount === 0 ? this.open : { txSeq: ++this.seq, gtid: undefined };
     this.open = null;
     this.lastPos = nextPosition;
-    return { kind: 'schema-change', txSeq: tx.txSeq, sql, defaultSchema, position: this.position(nextPosition, tx.gtid), timestampMs };
+    return { kind: 'schema-change', txSeq: tx.txSeq, sql, defaultSchema, position: this.boundary(nextPosition, tx.gtid), timestampMs };
   }
 
   /**

@@ -8,7 +8,8 @@ import { describeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { Pipeline, type PipelineOptions, type PipelineResult } from '../core/pipeline.js';
 import { comparePositions, formatPosition, type BinlogPosition } from '../core/position.js';
-import type { SnapshotProgress, SnapshotTableProgress, SnapshotTarget } from '../core/ports.js';
+import type { Checkpoint, SinkConnector, SnapshotProgress, SnapshotTableProgress, SnapshotTarget } from '../core/ports.js';
+import { describeSource, sameSource } from '../core/source-identity.js';
 import { RequestRunner } from './requests.js';
 import { Snapshotter, planSnapshot } from '../core/snapshotter.js';
 import { createMissingTargetTables } from '../preflight/create-tables.js';
@@ -66,37 +67,53 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
     });
     if (config.target.createTables) await createMissingTargetTables(config, logger);
     let stored = await c.checkpoints.load(config.name);
-    if (stored && !o.resetTo && snapshotMode(config) === 'when_needed' && (await isPurged(c.source, stored.position))) {
+    // The stored position is a place of this server's binlog only if the checkpoint names it (or names
+    // none, as older ones). An unreachable source is for preflight to report.
+    const current = await c.source.identity().catch(() => null);
+    const here = (cp: Checkpoint | null): BinlogPosition | null => (cp && (!cp.source || !current || sameSource(cp.source, current)) ? cp.position : null);
+    const storedHere = here(stored);
+    if (storedHere && !o.resetTo && snapshotMode(config) === 'when_needed' && (await isPurged(c.source, storedHere))) {
       // The binlog since the checkpoint is gone: copy everything again, streaming from now on.
       const plan = await planSnapshot(c.source, 'when_needed');
-      const head = await c.source.head();
-      await c.checkpoints.reset(config.name, { position: head, sourceTimestampMs: Date.now(), snapshot: plan });
+      const head = await startHere(c.source);
+      await c.checkpoints.reset(config.name, { ...head, snapshot: plan });
       logger.warn(
-        { purged: formatPosition(stored.position), restartAt: formatPosition(head), tables: plan.tables.length },
-        `the checkpoint ${formatPosition(stored.position)} is no longer in the source's binlog (purged): copying the ${plan.tables.length} tables again (source.snapshot: when_needed)`,
+        { purged: formatPosition(storedHere), restartAt: formatPosition(head.position), tables: plan.tables.length },
+        `the checkpoint ${formatPosition(storedHere)} is no longer in the source's binlog (purged): copying the ${plan.tables.length} tables again (source.snapshot: when_needed)`,
       );
       stored = await c.checkpoints.load(config.name);
     }
     const report = await runPreflight(config, {
-      ...(o.resetTo ? { checkpoint: o.resetTo } : stored ? { checkpoint: stored.position } : {}),
+      ...(o.resetTo ? { checkpoint: o.resetTo } : here(stored) ? { checkpoint: here(stored)! } : {}),
     });
     for (const check of report.checks) if (check.status === 'warn') logger.warn({ check: check.id }, `${check.title}: ${check.detail}`);
     assertPreflightPassed(report);
     if (o.resetTo) {
-      await c.checkpoints.reset(config.name, { position: o.resetTo, sourceTimestampMs: Date.now() });
-      logger.warn({ position: formatPosition(o.resetTo), previous: stored ? formatPosition(stored.position) : null }, 'checkpoint rewound (--reset-to)');
+      // The reset declares a place of this server's binlog: the checkpoint names the server.
+      const source = await c.source.identity();
+      const gtidPos = await c.source.gtidPositionAt(o.resetTo);
+      const position = { file: o.resetTo.file, pos: o.resetTo.pos, ...(gtidPos !== null ? { gtidPos } : {}) };
+      await c.checkpoints.reset(config.name, { position, sourceTimestampMs: Date.now(), source });
+      logger.warn(
+        { position: formatPosition(o.resetTo), source: describeSource(source), previous: stored ? formatPosition(stored.position) : null, previousSource: stored?.source ? describeSource(stored.source) : null },
+        'checkpoint rewound (--reset-to)',
+      );
     } else if (!stored && snapshotMode(config) !== 'never') {
       // No checkpoint yet: copy the tables while streaming from the source's head. The plan is stored
       // with the start, so a restart continues the copy instead of skipping it.
       const plan = await planSnapshot(c.source, 'initial');
-      await c.checkpoints.save(config.name, { position: await c.source.head(), sourceTimestampMs: Date.now(), snapshot: plan });
+      await c.checkpoints.save(config.name, { ...(await startHere(c.source)), snapshot: plan });
     }
-    const start = await resolveStart(config.name, startSetting(config.source), c.source, c.checkpoints);
+    const start = await resolveStart(config.name, startSetting(config.source), c.source, c.checkpoints, {
+      logger,
+      endpoint: `${config.source.host}:${config.source.port}`,
+      canMove: (cp) => appliedPastCheckpoint(c.sink, cp),
+    });
     logger.info(
-      { pipeline: config.name, from: start.from.kind === 'gtid' ? start.from.gtid : formatPosition(start.from.position), origin: start.origin },
+      { pipeline: config.name, from: start.from.kind === 'gtid' ? start.from.gtid : formatPosition(start.from.position), origin: start.origin, source: describeSource(start.source) },
       'starting',
     );
-    pipeline = createPipeline(config, c, logger, { from: start.from, initialCheckpoint: start.checkpoint, checkpoints: c.checkpoints });
+    pipeline = createPipeline(config, c, logger, { from: start.from, initialCheckpoint: start.checkpoint, checkpoints: c.checkpoints, sourceIdentity: start.source });
     const running = pipeline;
     const stopProgress = reportProgress(pipeline, logger, o.progressEveryMs ?? 5000);
     o.onStarted?.(pipeline);
@@ -131,6 +148,13 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
   } finally {
     await c.close();
   }
+}
+
+/** The source's head as a checkpoint of this server (with its GTID position): where a snapshot's stream begins. */
+async function startHere(source: OpenConnectors['source']): Promise<Checkpoint> {
+  const [head, identity] = await Promise.all([source.head(), source.identity()]);
+  const gtidPos = await source.gtidPositionAt(head);
+  return { position: { file: head.file, pos: head.pos, ...(gtidPos !== null ? { gtidPos } : {}) }, sourceTimestampMs: Date.now(), source: identity };
 }
 
 /** Runs a snapshot beside the pipeline; its failure stops the pipeline (a restart continues the copy). */
@@ -169,4 +193,24 @@ function runSnapshot(
 /** Whether `position` is gone from the source's binlog (before its oldest file). */
 async function isPurged(source: { earliest(): Promise<BinlogPosition> }, position: BinlogPosition): Promise<boolean> {
   return comparePositions(position, await source.earliest()) < 0;
+}
+
+/**
+ * Why the target cannot follow the checkpoint to another server, or null. The applied log names the
+ * changes applied exactly once (foreign-key groups, statement-format changes) by positions of the old
+ * server's binlog: those at or before the checkpoint are covered by it and forgotten by the move, but
+ * one past it would be applied a second time there, as nothing can recognise it in the new binlog.
+ */
+async function appliedPastCheckpoint(sink: Pick<SinkConnector, 'orderApplied' | 'lastStatement'>, stored: Checkpoint): Promise<string | null> {
+  const past: string[] = [];
+  for (const [group, change] of await sink.orderApplied()) {
+    if (comparePositions(change.txStart, stored.position) >= 0) past.push(`changes of the foreign-key group ${group} up to the transaction at ${formatPosition(change.txStart)}`);
+  }
+  const statement = await sink.lastStatement();
+  if (statement && comparePositions(statement, stored.position) > 0) past.push(`the statement-format change at ${formatPosition(statement)}`);
+  if (past.length === 0) return null;
+  return (
+    `the target holds ${past.join(' and ')}, applied exactly once past the checkpoint (it was stopped with kill -9, or a prepared XA transaction held the checkpoint back), ` +
+    'and they cannot be recognised in the new server\'s binlog, so they would be applied twice'
+  );
 }

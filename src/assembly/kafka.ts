@@ -15,6 +15,7 @@ import { BinlogSyncError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { formatPosition } from '../core/position.js';
 import { resolveStart } from '../core/start-position.js';
+import { describeSource } from '../core/source-identity.js';
 import { assertPreflightPassed, runPreflight } from '../preflight/index.js';
 import {
   KafkaPositionStore,
@@ -155,9 +156,17 @@ async function publishLoop(o: KafkaModeOptions, c: OpenConnectors, k: KafkaConne
       await (await producer.transaction()).abort();
       await admin.connect();
       const positions = new KafkaPositionStore(admin, producer, topic);
-      const start = await resolveStart(config.name, startSetting(config.source), c.source, positions);
+      const start = await resolveStart(config.name, startSetting(config.source), c.source, positions, {
+        logger,
+        endpoint: `${config.source.host}:${config.source.port}`,
+        canMove: async () =>
+          (await c.source.hasOrderGroups())
+            ? 'foreign keys link synced tables, and Kafka sink workers apply their changes exactly once by positions of the binlog the messages came from, ' +
+              'which cannot be compared with the new server\'s (Kafka mode continues on another server only without foreign-key groups)'
+            : null,
+      });
       logger.info(
-        { pipeline: config.name, topic, from: start.from.kind === 'gtid' ? start.from.gtid : formatPosition(start.from.position), origin: start.origin },
+        { pipeline: config.name, topic, from: start.from.kind === 'gtid' ? start.from.gtid : formatPosition(start.from.position), origin: start.origin, source: describeSource(start.source) },
         'kafka publisher: starting',
       );
       const publisher = new KafkaPublisher({
@@ -168,6 +177,7 @@ async function publishLoop(o: KafkaModeOptions, c: OpenConnectors, k: KafkaConne
         producer,
         from: start.from,
         initialCheckpoint: start.checkpoint,
+        sourceIdentity: start.source,
         commits: positions.committed,
         serverId,
         version: VERSION,

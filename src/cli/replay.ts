@@ -17,6 +17,7 @@ import { tableKey } from '../core/event.js';
 import { describeError } from '../core/errors.js';
 import type { Pipeline } from '../core/pipeline.js';
 import type { CheckpointStore } from '../core/ports.js';
+import { describeSource, sameSource, type SourceIdentity } from '../core/source-identity.js';
 import { configPath, parseCommandArgs, UsageError } from './args.js';
 import { createPipeline, openConnectors } from '../assembly/index.js';
 
@@ -41,10 +42,12 @@ export async function replayCommand(argv: string[]): Promise<number> {
   process.once('SIGTERM', stop);
   let pipeline: Pipeline | null = null;
   try {
+    // --from and --to are places of this server's binlog: every session checks it is still the one answering.
+    const source = await c.source.identity();
     const to = values.to ? parsePosition(values.to) : await c.source.head();
     if (comparePositions(from, to) >= 0) throw new UsageError(`replay: --from ${formatPosition(from)} is not before --to ${formatPosition(to)}`);
     if (!values['dry-run']) {
-      if (values.to && !values.force) await refuseEndBeforeCheckpoint(config.name, to, c.checkpoints);
+      if (values.to && !values.force) await refuseEndBeforeCheckpoint(config.name, to, c.checkpoints, source);
       await c.lock.acquire((err) => {
         logger.error({ err: describeError(err) }, 'replay: lost the pipeline lock: stopping');
         pipeline?.abort(err);
@@ -53,7 +56,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
     if (values['dry-run']) {
       let changes = 0;
       let transactions = 0;
-      for await (const batch of c.source.read({ from: { kind: 'position', position: from }, until: to, signal: ac.signal }))
+      for await (const batch of c.source.read({ from: { kind: 'position', position: from }, until: to, signal: ac.signal, source }))
       for (const ev of batch) {
         if (ev.kind === 'change') {
           changes++;
@@ -73,7 +76,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
       logger.info({ changes, transactions, from: formatPosition(from), to: formatPosition(to) }, 'dry run: nothing applied');
       return 0;
     }
-    pipeline = createPipeline(config, c, logger, { from: { kind: 'position', position: from }, initialCheckpoint: null, checkpoints: null, until: to });
+    pipeline = createPipeline(config, c, logger, { from: { kind: 'position', position: from }, initialCheckpoint: null, checkpoints: null, until: to, sourceIdentity: source });
     const { stats, reason } = await pipeline.run(ac.signal);
     const summary = { changes: stats.changes, transactions: stats.transactions, applied: stats.mutationsApplied, from: formatPosition(from), to: formatPosition(to), reason };
     console.log(JSON.stringify(summary));
@@ -86,9 +89,17 @@ export async function replayCommand(argv: string[]): Promise<number> {
 }
 
 /** A replay that ends before the stored checkpoint would leave rows older than the daemon left them. */
-async function refuseEndBeforeCheckpoint(pipeline: string, to: BinlogPosition, checkpoints: Pick<CheckpointStore, 'load'>): Promise<void> {
+async function refuseEndBeforeCheckpoint(pipeline: string, to: BinlogPosition, checkpoints: Pick<CheckpointStore, 'load'>, source: SourceIdentity): Promise<void> {
   const stored = await checkpoints.load(pipeline);
-  if (!stored || comparePositions(to, stored.position) >= 0) return;
+  if (!stored) return;
+  if (stored.source && !sameSource(stored.source, source)) {
+    throw new UsageError(
+      `replay: the stored checkpoint ${formatPosition(stored.position)} of "${pipeline}" is a place in the binlog of ${describeSource(stored.source)}, but the source is ${describeSource(source)}: ` +
+        `--to ${formatPosition(to)} cannot be compared with it, so binlog-sync cannot tell whether rows changed after --to would stay at older values. ` +
+        '`binlog-sync run` decides whether the checkpoint continues on this server; --force replays the range anyway.',
+    );
+  }
+  if (comparePositions(to, stored.position) >= 0) return;
   const cp = formatPosition(stored.position);
   throw new UsageError(
     `replay: --to ${formatPosition(to)} is before the stored checkpoint ${cp} of "${pipeline}": rows changed between ` +

@@ -8,6 +8,10 @@ import { createLogger } from '../core/log.js';
 import { comparePositions, formatPosition, type BinlogPosition } from '../core/position.js';
 import { configPath, parseCommandArgs } from './args.js';
 import { openConnectors, openKafkaConnectors, readPublishedPosition, sinkGroup } from '../assembly/index.js';
+import type { Checkpoint, SourceServer } from '../core/ports.js';
+import { askContinuity } from '../core/start-position.js';
+import { describeSource, type SourceIdentity } from '../core/source-identity.js';
+import type { Continuity } from '../core/source-continuity.js';
 
 export interface KafkaPartitionStatus {
   readonly partition: number;
@@ -26,7 +30,9 @@ export interface KafkaStatus {
   readonly topic: string;
   readonly group: string;
   /** The position just after the last source transaction the publisher committed to Kafka. */
-  readonly published: { position: string; sourceTime: string } | null;
+  readonly published: { position: string; gtidPos: string | null; sourceTime: string; server: string | null } | null;
+  /** Whether the source can continue the published position (as for the checkpoint). */
+  readonly continuity: SourceContinuity | null;
   readonly publishedLagBytes: number | null;
   readonly partitions: readonly KafkaPartitionStatus[];
   readonly members: readonly { memberId: string; clientId: string; host: string }[];
@@ -37,7 +43,12 @@ export interface PipelineStatus {
   readonly pipeline: string;
   readonly running: boolean;
   readonly lockHolder: number | null;
-  readonly checkpoint: { position: string; gtid: string | null; sourceTime: string } | null;
+  /** `server`: the server the position is in, null when the checkpoint does not say (stored by an older version). */
+  readonly checkpoint: { position: string; gtid: string | null; gtidPos: string | null; sourceTime: string; server: string | null } | null;
+  /** The server at source.host:port now. */
+  readonly source: string;
+  /** Whether a start continues the checkpoint on that server (null: no checkpoint). */
+  readonly continuity: SourceContinuity | null;
   readonly sourceHead: string;
   readonly lagBytes: number | null;
   readonly lagSeconds: number | null;
@@ -47,6 +58,26 @@ export interface PipelineStatus {
   readonly requests: readonly { id: number; kind: string; tables: readonly string[]; state: string }[];
   /** transport.kind: kafka only. */
   readonly kafka?: KafkaStatus;
+}
+
+/**
+ * What a start would do with the stored position on the current source: `same` server, `unrecorded`
+ * (an older checkpoint: continues as before), `another-server` (continues there by its GTID position,
+ * once that server shows where that is), `discontinuous` (refused; `reason` says why).
+ */
+export interface SourceContinuity {
+  readonly kind: Continuity['kind'];
+  readonly reason?: string;
+}
+
+async function continuityOf(checkpoint: Checkpoint, source: SourceServer, current: SourceIdentity): Promise<SourceContinuity> {
+  const c = await askContinuity(checkpoint, source, current);
+  return c.kind === 'discontinuous' ? { kind: c.kind, reason: c.reason } : { kind: c.kind };
+}
+
+/** Whether the position is a place of the current source's binlog (then distances to its head mean something). */
+function onThisServer(c: SourceContinuity | null): boolean {
+  return c?.kind === 'same' || c?.kind === 'unrecorded';
 }
 
 /** Bytes of binlog between two positions, from SHOW BINARY LOGS (null when `from`'s file is gone). */
@@ -74,8 +105,15 @@ export async function binlogDistance(config: PipelineConfig['source'], from: Bin
 export async function readStatus(config: PipelineConfig): Promise<PipelineStatus> {
   const c = await openConnectors(config, createLogger({ level: 'silent' }), { sink: false, oneShot: true });
   try {
-    const [checkpoint, head, holder, requests] = await Promise.all([c.checkpoints.load(config.name), c.source.head(), c.lock.holder(), c.requests.unfinished(config.name)]);
-    const lagBytes = checkpoint ? await binlogDistance(config.source, checkpoint.position, head) : null;
+    const [checkpoint, head, holder, current, requests] = await Promise.all([
+      c.checkpoints.load(config.name),
+      c.source.head(),
+      c.lock.holder(),
+      c.source.identity(),
+      c.requests.unfinished(config.name),
+    ]);
+    const continuity = checkpoint ? await continuityOf(checkpoint, c.source, current) : null;
+    const lagBytes = checkpoint && onThisServer(continuity) ? await binlogDistance(config.source, checkpoint.position, head) : null;
     const lagSeconds = checkpoint && lagBytes !== null ? (lagBytes === 0 ? 0 : Math.max(0, (Date.now() - checkpoint.sourceTimestampMs) / 1000)) : null;
     return {
       pipeline: config.name,
@@ -85,9 +123,13 @@ export async function readStatus(config: PipelineConfig): Promise<PipelineStatus
         ? {
             position: formatPosition(checkpoint.position),
             gtid: checkpoint.position.gtid ?? null,
+            gtidPos: checkpoint.position.gtidPos ?? null,
             sourceTime: new Date(checkpoint.sourceTimestampMs).toISOString(),
+            server: checkpoint.source ? describeSource(checkpoint.source) : null,
           }
         : null,
+      source: describeSource(current),
+      continuity,
       sourceHead: formatPosition(head),
       snapshot: checkpoint?.snapshot
         ? { reason: checkpoint.snapshot.reason, tables: checkpoint.snapshot.tables.map((t) => ({ table: t.table, rows: t.rows, estimatedRows: t.estimatedRows, done: t.done })) }
@@ -95,7 +137,7 @@ export async function readStatus(config: PipelineConfig): Promise<PipelineStatus
       requests: requests.map((r) => ({ id: r.id, kind: r.kind, tables: r.tables, state: r.state })),
       lagBytes,
       lagSeconds: lagSeconds === null ? null : Math.round(lagSeconds * 10) / 10,
-      ...(config.transport.kind === 'kafka' ? { kafka: await readKafkaStatus(config, head) } : {}),
+      ...(config.transport.kind === 'kafka' ? { kafka: await readKafkaStatus(config, head, (cp) => continuityOf(cp, c.source, current)) } : {}),
     };
   } finally {
     await c.close();
@@ -103,7 +145,7 @@ export async function readStatus(config: PipelineConfig): Promise<PipelineStatus
 }
 
 /** Kafka mode: the publisher's committed position, each partition's end / applied / committed offsets, the group. */
-async function readKafkaStatus(config: PipelineConfig, head: BinlogPosition): Promise<KafkaStatus> {
+async function readKafkaStatus(config: PipelineConfig, head: BinlogPosition, continuityOfPosition: (cp: Checkpoint) => Promise<SourceContinuity>): Promise<KafkaStatus> {
   const topic = config.transport.topic!;
   const group = sinkGroup(config);
   const k = openKafkaConnectors(config, createLogger({ level: 'silent' }));
@@ -120,11 +162,21 @@ async function readKafkaStatus(config: PipelineConfig, head: BinlogPosition): Pr
     const committedOf = new Map((committed.find((t) => t.topic === topic)?.partitions ?? []).map((p) => [p.partition, p.offset]));
     const appliedOf = new Map(applied.map((a) => [a.partition, a]));
     const g = described.groups[0];
+    const cp = published?.checkpoint;
+    const continuity = cp ? await continuityOfPosition(cp) : null;
     return {
       topic,
       group,
-      published: published ? { position: formatPosition(published.checkpoint.position), sourceTime: new Date(published.checkpoint.sourceTimestampMs).toISOString() } : null,
-      publishedLagBytes: published ? await binlogDistance(config.source, published.checkpoint.position, head) : null,
+      published: cp
+        ? {
+            position: formatPosition(cp.position),
+            gtidPos: cp.position.gtidPos ?? null,
+            sourceTime: new Date(cp.sourceTimestampMs).toISOString(),
+            server: cp.source ? describeSource(cp.source) : null,
+          }
+        : null,
+      continuity,
+      publishedLagBytes: cp && onThisServer(continuity) ? await binlogDistance(config.source, cp.position, head) : null,
       partitions: ends
         .map((e) => {
           const a = appliedOf.get(e.partition);
@@ -148,6 +200,25 @@ async function readKafkaStatus(config: PipelineConfig, head: BinlogPosition): Pr
   }
 }
 
+function describeStoredPosition(p: { position: string; gtid?: string | null; gtidPos: string | null; server: string | null }): string {
+  const gtid = p.gtid ? ` (gtid ${p.gtid})` : '';
+  const gtidPos = p.gtidPos !== null ? `, GTID position "${p.gtidPos}"` : '';
+  return `${p.position}${gtid}${gtidPos} on ${p.server ?? 'an unrecorded server (stored by an older binlog-sync)'}`;
+}
+
+function describeContinuity(c: SourceContinuity): string {
+  switch (c.kind) {
+    case 'same':
+      return 'the checkpoint\'s server';
+    case 'unrecorded':
+      return 'a start continues at the checkpoint\'s position, as before, and records this server';
+    case 'another-server':
+      return 'another server, which holds the checkpoint\'s GTID position: a start continues there by it';
+    case 'discontinuous':
+      return `a start is refused: ${c.reason}`;
+  }
+}
+
 export async function statusCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('status', argv, {
     config: { type: 'string', short: 'c' },
@@ -162,9 +233,19 @@ export async function statusCommand(argv: string[]): Promise<number> {
   const lines: [string, string][] = [
     ['pipeline', s.pipeline],
     ['daemon', s.running ? `running (target connection ${s.lockHolder})` : 'not running'],
-    ['checkpoint', s.checkpoint ? `${s.checkpoint.position}${s.checkpoint.gtid ? ` (gtid ${s.checkpoint.gtid})` : ''}` : 'none yet (the first run starts from source.start)'],
+    ['checkpoint', s.checkpoint ? describeStoredPosition(s.checkpoint) : 'none yet (the first run starts from source.start)'],
+    ['source', `${s.source}${s.continuity ? `: ${describeContinuity(s.continuity)}` : ''}`],
     ['source head', s.sourceHead],
-    ['lag', s.lagBytes === null ? (s.checkpoint ? 'unknown: the checkpoint binlog file is no longer on the source' : '-') : `${s.lagBytes} bytes, ${s.lagSeconds} s`],
+    [
+      'lag',
+      s.lagBytes === null
+        ? !s.checkpoint
+          ? '-'
+          : onThisServer(s.continuity)
+            ? 'unknown: the checkpoint binlog file is no longer on the source'
+            : 'unknown: the checkpoint is a place in another server\'s binlog'
+        : `${s.lagBytes} bytes, ${s.lagSeconds} s`,
+    ],
     ...(s.snapshot
       ? ([
           [
@@ -183,7 +264,8 @@ export async function statusCommand(argv: string[]): Promise<number> {
   // Kafka mode keeps no checkpoint row and no lock: its position is the publisher's, its workers are the group.
   for (const [k, v] of kf ? lines.filter(([k]) => k === 'pipeline' || k === 'source head') : lines) console.log(`${k.padEnd(12)} ${v}`);
   if (kf) {
-    console.log(`${'published'.padEnd(12)} ${kf.published ? `${kf.published.position} (${kf.publishedLagBytes ?? '?'} bytes behind the head)` : 'nothing yet'} to ${kf.topic}`);
+    console.log(`${'published'.padEnd(12)} ${kf.published ? `${describeStoredPosition(kf.published)}, ${kf.publishedLagBytes ?? '?'} bytes behind the head` : 'nothing yet'} to ${kf.topic}`);
+    if (kf.continuity) console.log(`${'source'.padEnd(12)} ${s.source}: ${describeContinuity(kf.continuity)}`);
     console.log(`${'group'.padEnd(12)} ${kf.group}: ${kf.groupState}, ${kf.members.length} worker(s)${kf.members.map((m) => `\n             ${m.memberId} on ${m.host}`).join('')}`);
     console.log('partition   end offset   applied (target)   committed (kafka)   lag   owner');
     for (const p of kf.partitions) {

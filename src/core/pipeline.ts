@@ -23,6 +23,7 @@ import { Watermark, commitOptionsOf, sameCheckpoint } from './watermark.js';
 import { appendMutations } from './router.js';
 import { describeError } from './errors.js';
 import type { Logger } from './log.js';
+import type { SourceIdentity } from './source-identity.js';
 import type { Transport } from '../transport/transport.js';
 
 export interface PipelineOptions {
@@ -35,6 +36,11 @@ export interface PipelineOptions {
   readonly from: StartFrom;
   /** The checkpoint the run starts from (the watermark begins there). */
   readonly initialCheckpoint: Checkpoint | null;
+  /**
+   * The server `from` is a place of: the source checks every binlog session against it, and every
+   * checkpoint stored names it.
+   */
+  readonly sourceIdentity?: SourceIdentity;
   readonly until?: BinlogPosition;
   readonly lanes: number;
   /** Mutations per lane batch (one target transaction); a round takes up to lanes × batchSize. */
@@ -166,7 +172,7 @@ export class Pipeline {
     const cp = this.watermark.checkpoint;
     if (!store || !cp || (this.saved && sameCheckpoint(cp, this.saved))) return;
     try {
-      await store.save(this.o.name, cp);
+      await store.save(this.o.name, this.stamped(cp));
       this.saved = cp;
     } catch (err) {
       const previous = this.saved ? formatPosition(this.saved.position) : 'none';
@@ -221,7 +227,8 @@ export class Pipeline {
   private async dispatch(): Promise<PipelineResult['reason']> {
     const { source, until } = this.o;
     const resolvedXa = this.o.initialCheckpoint?.resolvedXa;
-    const read = { from: this.o.from, signal: this.stop.signal, ...(until ? { until } : {}), ...(resolvedXa ? { resolvedXa } : {}) };
+    const identity = this.o.sourceIdentity;
+    const read = { from: this.o.from, signal: this.stop.signal, ...(until ? { until } : {}), ...(resolvedXa ? { resolvedXa } : {}), ...(identity ? { source: identity } : {}) };
     for await (const batch of source.read(read)) {
       // One batch at a time, and never beside a snapshot chunk being placed (see place()).
       if ((await this.exclusive(() => this.dispatchBatch(batch))) === 'stopped') return 'stopped';
@@ -402,9 +409,9 @@ export class Pipeline {
     await this.drained();
     await this.saving; // no older checkpoint save may land after the one stored with the statement
     if (this.fatal) return;
-    const after = { position: ev.position, sourceTimestampMs: ev.timestampMs };
+    const after: Checkpoint = { position: ev.position, sourceTimestampMs: ev.timestampMs };
     const withCheckpoint = this.o.checkpoints !== null && this.watermark.heldCount === 0;
-    const outcome = await this.o.sink.applyStatement(ev, withCheckpoint ? { pipeline: this.o.name, checkpoint: after } : null);
+    const outcome = await this.o.sink.applyStatement(ev, withCheckpoint ? { pipeline: this.o.name, checkpoint: this.stamped(after) } : null);
     if (outcome === 'applied') {
       this.statements++;
       if (this.watermark.passBarrier(ev.position, ev.timestampMs) && withCheckpoint) this.saved = after;
@@ -485,6 +492,11 @@ export class Pipeline {
     }
   }
 
+  /** The checkpoint as stored: naming the server its position is in. */
+  private stamped(cp: Checkpoint): Checkpoint {
+    return this.o.sourceIdentity ? { ...cp, source: this.o.sourceIdentity } : cp;
+  }
+
   /** Stores the watermark if it moved; one save at a time; a retriable failure is retried at the next tick. */
   private saveCheckpoint(): void {
     const store = this.o.checkpoints;
@@ -493,7 +505,7 @@ export class Pipeline {
       const cp = this.watermark.checkpoint;
       if (!cp || this.fatal || (this.saved && sameCheckpoint(cp, this.saved))) return;
       try {
-        await store.save(this.o.name, cp);
+        await store.save(this.o.name, this.stamped(cp));
         this.saved = cp;
       } catch (err) {
         // The store retries what can succeed on retry itself; what reaches here (the pipeline lock was

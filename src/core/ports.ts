@@ -6,6 +6,7 @@ import type { BinlogPosition } from './position.js';
 import type { JsonValue } from './json.js';
 import type { Mutation, Row, RowIdentity, SourceEvent, SqlValue, StatementEvent, TableKeys, TableRef } from './event.js';
 import type { BinlogSyncError } from './errors.js';
+import type { SourceIdentity } from './source-identity.js';
 
 /** Where a source begins reading. `earliest`/`latest` are resolved to a position (and pinned) first. */
 export type StartFrom =
@@ -53,6 +54,12 @@ export interface SourceReadOptions {
   readonly resolvedXa?: readonly ResolvedXa[];
   /** Stop after the transaction that ends at or beyond this position (replay of a bounded range). */
   readonly until?: BinlogPosition;
+  /**
+   * The server `from` is a place of. Every binlog session (the first, and each after a reconnect)
+   * checks first that the server answering is this one: a failover behind the same address would
+   * otherwise be read at a file:pos that means something else there. Fails with SOURCE_CHANGED.
+   */
+  readonly source?: SourceIdentity;
   /** Ends the stream: the iterator returns after its current event. */
   readonly signal: AbortSignal;
 }
@@ -71,6 +78,28 @@ export interface SourceConnector {
   /** The first position of the oldest binlog file still on the server. */
   earliest(): Promise<BinlogPosition>;
   close(): Promise<void>;
+}
+
+/**
+ * What the source server says about itself and its binlog in GTID terms: who it is, and where a GTID
+ * position lies in its binlog. Start resolution asks it to decide whether a checkpoint belongs to this
+ * server, or can be continued on it (source-continuity.ts).
+ */
+export interface SourceServer {
+  identity(): Promise<SourceIdentity>;
+  /**
+   * The MariaDB GTID position at `position` in this server's binlog (`BINLOG_GTID_POS`); null on MySQL,
+   * or when the server does not know the place (its file is gone, or it is not an event boundary).
+   */
+  gtidPositionAt(position: BinlogPosition): Promise<string | null>;
+  /** The last GTID of every (domain, server) in this server's binlog (MariaDB `gtid_binlog_state`); null on MySQL. */
+  gtidBinlogState(): Promise<string | null>;
+  /**
+   * Where this server's binlog continues after the GTID position `gtidPos`: the file:pos at which a
+   * binlog dump from that GTID position begins. `refused` carries the server's reason when it will not
+   * send from there (it lacks a transaction of the position, or holds other ones in its place).
+   */
+  locateGtidPosition(gtidPos: string): Promise<{ readonly position: BinlogPosition } | { readonly refused: string }>;
 }
 
 /** Applies mutations to the target. */
@@ -124,6 +153,11 @@ export interface Checkpoint {
    * in the data this checkpoint covers. A restart continues the copy from there. Absent when none runs.
    */
   readonly snapshot?: SnapshotProgress;
+  /**
+   * The server whose binlog `position` is in (and `position.gtidPos`, where it was known, the GTID
+   * position there). Absent in checkpoints stored before binlog-sync recorded it.
+   */
+  readonly source?: SourceIdentity;
 }
 
 /** What a snapshot reads from the source (see core/snapshotter.ts). */

@@ -1,12 +1,19 @@
 /**
- * A place in the source's binlog. `file:pos` is what every MySQL/MariaDB server understands; `gtid` is
- * carried alongside (MariaDB `domain-server-seq`) when the server logs it, for operators and failover.
- * Positions are values: compare them, never mutate them.
+ * A place in the source's binlog. `file:pos` is what every MySQL/MariaDB server understands, on the
+ * server that wrote it; `gtid` is carried alongside (the GTID of the transaction there, MariaDB
+ * `domain-server-seq`) when the server logs it, for operators. Positions are values: compare them,
+ * never mutate them.
  */
 export interface BinlogPosition {
   readonly file: string;
   readonly pos: number;
   readonly gtid?: string;
+  /**
+   * MariaDB only, at transaction boundaries: the GTID position here (each domain's last GTID before
+   * this point, what `BINLOG_GTID_POS(file, pos)` answers). Another server holding the same
+   * transactions can continue from it (gtid-position.ts).
+   */
+  readonly gtidPos?: string;
 }
 
 /** Binlog files are `<base>.<number>`; comparing the numeric suffix orders files correctly past .999999. */

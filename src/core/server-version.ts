@@ -41,3 +41,29 @@ export function binlogStatusStatement(version: string): 'SHOW MASTER STATUS' | '
   if (v.flavor === 'mariadb') return versionAtLeast(v, [10, 5, 2]) ? 'SHOW BINLOG STATUS' : 'SHOW MASTER STATUS';
   return versionAtLeast(v, [8, 2, 0]) ? 'SHOW BINARY LOG STATUS' : 'SHOW MASTER STATUS';
 }
+
+/**
+ * The statement that names the server (source-identity.ts reads its row): `server_uuid` on MySQL
+ * (5.6 and later); MariaDB has none, so `server_id` and the `gtid_domain_id` its own transactions get.
+ */
+export function sourceIdentityStatement(version: string): string {
+  return parseServerVersion(version).flavor === 'mariadb'
+    ? 'SELECT @@GLOBAL.server_id AS server_id, @@GLOBAL.gtid_domain_id AS gtid_domain_id'
+    : 'SELECT @@GLOBAL.server_uuid AS server_uuid, @@GLOBAL.server_id AS server_id';
+}
+
+/**
+ * The statement that answers the GTID position at a binlog file:pos (parameters: file, pos), or null
+ * where there is none. MariaDB has `BINLOG_GTID_POS` (NULL when the file is gone or the offset is not
+ * an event boundary). MySQL has no per-position GTID state: `gtid_executed` is the server's state now,
+ * not at a position, and the position's set would take reading the binlog from its file's
+ * Previous_gtids event.
+ */
+export function gtidPositionAtStatement(version: string): string | null {
+  return parseServerVersion(version).flavor === 'mariadb' ? 'SELECT BINLOG_GTID_POS(?, ?) AS gtid_pos' : null;
+}
+
+/** The statement that answers which (domain, server) GTIDs the binlog holds (MariaDB `gtid_binlog_state`), or null on MySQL. */
+export function gtidBinlogStateStatement(version: string): string | null {
+  return parseServerVersion(version).flavor === 'mariadb' ? 'SELECT @@GLOBAL.gtid_binlog_state AS gtid_binlog_state' : null;
+}

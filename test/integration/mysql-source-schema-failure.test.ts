@@ -65,6 +65,7 @@ describe('BinlogReader', () => {
       statementEvents: 'stop',
       head,
       earliest: async () => start,
+      sessionStart: async () => ({ identity: { flavor: 'mariadb', serverId: 1, domainId: 0 }, gtidPos: null }),
     });
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), 30_000);

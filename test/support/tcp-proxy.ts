@@ -2,7 +2,8 @@
  * A TCP proxy in front of a test server, so that a test can cut one path to it and leave the others:
  * `refuseNew()` closes every new connection as soon as it is accepted (the client sees the connection
  * reset or lost), while the connections already open keep working. Closing an open connection from
- * the server side (KILL) reaches the client as usual.
+ * the server side (KILL) reaches the client as usual. `retarget()` moves it to another server, as a
+ * failover behind a virtual IP does: open connections are cut, new ones reach the other server.
  */
 import { createServer, Socket, type Server } from 'node:net';
 import type { ServerEndpoint } from './servers.js';
@@ -14,10 +15,13 @@ export interface TcpProxy {
   readonly refused: number;
   refuseNew(): void;
   allowNew(): void;
+  /** Cuts every open connection; new ones go to `target` (its user and password must be the first's). */
+  retarget(target: ServerEndpoint): void;
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(target: ServerEndpoint): Promise<TcpProxy> {
+export async function startTcpProxy(first: ServerEndpoint): Promise<TcpProxy> {
+  let target = first;
   let refusing = false;
   let refused = 0;
   const open = new Set<Socket>();
@@ -50,7 +54,7 @@ export async function startTcpProxy(target: ServerEndpoint): Promise<TcpProxy> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
-    endpoint: { ...target, host: '127.0.0.1', port },
+    endpoint: { ...first, host: '127.0.0.1', port },
     get refused() {
       return refused;
     },
@@ -59,6 +63,10 @@ export async function startTcpProxy(target: ServerEndpoint): Promise<TcpProxy> {
     },
     allowNew: () => {
       refusing = false;
+    },
+    retarget: (next) => {
+      target = next;
+      for (const s of open) s.destroy();
     },
     close: async () => {
       for (const s of open) s.destroy();

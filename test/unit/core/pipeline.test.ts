@@ -10,6 +10,7 @@ import { silentLogger } from '../../../src/core/log.js';
 import { exactIdentity, rowId } from '../../../src/core/key.js';
 import type { ChangeEvent, Mutation, Row, TableKeys } from '../../../src/core/event.js';
 import type { AppliedChange, Checkpoint, CheckpointStore, SinkConnector, SourceConnector, SourceReadOptions, SourceStreamEvent } from '../../../src/core/ports.js';
+import type { SourceIdentity } from '../../../src/core/source-identity.js';
 import { ordersKeys, usersKeys } from './fixtures.js';
 
 type Tx = { events: ChangeEvent[]; end: number };
@@ -78,8 +79,11 @@ function workload(seed: number, txCount: number): Tx[] {
 }
 
 class FakeSource implements SourceConnector {
+  /** The read options of each read. */
+  readonly reads: SourceReadOptions[] = [];
   constructor(private readonly txs: Tx[]) {}
   async *read(o: SourceReadOptions): AsyncIterable<readonly SourceStreamEvent[]> {
+    this.reads.push(o);
     const from = o.from.kind === 'position' ? o.from.position.pos : 0;
     for (const [i, tx] of this.txs.entries()) {
       if (tx.end <= from) continue;
@@ -145,11 +149,12 @@ function expectedState(txs: Tx[]): Map<string, Row> {
   return st;
 }
 
-function pipeline(source: SourceConnector, sink: SinkConnector, store: CheckpointStore, from = 4) {
+function pipeline(source: SourceConnector, sink: SinkConnector, store: CheckpointStore, from = 4, sourceIdentity?: SourceIdentity) {
   return new Pipeline({
     name: 't', source, sink, checkpoints: store, transport: new EmbeddedTransport(4, 16),
     from: { kind: 'position', position: { file: 'bin.000001', pos: from } },
     initialCheckpoint: null, lanes: 8, batchSize: 32, concurrency: 6, checkpointIntervalMs: 5, logger: silentLogger(),
+    ...(sourceIdentity ? { sourceIdentity } : {}),
   });
 }
 
@@ -192,5 +197,16 @@ describe('Pipeline (in-memory source and sink)', () => {
     const store = new MemoryStore();
     await expect(pipeline(new FakeSource(txs), sink, store).run(new AbortController().signal)).rejects.toThrow(/boom/);
     for (const cp of store.saves) expect(cp.position.pos).toBeLessThan(50 * 100);
+  });
+
+  it('names the source server in every checkpoint it stores, and asks the source to read only that server', async () => {
+    const txs = workload(5, 100);
+    const source = new FakeSource(txs);
+    const store = new MemoryStore();
+    const server: SourceIdentity = { flavor: 'mariadb', serverId: 11, domainId: 0 };
+    await pipeline(source, new FakeSink(() => 0), store, 4, server).run(new AbortController().signal);
+    expect(store.saves.length).toBeGreaterThan(0);
+    for (const cp of store.saves) expect(cp.source).toEqual(server);
+    expect(source.reads.map((r) => r.source)).toEqual([server]);
   });
 });

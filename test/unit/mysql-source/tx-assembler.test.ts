@@ -58,4 +58,39 @@ describe('TxAssembler', () => {
     expect(a.change(dc('insert', null, { id: 1 }), 0, 0)).toMatchObject({ txSeq: 10, position: { file: 'f.000001', pos: 4 } });
     expect(a.commit(100, 0).txSeq).toBe(10);
   });
+
+  it('carries the GTID position at transaction boundaries once seeded, and none inside a transaction', () => {
+    const a = new TxAssembler({ file: 'mysql-bin.000001', pos: 1178 });
+    a.gtid('0-11-6', true);
+    // Not seeded: no GTID position anywhere.
+    expect(a.commit(1400, 0).position).toEqual({ file: 'mysql-bin.000001', pos: 1400, gtid: '0-11-6' });
+    a.seedGtidPosition('0-11-6');
+    a.gtid('0-11-7', true);
+    const change = a.change(dc('insert', null, { id: 1 }), 1591, 0);
+    expect(change.position.gtidPos).toBeUndefined();
+    expect(change.txStart).toEqual({ file: 'mysql-bin.000001', pos: 1400, gtidPos: '0-11-6' });
+    const statement = a.statement('UPDATE t SET n = n + 1', 's', [], 1600, 0, {});
+    expect(statement.position.gtidPos).toBeUndefined();
+    expect(a.commit(1622, 0).position).toEqual({ file: 'mysql-bin.000001', pos: 1622, gtid: '0-11-7', gtidPos: '0-11-7' });
+    // Another domain joins the position; a DDL group moves it too.
+    a.gtid('1-11-1', true);
+    expect(a.commit(1700, 0).position.gtidPos).toBe('0-11-7,1-11-1');
+    a.gtid('0-12-8', true);
+    expect(a.ddl('CREATE TABLE x (id INT)', 's', 1800, 0).position.gtidPos).toBe('0-12-8,1-11-1');
+    // A MySQL GTID (not tracked) leaves it.
+    a.gtid('3e11fa47-71ca-11e1-9e33-c80aa9429562:5');
+    expect(a.commit(1900, 0).position.gtidPos).toBe('0-12-8,1-11-1');
+  });
+
+  it('is seeded by a GTID list where reading stands, not by one from before the start', () => {
+    const a = new TxAssembler({ file: 'mysql-bin.000002', pos: 900 });
+    // The list at the start of the file, sent while reading starts at 900: the position there is not 900's.
+    a.gtidList([{ domain: 0, server: 11, seq: 7n }], 285);
+    a.gtid('0-11-9', true);
+    expect(a.commit(1000, 0).position.gtidPos).toBeUndefined();
+    a.rotate('mysql-bin.000003', 4);
+    a.gtidList([{ domain: 0, server: 11, seq: 8n }, { domain: 0, server: 12, seq: 9n }], 299);
+    a.gtid('0-12-10', true);
+    expect(a.commit(600, 0).position.gtidPos).toBe('0-12-10');
+  });
 });
