@@ -16,7 +16,7 @@ import { cleanupAll, onCleanup } from './cleanup.js';
 import { LocalKafkaCluster } from '../src/local/kafka-cluster.js';
 import type { Tuning } from './child-spec.js';
 import { formatReport, writeReport, type BenchReport, type CatchUpScenario, type MemoryPoint, type SteadyScenario } from './report.js';
-import { bulkScenario, memoryScenario, oltpScenario, steadyScenario, type CatchUpOptions, type Targets } from './scenarios.js';
+import { bulkScenario, memoryScenario, oltpScenario, steadyScenario, verifyScenario, type CatchUpOptions, type Targets } from './scenarios.js';
 import { rows, startServer, variable, withConnection } from './sql.js';
 import { DAEMON_NODE_FLAGS } from '../src/cli/node-flags.js';
 
@@ -33,6 +33,7 @@ Scenarios
                           frames (profiles kept in .tmp/bench-profiles/)
   --skip-source-only      do not time binlog-sync's source connector alone
   --skip-kafka            do not time the Kafka transport (a local one-node cluster from scripts/kafka.sh fetch)
+  --skip-verify           do not time binlog-sync verify (against CHECKSUM TABLE on both servers)
   --out FILE              JSON results (default bench-results.json)
   --child-node-args=ARGS  node options for the measured children, e.g. --child-node-args=--max-old-space-size=192
                           (tells live memory from garbage V8 has not collected yet)
@@ -47,6 +48,7 @@ Sizes (each also from the environment, e.g. BENCH_OLTP_TX=100000)
   --steady-rate N         row changes/s (default 5000)
   --steady-seconds N      default 20 (quick 5)
   --memory-rows LIST      backlog sizes in rows (default 500000,2000000)
+  --verify-rows N         rows of the verify table (default 1000000; quick 100000)
 
 Pipeline settings (default: the pipeline file's defaults)
   --partitions N  --lanes N  --batch-size N  --pool-size N  --queue-capacity N
@@ -62,6 +64,7 @@ const numberFlags = [
   'bulk-tx-rows',
   'steady-rate',
   'steady-seconds',
+  'verify-rows',
   'partitions',
   'lanes',
   'batch-size',
@@ -87,6 +90,7 @@ function parseFlags(argv: string[]) {
       profile: { type: 'boolean', default: false },
       'skip-source-only': { type: 'boolean', default: false },
       'skip-kafka': { type: 'boolean', default: false },
+      'skip-verify': { type: 'boolean', default: false },
       out: { type: 'string' },
       'memory-rows': { type: 'string' },
       'child-node-args': { type: 'string' },
@@ -146,6 +150,7 @@ function parse(argv: string[]) {
     profile: v.profile === true,
     sourceOnly: v['skip-source-only'] !== true,
     kafka: v['skip-kafka'] !== true,
+    verify: v['skip-verify'] === true ? null : { rows: num('verify-rows', 1_000_000, 100_000)!, runs: num('runs', 3, 1)! },
     out: (v.out as string | undefined) ?? 'bench-results.json',
     childNodeArgs: ((v['child-node-args'] as string | undefined) ?? '').split(/\s+/).filter(Boolean),
     tuning,
@@ -224,6 +229,7 @@ async function main(argv: string[]): Promise<number> {
   if (o.steady) steady = await steadyScenario(target.server, o.steady, o.tuning, log);
   let memory: MemoryPoint[] | undefined;
   if (o.memory) memory = await memoryScenario(target.server, o.memory, o.bulk.rowsPerTx, o.tuning, log);
+  const verify = o.verify ? await verifyScenario(target.server, o.verify, log) : undefined;
 
   const report: BenchReport = {
     startedAt: startedAt.toISOString(),
@@ -246,6 +252,7 @@ async function main(argv: string[]): Promise<number> {
     scenarios,
     ...(steady ? { steady } : {}),
     ...(memory ? { memory } : {}),
+    ...(verify ? { verify } : {}),
   };
   await writeReport(o.out, report);
   process.stdout.write(formatReport(report) + '\n');

@@ -94,6 +94,17 @@ export interface BenchReport {
   readonly scenarios: readonly CatchUpScenario[];
   readonly steady?: SteadyScenario;
   readonly memory?: readonly MemoryPoint[];
+  readonly verify?: VerifyScenario;
+}
+
+/** `binlog-sync verify` of one table equal on both sides, beside CHECKSUM TABLE on both servers. */
+export interface VerifyScenario {
+  readonly rows: number;
+  readonly runs: readonly { readonly verifyMs: number; readonly checksumMs: number }[];
+  readonly verifyMs: number;
+  readonly verifyRowsPerSec: number;
+  readonly checksumMs: number;
+  readonly checksumRowsPerSec: number;
 }
 
 export function median(values: readonly number[]): number {
@@ -229,6 +240,20 @@ export function formatReport(r: BenchReport): string {
       formatTable(
         ['lag source commit → target apply', 'samples', 'p50', 'p90', 'p99', 'max', 'sync peak RSS'],
         [['steady', int(s.lag.samples), ms(s.lag.p50Ms), ms(s.lag.p90Ms), ms(s.lag.p99Ms), ms(s.lag.maxMs), mb(s.pipelinePeakRssBytes)]],
+      ),
+    );
+  }
+  if (r.verify) {
+    const v = r.verify;
+    out.push('');
+    out.push(`verify: ${int(v.rows)} rows equal on both sides (medians of ${v.runs.length}); the baseline finds that two tables differ, not which rows`);
+    out.push(
+      formatTable(
+        ['what', 'time', 'rows/s'],
+        [
+          ['binlog-sync verify (chunk checksums on both servers, narrowed to keys)', ms(v.verifyMs), int(v.verifyRowsPerSec)],
+          ['CHECKSUM TABLE on both servers at once', ms(v.checksumMs), int(v.checksumRowsPerSec)],
+        ],
       ),
     );
   }

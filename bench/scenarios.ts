@@ -14,7 +14,10 @@ import { runChild, startChild } from './child.js';
 import type { ChildResult, ChildSpec, Tuning } from './child-spec.js';
 import { measureNativeReplica } from './native-replica.js';
 import { newestProfile, summariseProfile } from './profile.js';
-import { rate, summarise, type Backlog, type CatchUpRun, type CatchUpScenario, type MemoryPoint, type ScenarioProfiles, type SteadyScenario } from './report.js';
+import { median, rate, summarise, type Backlog, type CatchUpRun, type CatchUpScenario, type MemoryPoint, type ScenarioProfiles, type SteadyScenario, type VerifyScenario } from './report.js';
+import { parsePipelineConfig } from '../src/config/load.js';
+import { verifyPipeline } from '../src/verify/verify-pipeline.js';
+import { formatVerifyText, verifyExitCode } from '../src/verify/report.js';
 import { BENCH_DB, binlogHead, digestDatabase, digestDifference, startServer, withConnection, type TableFigure } from './sql.js';
 
 export interface Targets {
@@ -284,6 +287,49 @@ export async function memoryScenario(target: LocalMariaDb, sizes: readonly numbe
       log(`memory: ${r.rowEvents} row events at ${rate(r.rowEvents, r.ms).toFixed(0)}/s, peak RSS ${(r.peakRssBytes / 1048576).toFixed(0)} MB`);
     }
     return points;
+  } finally {
+    await source.stop();
+  }
+}
+
+export interface VerifySettings {
+  readonly rows: number;
+  readonly runs: number;
+}
+
+/**
+ * `binlog-sync verify` on a table of `rows` rows, equal on both sides (written by the same INSERT …
+ * SELECT on each), against the baseline a user has without it: `CHECKSUM TABLE` run on both servers at
+ * once (a full scan each, by the server; it says nothing about which rows differ). Medians of `runs`.
+ */
+export async function verifyScenario(target: LocalMariaDb, s: VerifySettings, log: (line: string) => void): Promise<VerifyScenario> {
+  const source = await startSource('bench-verify-source');
+  try {
+    const db = 'bench_verify';
+    const create = `CREATE DATABASE ${db}; CREATE TABLE ${db}.t (id BIGINT PRIMARY KEY, account INT NOT NULL, amount DECIMAL(12,2) NOT NULL, at DATETIME(6) NOT NULL, memo VARCHAR(60) NULL, flag TINYINT NOT NULL, KEY (account))`;
+    const fill = `INSERT INTO ${db}.t SELECT seq, seq % 997, (seq % 100000) / 100, '2026-01-01' + INTERVAL seq SECOND, IF(seq % 10 = 0, NULL, CONCAT('payment #', seq)), seq % 2 FROM ${db}.seq_1_to_${s.rows}`;
+    log(`verify: writing ${s.rows} rows on both sides…`);
+    for (const server of [source.server, target]) await server.rootQuery(`DROP DATABASE IF EXISTS ${db}; ${create}; ${fill}`);
+    const config = parsePipelineConfig(
+      JSON.stringify({ name: 'bench-verify', source: { ...source.server.endpoint(), serverId: 9901, include: [`${db}.*`] }, target: target.endpoint() }),
+      'bench verify',
+    );
+    const runs: { verifyMs: number; checksumMs: number }[] = [];
+    for (let run = 1; run <= s.runs; run++) {
+      const t0 = performance.now();
+      const result = await verifyPipeline(config, { readApplied: async () => null });
+      const verifyMs = performance.now() - t0;
+      if (verifyExitCode(result) !== 0) throw new Error(`bench verify: the two sides should be equal:\n${formatVerifyText(result)}`);
+      const t1 = performance.now();
+      await Promise.all([source.server, target].map((server) => server.rootQuery(`CHECKSUM TABLE ${db}.t`)));
+      const checksumMs = performance.now() - t1;
+      runs.push({ verifyMs, checksumMs });
+      log(`verify run ${run}/${s.runs}: binlog-sync verify ${verifyMs.toFixed(0)} ms, CHECKSUM TABLE on both ${checksumMs.toFixed(0)} ms`);
+    }
+    await target.rootQuery(`DROP DATABASE IF EXISTS ${db}`);
+    const verifyMs = median(runs.map((r) => r.verifyMs));
+    const checksumMs = median(runs.map((r) => r.checksumMs));
+    return { rows: s.rows, runs, verifyMs, verifyRowsPerSec: rate(s.rows, verifyMs), checksumMs, checksumRowsPerSec: rate(s.rows, checksumMs) };
   } finally {
     await source.stop();
   }

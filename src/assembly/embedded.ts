@@ -4,7 +4,7 @@
  * bench and the tests build it with `createPipeline`.
  */
 import { snapshotMode, startSetting, type PipelineConfig } from '../config/load.js';
-import { describeError } from '../core/errors.js';
+import { BinlogSyncError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { Pipeline, type PipelineOptions, type PipelineResult } from '../core/pipeline.js';
 import { comparePositions, formatPosition, type BinlogPosition } from '../core/position.js';
@@ -104,10 +104,19 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
       const plan = await planSnapshot(c.source, 'initial');
       await c.checkpoints.save(config.name, { ...(await startHere(c.source)), snapshot: plan });
     }
-    const start = await resolveStart(config.name, startSetting(config.source), c.source, c.checkpoints, {
-      logger,
-      endpoint: `${config.source.host}:${config.source.port}`,
-      canMove: (cp) => appliedPastCheckpoint(c.sink, cp),
+    const resolve = (): ReturnType<typeof resolveStart> =>
+      resolveStart(config.name, startSetting(config.source), c.source, c.checkpoints, {
+        logger,
+        endpoint: `${config.source.host}:${config.source.port}`,
+        canMove: (cp) => appliedPastCheckpoint(c.sink, cp),
+      });
+    const start = await resolve().catch(async (err: unknown) => {
+      // Another server that cannot continue the checkpoint: with when_needed, copy everything from it.
+      if (!(err instanceof BinlogSyncError && err.code === 'SOURCE_CHANGED' && snapshotMode(config) === 'when_needed')) throw err;
+      const plan = await planSnapshot(c.source, 'when_needed');
+      await c.checkpoints.reset(config.name, { ...(await startHere(c.source)), snapshot: plan });
+      logger.warn({ err: err.message, tables: plan.tables.length }, `the checkpoint cannot continue on this source server: copying the ${plan.tables.length} tables again from it (source.snapshot: when_needed)`);
+      return resolve();
     });
     logger.info(
       { pipeline: config.name, from: start.from.kind === 'gtid' ? start.from.gtid : formatPosition(start.from.position), origin: start.origin, source: describeSource(start.source) },

@@ -2,6 +2,7 @@
 import type { Pipeline, PipelineStats } from '../core/pipeline.js';
 import type { Logger } from '../core/log.js';
 import { formatPosition } from '../core/position.js';
+import type { SnapshotProgress } from '../core/ports.js';
 
 export function summarize(stats: PipelineStats): Record<string, unknown> {
   return {
@@ -12,7 +13,16 @@ export function summarize(stats: PipelineStats): Record<string, unknown> {
     lagSeconds: Math.round(stats.lagMs / 100) / 10,
     checkpoint: stats.savedCheckpoint ? formatPosition(stats.savedCheckpoint.position) : null,
     read: stats.lastReadPosition ? formatPosition(stats.lastReadPosition) : null,
+    ...(stats.checkpoint?.snapshot ? { snapshot: snapshotSummary(stats.checkpoint.snapshot) } : {}),
   };
+}
+
+/** A snapshot in progress in one line: tables copied, rows copied of the estimate (as the checkpoint covers it). */
+function snapshotSummary(p: SnapshotProgress): string {
+  const done = p.tables.filter((t) => t.done).length;
+  const rows = p.tables.reduce((n, t) => n + t.rows, 0);
+  const estimate = p.tables.reduce((n, t) => n + Math.max(t.estimatedRows, t.rows), 0);
+  return `${p.reason}: ${done}/${p.tables.length} tables, ${rows}/~${estimate} rows`;
 }
 
 export function reportProgress(pipeline: Pipeline, logger: Logger, everyMs: number): () => void {

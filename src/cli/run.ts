@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import { formatPosition, parsePosition } from '../core/position.js';
 import { runKafkaMode, runPipeline, type KafkaRole } from '../assembly/index.js';
 import { configPath, parseCommandArgs, UsageError } from './args.js';
+import { snapshotBars } from './snapshot-bars.js';
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('run', argv, {
@@ -30,7 +31,14 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (resetTo) throw new UsageError('run --reset-to is for the embedded transport; in Kafka mode the publisher position lives in Kafka (a new topic starts from source.start)');
     return withStopSignals(logger, (signal) => runKafkaMode({ config, logger, signal, role: 'both', ...(progress ? { progressEveryMs: progress } : {}) }));
   }
-  return withStopSignals(logger, (signal) => runPipeline({ config, logger, signal, resetTo, ...(progress ? { progressEveryMs: progress } : {}) }));
+  const bars = snapshotBars();
+  try {
+    return await withStopSignals(logger, (signal) =>
+      runPipeline({ config, logger, signal, resetTo, ...(progress ? { progressEveryMs: progress } : {}), ...(bars ? { onSnapshotProgress: bars.onProgress } : {}) }),
+    );
+  } finally {
+    bars?.stop();
+  }
 }
 
 /**

@@ -19,14 +19,15 @@ describe('npm run bench --quick', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('reports catch-up figures for the native replica, binlog-sync (embedded and over Kafka) and the decoder, with matching digests', async () => {
+  it('reports catch-up figures for the native replica, binlog-sync (embedded and over Kafka) and the decoder, with matching digests, and verify beside CHECKSUM TABLE', async () => {
     expect(existsSync(MAIN), `${MAIN} is missing: run npm run build first`).toBe(true);
     dir = await mkdtemp(join(tmpdir(), 'binlog-sync-bench-smoke-'));
     const out = join(dir, 'results.json');
-    const args = ['--quick', '--runs', '1', '--oltp-tx', '400', '--oltp-rows', '2000', '--bulk-rows', '20000', '--bulk-tx-rows', '10000', '--skip-source-only', '--out', out];
+    const args = ['--quick', '--runs', '1', '--oltp-tx', '400', '--oltp-rows', '2000', '--bulk-rows', '20000', '--bulk-tx-rows', '10000', '--verify-rows', '20000', '--skip-source-only', '--out', out];
     const { stdout } = await execFileP(process.execPath, [MAIN, ...args], { timeout: 210_000, maxBuffer: 10 << 20 });
     expect(stdout).toContain('binlog-sync rows/s');
     expect(stdout).toContain('kafka/embedded');
+    expect(stdout).toContain('binlog-sync verify (chunk checksums on both servers');
     const report = JSON.parse(await readFile(out, 'utf8')) as BenchReport;
     expect(report.durability.targets).toContain('innodb_flush_log_at_trx_commit=1');
     expect(report.scenarios.map((s) => s.name)).toEqual(['oltp', 'bulk']);
@@ -52,5 +53,9 @@ describe('npm run bench --quick', () => {
       expect(run.kafka?.sinkPeakRssBytes).toBeGreaterThan(0);
       expect(Number.isFinite(s.median.kafkaVsEmbedded)).toBe(true);
     }
+    // verify beside CHECKSUM TABLE on the same rows.
+    expect(report.verify?.rows).toBe(20_000);
+    expect(report.verify?.verifyRowsPerSec).toBeGreaterThan(0);
+    expect(report.verify?.checksumRowsPerSec).toBeGreaterThan(0);
   }, 240_000);
 });

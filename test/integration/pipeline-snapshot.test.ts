@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServerPair, type ServerPair } from '../support/servers.js';
+import { LocalMariaDb } from '../../src/local/mariadb-server.js';
 import { assertSameData } from '../support/digest.js';
 import { ALL_TYPES_COLUMNS, ALL_TYPES_ROWS } from '../support/all-types.js';
 import { createWorkloadSchema, runWorkload } from '../../src/local/workload.js';
@@ -278,4 +279,42 @@ describe('snapshot on demand and verify --repair, while streaming', () => {
       if (run.proc.exitCode === null) run.proc.kill('SIGKILL');
     }
   }, 300_000);
+});
+
+describe('snapshot when_needed on another server', () => {
+  it('copies everything again from a server that cannot continue the checkpoint (instead of refusing)', async () => {
+    const other = await LocalMariaDb.start({ label: 'snap-other-source', serverId: 77, binlog: true });
+    try {
+      const src = servers.source;
+      for (const s of [src.endpoint(), other.endpoint()]) {
+        const c = await mysql.createConnection({ ...s, multipleStatements: true });
+        try {
+          await c.query('CREATE DATABASE snapo; CREATE TABLE snapo.t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL)');
+        } finally {
+          await c.end();
+        }
+      }
+      await src.query("INSERT INTO snapo.t SELECT seq, CONCAT('a', seq) FROM snapo.seq_1_to_2000");
+      await other.rootQuery("INSERT INTO snapo.t SELECT seq, CONCAT('b', seq) FROM snapo.seq_500_to_3000");
+      const base = { PIPELINE_NAME: 'snap-other', SYNC_DB: 'snapo', SNAPSHOT: 'when_needed' };
+      const first = startCli(['run', '--config', TEST_PIPELINE], pipelineEnv(src.endpoint(), servers.target.endpoint(), base), join(logDir, 'other-1.log'));
+      await first.running;
+      await snapshotDone('snap-other', first, 60_000);
+      await stopCli(first);
+      // The same pipeline pointed at an unrelated server.
+      const again = startCli(['run', '--config', TEST_PIPELINE], pipelineEnv(other.endpoint(), servers.target.endpoint(), base), join(logDir, 'other-2.log'));
+      try {
+        await again.running;
+        expect(logLines(again, 'the checkpoint cannot continue on this source server')).toHaveLength(1);
+        await snapshotDone('snap-other', again, 60_000);
+        await waitForCatchUp(other.endpoint(), servers.target.endpoint(), 'snap-other');
+        await assertSameData(other.endpoint(), servers.target, 'snapo');
+        await stopCli(again);
+      } finally {
+        if (again.proc.exitCode === null) again.proc.kill('SIGKILL');
+      }
+    } finally {
+      await other.stop();
+    }
+  }, 240_000);
 });
