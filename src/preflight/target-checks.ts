@@ -1,25 +1,33 @@
 /**
  * Checks on the target: every included source table must exist there (same db.table) with at least the
- * source's columns, since each change is applied as a full row image. Extra target columns are fine
- * (they need defaults); type differences are left to the apply step's errors.
+ * source's columns, each able to hold the source's values exactly (column-compat.ts), since each change
+ * is applied as a full row image. Extra target columns are fine (they need defaults).
  */
 import type { Connection } from 'mysql2/promise';
 import type { PreflightCheck } from './report.js';
 import { qualifiedName, type SourceTable } from './source-checks.js';
 import { quoteIdent, rows } from './sql.js';
+import { columnIncompatibility, type ColumnDefinition } from './column-compat.js';
 
-async function targetColumns(conn: Connection, schemas: readonly string[]): Promise<Map<string, Set<string>>> {
-  const out = new Map<string, Set<string>>();
+/** Every column of the tables in `schemas`, by `db.table` and column name. */
+async function columnDefinitionsOf(conn: Connection, schemas: readonly string[]): Promise<Map<string, Map<string, ColumnDefinition>>> {
+  const out = new Map<string, Map<string, ColumnDefinition>>();
   if (schemas.length === 0) return out;
   for (const r of await rows(
     conn,
-    'SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, COLUMN_NAME AS col FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (?)',
+    'SELECT TABLE_SCHEMA AS db, TABLE_NAME AS tbl, COLUMN_NAME AS col, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, CHARACTER_MAXIMUM_LENGTH AS maxLength, CHARACTER_SET_NAME AS charset FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (?)',
     [schemas],
   )) {
     const key = `${String(r.db)}.${String(r.tbl)}`;
-    const cols = out.get(key) ?? new Set<string>();
+    const cols = out.get(key) ?? new Map<string, ColumnDefinition>();
     out.set(key, cols);
-    cols.add(String(r.col));
+    cols.set(String(r.col), {
+      name: String(r.col),
+      dataType: String(r.dataType).toLowerCase(),
+      columnType: String(r.columnType),
+      maxLength: r.maxLength === null ? null : Number(r.maxLength),
+      charset: r.charset === null ? null : String(r.charset),
+    });
   }
   return out;
 }
@@ -44,7 +52,8 @@ export function columnDefinitions(create: string): Map<string, string> {
 export async function targetTablesCheck(target: Connection, source: Connection, tables: readonly SourceTable[]): Promise<PreflightCheck> {
   const id = 'target.tables';
   const title = 'Target tables and columns';
-  const existing = await targetColumns(target, [...new Set(tables.map((t) => t.db))]);
+  const schemas = [...new Set(tables.map((t) => t.db))];
+  const [existing, sourceColumns] = await Promise.all([columnDefinitionsOf(target, schemas), columnDefinitionsOf(source, schemas)]);
   const problems: string[] = [];
   const fixes: string[] = [];
   const createdDbs = new Set<string>();
@@ -62,11 +71,20 @@ export async function targetTablesCheck(target: Connection, source: Connection, 
       continue;
     }
     const missing = t.columns.filter((c) => !have.has(c));
-    if (missing.length === 0) continue;
-    problems.push(`${name} on the target lacks column${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`);
+    const sourceDefs = sourceColumns.get(name);
+    const incompatible = t.columns.flatMap((c) => {
+      const sd = sourceDefs?.get(c);
+      const td = have.get(c);
+      const why = sd && td ? columnIncompatibility(sd, td) : null;
+      return why ? [{ column: c, why }] : [];
+    });
+    if (missing.length === 0 && incompatible.length === 0) continue;
     const defs = columnDefinitions(await createStatement(source, t.db, t.table));
+    const definition = (c: string): string => defs.get(c) ?? `${quoteIdent(c)} <type as on the source>`;
+    if (missing.length > 0) problems.push(`${name} on the target lacks column${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`);
+    for (const i of incompatible) problems.push(`${name}.${i.column} on the target cannot hold the source's values: ${i.why}`);
     fixes.push(
-      `ALTER TABLE ${quoteIdent(t.db)}.${quoteIdent(t.table)} ${missing.map((c) => `ADD COLUMN ${defs.get(c) ?? `${quoteIdent(c)} <type as on the source>`}`).join(', ')};`,
+      `ALTER TABLE ${quoteIdent(t.db)}.${quoteIdent(t.table)} ${[...missing.map((c) => `ADD COLUMN ${definition(c)}`), ...incompatible.map((i) => `MODIFY COLUMN ${definition(i.column)}`)].join(', ')};`,
     );
   }
   if (problems.length === 0) {

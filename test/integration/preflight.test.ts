@@ -92,6 +92,7 @@ beforeAll(async () => {
     CREATE DATABASE gap;
     CREATE TABLE gap.a (id INT PRIMARY KEY, v INT);
     CREATE TABLE gap.b (id INT PRIMARY KEY, v INT, note VARCHAR(200) NOT NULL DEFAULT 'none', seen TIMESTAMP NULL);
+    CREATE TABLE gap.c (id INT PRIMARY KEY, n BIGINT UNSIGNED NOT NULL, label VARCHAR(40) NULL, wide VARCHAR(10) NULL);
     INSERT INTO shop.orders VALUES (1, 'ann', 10.50);
     CREATE USER 'limited'@'%' IDENTIFIED BY '${LOCAL_PASSWORD}';
     GRANT SELECT ON shop.* TO 'limited'@'%';
@@ -99,7 +100,8 @@ beforeAll(async () => {
     GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'blind'@'%';`);
   await target.rootQuery(`${SHOP_DDL}
     CREATE DATABASE gap;
-    CREATE TABLE gap.b (id INT PRIMARY KEY, v INT);`);
+    CREATE TABLE gap.b (id INT PRIMARY KEY, v INT);
+    CREATE TABLE gap.c (id INT PRIMARY KEY, n INT NOT NULL, label VARCHAR(10) NULL, wide VARCHAR(30) NULL);`);
   base = await loadPipelineConfig(example, connectionEnv(source.endpoint(), target.endpoint()));
   base = withSource({ serverId: 5401 });
 });
@@ -292,11 +294,17 @@ describe('tables and keys', () => {
     expect(report.tables).toEqual([]);
   });
 
-  it('a missing target table and a missing target column fail, with DDL from the source', async () => {
+  it('a missing target table, a missing target column and columns too narrow fail, with DDL from the source', async () => {
     const report = await runPreflight(withSource({ include: ['gap.*'] }));
     const c = check(report, 'target.tables');
     expect(c.status).toBe('fail');
-    expect(c.detail.split('\n')).toEqual(['gap.a does not exist on the target', 'gap.b on the target lacks columns note, seen']);
+    expect(c.detail.split('\n')).toEqual([
+      'gap.a does not exist on the target',
+      'gap.b on the target lacks columns note, seen',
+      "gap.c.n on the target cannot hold the source's values: int cannot hold every bigint unsigned value",
+      "gap.c.label on the target cannot hold the source's values: varchar(10) is shorter than varchar(40)",
+    ]);
+    expect(c.fix).toContain('ALTER TABLE `gap`.`c` MODIFY COLUMN `n` bigint(20) unsigned NOT NULL, MODIFY COLUMN `label` varchar(40) DEFAULT NULL;');
     expect(c.fix).toContain('CREATE TABLE IF NOT EXISTS `gap`.`a` (');
     expect(c.fix).toContain("ALTER TABLE `gap`.`b` ADD COLUMN `note` varchar(200) NOT NULL DEFAULT 'none', ADD COLUMN `seen` timestamp NULL DEFAULT NULL;");
     expect(c.fix).not.toContain('CREATE DATABASE');
@@ -309,7 +317,7 @@ describe('tables and keys', () => {
     try {
       expect(check(await runPreflight(withSource({ include: ['gap.*'] })), 'target.tables').status).toBe('ok');
     } finally {
-      await target.rootQuery('DROP TABLE gap.a; ALTER TABLE gap.b DROP COLUMN note, DROP COLUMN seen;');
+      await target.rootQuery('DROP TABLE gap.a; ALTER TABLE gap.b DROP COLUMN note, DROP COLUMN seen; ALTER TABLE gap.c MODIFY n INT NOT NULL, MODIFY label VARCHAR(10) NULL;');
     }
   });
 });
