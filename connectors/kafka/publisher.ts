@@ -56,6 +56,8 @@ export interface KafkaPublisherOptions {
   readonly version: string;
   readonly batchBytes: number;
   readonly lingerMs: number;
+  /** How long an idle publisher waits before storing its position again to learn whether it was fenced (default 10 s). */
+  readonly fenceProbeMs?: number;
   /** Bytes buffered before they are sent inside the open transaction (default min(batchBytes, 1 MiB)). */
   readonly chunkBytes?: number;
   readonly until?: BinlogPosition;
@@ -76,6 +78,12 @@ export interface PublisherStats {
 
 const TIMEOUT = Symbol('linger');
 const POSITION_ONLY_EVERY_MS = 1000;
+/**
+ * An idle publisher stores its (unchanged) position again this often. A newer publisher fences this
+ * one only at this one's next request to the transaction coordinator: on a quiet source the fenced
+ * publisher would otherwise stay alive, looking healthy, until the next write.
+ */
+const FENCE_PROBE_EVERY_MS = 10_000;
 
 export class KafkaPublisher {
   private readonly partitioner: Partitioner;
@@ -141,7 +149,7 @@ export class KafkaPublisher {
         const next = it.next();
         let r: IteratorResult<readonly unknown[]> | typeof TIMEOUT;
         // Idle with a complete transaction open: commit it once it has lingered long enough.
-        while ((r = await this.waitLinger(next)) === TIMEOUT) await this.commitTx();
+        while ((r = await this.waitLinger(next)) === TIMEOUT) await this.commitTx({ evenUnchanged: true });
         if (r.done) break;
         await this.handle(r.value as Parameters<KafkaPublisher['handle']>[0]);
       }
@@ -174,7 +182,8 @@ export class KafkaPublisher {
     if (!this.atBoundary) return null;
     if (this.txMessages > 0) return this.txSince + this.o.lingerMs;
     // Transactions of unsynced tables still move the position: store it now and then, so a restart does not re-read them.
-    return this.positionMoved() ? this.lastCommitAt + POSITION_ONLY_EVERY_MS : null;
+    if (this.positionMoved()) return this.lastCommitAt + POSITION_ONLY_EVERY_MS;
+    return this.watermark.checkpoint ? this.lastCommitAt + (this.o.fenceProbeMs ?? FENCE_PROBE_EVERY_MS) : null;
   }
 
   private async handle(batch: readonly import('../../src/index.js').SourceStreamEvent[]): Promise<void> {
@@ -275,9 +284,12 @@ export class KafkaPublisher {
     if (f) await f;
   }
 
-  /** Commits the open Kafka transaction with the position just after its last complete source transaction. */
-  private async commitTx(): Promise<void> {
-    if (this.txMessages === 0 && !this.positionMoved()) return;
+  /**
+   * Commits the open Kafka transaction with the position just after its last complete source
+   * transaction; `evenUnchanged` also when nothing moved (the idle fence probe).
+   */
+  private async commitTx(options: { evenUnchanged?: boolean } = {}): Promise<void> {
+    if (this.txMessages === 0 && !this.positionMoved() && !(options.evenUnchanged && this.watermark.checkpoint)) return;
     await this.sendBuffered();
     await this.drainSends();
     const tx = await this.openTx();

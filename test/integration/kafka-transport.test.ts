@@ -243,14 +243,14 @@ describe('kafka transport', () => {
     expect(loser.output()).toMatch(fenced);
     await waitFor(() => survivor.output().includes('kafka publisher: starting'), { what: 'the surviving publisher to start', timeoutMs: 60_000 });
     expect(survivor.output(), 'the survivor was fenced and started again, fencing the other').not.toMatch(/old epoch[^\n]*starting again/);
-    // A third one started later fences the running survivor at its next Kafka transaction. One source
-    // transaction only: the survivor must stop without waiting for another binlog event (it used to
-    // wait in the source reader until the next write came).
+    // A third one started later fences the running survivor, on a quiet source: the survivor learns it
+    // at its idle position probe and must stop without waiting for a binlog event (it used to stay
+    // alive until the next write, and before that to hang in the source reader after it).
     const third = publisher(3);
     await waitFor(() => third.output().includes('kafka publisher: starting'), { what: 'the third publisher to start', timeoutMs: 60_000 });
-    await runWorkload(servers.source.endpoint(), { db, transactions: 1, concurrency: 1, seed: 6 });
     expect(await survivor.exited, survivor.output()).toBe(1);
     expect(survivor.output()).toMatch(fenced);
+    await runWorkload(servers.source.endpoint(), { db, transactions: 1, concurrency: 1, seed: 6 });
     const sink = startCli(['sink', '--config', TEST_KAFKA_PIPELINE], e, join(logDir, 'fence-sink.log'));
     await waitForSameData(servers.source, servers.target, db);
     await Promise.all([stopCli(third), stopCli(sink)]);
