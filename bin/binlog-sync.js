@@ -1,6 +1,6 @@
-#!/usr/bin/env -S node --max-semi-space-size=16
+#!/usr/bin/env -S node --max-semi-space-size=16 --expose-gc
 // Thin launcher: the CLI is compiled to dist/ by `npm run build` (npm ci runs it through `prepare`).
-// The V8 flag on the first line is DAEMON_NODE_FLAGS (src/cli/node-flags.ts): flags cannot be set from
+// The V8 flags on the first line are DAEMON_NODE_FLAGS (src/cli/node-flags.ts): flags cannot be set from
 // inside a running process, and a re-spawned child would outlive a kill -9 of this one.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

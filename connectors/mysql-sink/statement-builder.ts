@@ -22,9 +22,14 @@ export interface BuiltStatement {
   readonly kind: StatementKind;
   readonly table: TableRef;
   readonly sql: string;
+  /**
+   * Values too large to inline (see LARGE_VALUE_BYTES), in the order of the `?` placeholders in `sql`:
+   * the statement is then sent alone with the binary protocol. Absent for the usual statement.
+   */
+  readonly params?: readonly SqlValue[];
   /** Number of rows (keys) the statement carries. */
   readonly rowCount: number;
-  /** UTF-8 size of `sql`, as sent to the server. */
+  /** UTF-8 size of `sql`, as sent to the server, plus the size of `params`. */
   readonly bytes: number;
   /** Primary-key values of the first row in the statement, for error messages. */
   readonly firstKey: readonly SqlValue[];
@@ -81,6 +86,41 @@ export function sqlLiteral(value: SqlValue): string {
   }
   if (typeof value === 'string') return mysqlEscape(value);
   return "X'" + value.toString('hex') + "'";
+}
+
+/**
+ * A string or byte value longer than this travels as a parameter of a prepared statement, not as a
+ * literal in the SQL text. A literal costs memory several times the value: `X'…'` doubles bytes to hex,
+ * the text is joined into a statement, then encoded into a packet; with a few 64 MB BLOBs in flight
+ * the daemon grew past 1.2 GB (pipeline-large-transactions.test.ts). A parameter is copied once, raw.
+ */
+export const LARGE_VALUE_BYTES = 64 * 1024;
+
+function isLarge(value: SqlValue): value is string | Buffer {
+  return (typeof value === 'string' || Buffer.isBuffer(value)) && value.length > LARGE_VALUE_BYTES;
+}
+
+function valueBytes(value: SqlValue): number {
+  return typeof value === 'string' ? Buffer.byteLength(value) : Buffer.isBuffer(value) ? value.length : 0;
+}
+
+/**
+ * The literal of a value in a row fragment, or `?` with the value appended to `params` when it is
+ * large. `params` is created on first use, so the usual row allocates nothing more.
+ */
+class RowValues {
+  params: SqlValue[] | null = null;
+  paramBytes = 0;
+  literal(value: SqlValue): string {
+    if (!isLarge(value)) return sqlLiteral(value);
+    (this.params ??= []).push(value);
+    this.paramBytes += valueBytes(value);
+    return '?';
+  }
+  reset(): void {
+    this.params = null;
+    this.paramBytes = 0;
+  }
 }
 
 /** `(1, 'a')` or `1`: a key for messages, escaped as in SQL, shortened when long. */
@@ -163,10 +203,20 @@ function buildKeyUpdate(m: Mutation): BuiltStatement {
   const pk = m.keys.primaryKey;
   const oldKey = m.oldKey;
   if (!oldKey || oldKey.length !== pk.length) throw new TypeError(`update on ${quoteTable(m.table)} without its old key`);
-  const sets = Object.keys(m.row).map((c) => `${quoteIdentifier(c)}=${sqlLiteral(m.row[c] ?? null)}`);
-  const where = pk.map((c, i) => `${quoteIdentifier(c)}=${sqlLiteral(oldKey[i] ?? null)}`).join(' AND ');
+  const values = new RowValues();
+  const sets = Object.keys(m.row).map((c) => `${quoteIdentifier(c)}=${values.literal(m.row[c] ?? null)}`);
+  const where = pk.map((c, i) => `${quoteIdentifier(c)}=${values.literal(oldKey[i] ?? null)}`).join(' AND ');
   const sql = `UPDATE ${quoteTable(m.table)} SET ${sets.join(',')} WHERE ${where}`;
-  return { kind: 'update', table: m.table, sql, rowCount: 1, bytes: Buffer.byteLength(sql), firstKey: oldKey, source: { first: m.txStart, last: m.txStart } };
+  return {
+    kind: 'update',
+    table: m.table,
+    sql,
+    ...(values.params ? { params: values.params } : {}),
+    rowCount: 1,
+    bytes: Buffer.byteLength(sql) + values.paramBytes,
+    firstKey: oldKey,
+    source: { first: m.txStart, last: m.txStart },
+  };
 }
 
 /** Statements for the mutations of ONE table (at most one per key): deletes first, then upserts. */
@@ -202,6 +252,7 @@ function checkLimits(limits: StatementLimits): void {
 /** Accumulates row fragments for one statement shape and cuts statements at the limits. */
 class Chunker {
   private parts: string[] = [];
+  private params: SqlValue[] | null = null;
   private bytes = 0;
   private firstKey: readonly SqlValue[] = [];
   private firstSource: BinlogPosition | undefined;
@@ -222,8 +273,9 @@ class Chunker {
     this.fixedBytes = Buffer.byteLength(head) + Buffer.byteLength(tail);
   }
 
-  add(fragment: string, key: readonly SqlValue[], from: Mutation): void {
-    const size = Buffer.byteLength(fragment) + this.separator.length; // + the separator
+  /** Adds a row's fragment; `values` holds the parameters its `?`s stand for, if any. */
+  add(fragment: string, key: readonly SqlValue[], from: Mutation, values?: RowValues): void {
+    const size = Buffer.byteLength(fragment) + this.separator.length + (values?.paramBytes ?? 0); // + the separator
     if (this.parts.length > 0 && (this.parts.length >= this.maxRows || this.fixedBytes + this.bytes + size > this.maxBytes)) {
       this.flush();
     }
@@ -234,6 +286,7 @@ class Chunker {
     this.lastSource = from.txStart;
     if (from.snapshot) this.fromSnapshot = true;
     this.parts.push(fragment);
+    if (values?.params) (this.params ??= []).push(...values.params);
     this.bytes += size;
   }
 
@@ -244,12 +297,14 @@ class Chunker {
       kind: this.kind,
       table: this.table,
       sql,
+      ...(this.params ? { params: this.params } : {}),
       rowCount: this.parts.length,
       bytes: this.fixedBytes + this.bytes - this.separator.length,
       firstKey: this.firstKey,
       ...(this.firstSource && this.lastSource ? { source: { first: this.firstSource, last: this.lastSource, ...(this.fromSnapshot ? { snapshot: true as const } : {}) } } : {}),
     });
     this.parts = [];
+    this.params = null;
     this.bytes = 0;
     this.fromSnapshot = false;
   }
@@ -307,6 +362,7 @@ function buildUpserts(out: BuiltStatement[], table: TableRef, upserts: readonly 
   const unchanged = upserts[0]!.keys.collatedKey ? [] : upserts[0]!.keys.primaryKey;
   let cols: string[] = [];
   let chunker: Chunker | null = null;
+  const values = new RowValues();
 
   for (const m of upserts) {
     const row = m.row;
@@ -318,9 +374,10 @@ function buildUpserts(out: BuiltStatement[], table: TableRef, upserts: readonly 
       if (cols.length === 0) throw new TypeError(`upsert on ${quoteTable(table)} with an empty row image`);
       chunker = newUpsertChunker(out, kind, table, cols, unchanged, limits);
     }
-    let t = '(' + sqlLiteral(row[cols[0]!] ?? null);
-    for (let c = 1; c < cols.length; c++) t += ',' + sqlLiteral(row[cols[c]!] ?? null);
-    chunker.add(t + ')', m.key, m);
+    values.reset();
+    let t = '(' + values.literal(row[cols[0]!] ?? null);
+    for (let c = 1; c < cols.length; c++) t += ',' + values.literal(row[cols[c]!] ?? null);
+    chunker.add(t + ')', m.key, m, values);
   }
   chunker?.flush();
 }

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/index.js';
 import { BinlogSyncError, TargetError, describeError } from '../../src/index.js';
-import type { Mutation, StatementEvent } from '../../src/index.js';
+import type { Mutation, SqlValue, StatementEvent } from '../../src/index.js';
 import { formatPosition } from '../../src/index.js';
 import { APPLIED_TABLE_REF, CREATE_APPLIED_SQL, ORDER_STREAM_PREFIX, READ_APPLIED_SQL, READ_APPLIED_FOR_UPDATE_SQL, READ_STREAMS_SQL, orderStream, STATEMENTS_STREAM, WRITE_APPLIED_SQL, appliedMarkOf, isApplied } from './applied-log.js';
 import { quoteIdentifier } from './statement-builder.js';
@@ -224,7 +224,7 @@ export class MySqlSink implements SinkConnector {
     const inTransaction = statements.length > 1 || claimed !== undefined;
     try {
       if (claimed) await this.applyClaimed(conn, statements, claimed);
-      else for (const sql of combine(statements, inTransaction, this.limits.maxStatementBytes)) await conn.query(sql);
+      else for (const q of combine(statements, inTransaction, this.limits.maxStatementBytes)) await runQuery(conn, q);
     } catch (err) {
       if (err instanceof BinlogSyncError && err.code === 'PARTITION_FENCED') throw err;
       const cls = classifyMySqlError(err);
@@ -243,9 +243,10 @@ export class MySqlSink implements SinkConnector {
   private async applyClaimed(conn: mysql.PoolConnection, statements: readonly BuiltStatement[], claimed: ClaimedOffset): Promise<void> {
     const queries = combine(statements, true, this.limits.maxStatementBytes, { commit: false });
     const last = queries.length - 1;
-    queries[last] = `${queries[last]!};\n${storeOffsetSql(claimed)}`;
+    if (queries[last]!.params) queries.push({ sql: storeOffsetSql(claimed) });
+    else queries[last] = { sql: `${queries[last]!.sql};\n${storeOffsetSql(claimed)}` };
     let results: unknown;
-    for (const sql of queries) [results] = await conn.query(sql);
+    for (const q of queries) results = await runQuery(conn, q);
     const stored = Array.isArray(results) ? (results[results.length - 1] as { affectedRows?: number }) : (results as { affectedRows?: number });
     if (stored.affectedRows === 1) {
       await conn.query('COMMIT');
@@ -269,7 +270,7 @@ export class MySqlSink implements SinkConnector {
       await conn.query('BEGIN');
       for (const statement of statements) {
         try {
-          await conn.query(statement.sql);
+          await runQuery(conn, statement);
         } catch {
           return statement;
         }
@@ -303,26 +304,53 @@ export class MySqlSink implements SinkConnector {
   }
 }
 
+/** One round trip: SQL text (possibly several statements), or one statement with parameters. */
+export interface TargetQuery {
+  readonly sql: string;
+  readonly params?: readonly SqlValue[];
+}
+
 /**
- * Joins statements into multi-statement queries of at most `maxBytes` (one statement may be larger).
- * In a transaction, the first starts with BEGIN and the last ends with COMMIT, unless `commit: false`
- * (the caller adds to the last query and commits itself).
+ * Sends a query: text with the text protocol; a statement with parameters (large values) with the
+ * binary protocol, prepared for this one use and released after, so the server's prepared-statement
+ * count stays flat. Resolves to the query's results.
  */
-export function combine(statements: readonly BuiltStatement[], inTransaction: boolean, maxBytes: number, o: { readonly commit: boolean } = { commit: true }): string[] {
-  const queries: string[] = [];
+async function runQuery(conn: mysql.PoolConnection, q: TargetQuery): Promise<unknown> {
+  if (!q.params) return (await conn.query(q.sql))[0];
+  try {
+    return (await conn.execute(q.sql, q.params as SqlValue[]))[0];
+  } finally {
+    conn.unprepare(q.sql);
+  }
+}
+
+/**
+ * Joins statements into multi-statement queries of at most `maxBytes` (one statement may be larger);
+ * a statement with parameters is a query of its own. In a transaction, the first query starts with
+ * BEGIN and the last ends with COMMIT, unless `commit: false` (the caller adds to the last query and
+ * commits itself).
+ */
+export function combine(statements: readonly BuiltStatement[], inTransaction: boolean, maxBytes: number, o: { readonly commit: boolean } = { commit: true }): TargetQuery[] {
+  const queries: TargetQuery[] = [];
   let parts: string[] = inTransaction ? ['BEGIN'] : [];
   let bytes = 0;
+  const cut = (): void => {
+    if (parts.length > 0) queries.push({ sql: parts.join(';\n') });
+    parts = [];
+    bytes = 0;
+  };
   for (const st of statements) {
-    if (parts.length > 0 && bytes + st.bytes > maxBytes) {
-      queries.push(parts.join(';\n'));
-      parts = [];
-      bytes = 0;
+    if (st.params) {
+      cut();
+      queries.push({ sql: st.sql, params: st.params });
+      continue;
     }
+    if (parts.length > 0 && bytes + st.bytes > maxBytes) cut();
     parts.push(st.sql);
     bytes += st.bytes;
   }
   if (inTransaction && o.commit) parts.push('COMMIT');
-  if (parts.length > 0) queries.push(parts.join(';\n'));
+  cut();
   return queries;
 }
 

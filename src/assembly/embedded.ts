@@ -45,6 +45,7 @@ export function createPipeline(
     source: c.source,
     sink: c.sink,
     transport: new EmbeddedTransport(config.transport.partitions, config.transport.queueCapacity, config.transport.queueBytes),
+    oversizeChangeBytes: config.transport.queueBytes,
     lanes: config.sink.lanes,
     batchSize: config.sink.batchSize,
     concurrency: config.target.poolSize,

@@ -6,6 +6,7 @@ import {
   buildStatements,
   buildTableStatements,
   formatKey,
+  LARGE_VALUE_BYTES,
   quoteIdentifier,
   quoteTable,
   sqlLiteral,
@@ -190,6 +191,32 @@ describe('chunking', () => {
     const out = buildTableStatements(big, { maxStatementBytes: 1000, maxRowsPerStatement: 1000 });
     expect(out.map((s) => s.rowCount)).toEqual([1, 1, 1]);
     expect(out[1]!.firstKey).toEqual([2]);
+  });
+
+  it('sends values larger than LARGE_VALUE_BYTES as parameters, in placeholder order, counted in bytes', () => {
+    const blob = Buffer.alloc(LARGE_VALUE_BYTES + 1, 7);
+    const text = 'é'.repeat(LARGE_VALUE_BYTES + 1); // length counts, not bytes: a cheap test per value
+    const small = Buffer.alloc(LARGE_VALUE_BYTES, 1);
+    const out = buildTableStatements(
+      [upsert(USERS, { id: 1, name: 'a', body: small }), upsert(USERS, { id: 2, name: text, body: blob }), upsert(USERS, { id: 3, name: 'c', body: null })],
+      { maxStatementBytes: 1 << 30, maxRowsPerStatement: 1000 },
+    );
+    expect(out).toHaveLength(1);
+    const [s] = out;
+    expect(s!.sql).toBe(
+      `INSERT INTO \`app\`.\`users\` (\`id\`,\`name\`,\`body\`) VALUES (1,'a',X'${small.toString('hex')}'),(2,?,?),(3,'c',NULL) ` +
+        'ON DUPLICATE KEY UPDATE `name`=VALUES(`name`),`body`=VALUES(`body`)',
+    );
+    expect(s!.params).toEqual([text, blob]);
+    expect(s!.params![1]).toBe(blob); // the value itself, not a copy
+    expect(s!.bytes).toBe(Buffer.byteLength(s!.sql) + Buffer.byteLength(text) + blob.length);
+  });
+
+  it('cuts statements with parameters by their bytes too, and leaves usual statements without params', () => {
+    const blob = Buffer.alloc(LARGE_VALUE_BYTES * 2, 7);
+    const out = buildTableStatements([1, 2, 3].map((id) => upsert(USERS, { id, body: blob })), { maxStatementBytes: LARGE_VALUE_BYTES * 3, maxRowsPerStatement: 1000 });
+    expect(out.map((s) => s.params?.length)).toEqual([1, 1, 1]);
+    expect(buildTableStatements([upsert(USERS, { id: 1, name: 'x' })])[0]).not.toHaveProperty('params');
   });
 
   it('caps delete statements at 500 keys', () => {
