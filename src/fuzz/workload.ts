@@ -368,14 +368,18 @@ class Session {
   async sessionChange(kind: 'statement' | 'row-image'): Promise<SessionChange | null> {
     const r = this.r;
     const triggered = new Set(this.o.schema.triggers.map((t) => t.table));
-    const candidates = this.o.schema.tables.filter((t) => t.name !== 'trg_audit' && (kind === 'row-image' || !triggered.has(t.name)));
+    const tables = this.o.schema.tables.filter((t) => t.name !== 'trg_audit');
+    // MIXED logs a statement on a table with triggers as rows, so a statement change prefers tables
+    // without; when every table has one (seed 3002), it takes one with STATEMENT, which logs it as is.
+    const untriggered = tables.filter((t) => !triggered.has(t.name));
+    const candidates = kind === 'row-image' || untriggered.length === 0 ? tables : untriggered;
     for (const t of r.sample(candidates, candidates.length)) {
       const [key] = await this.someKeys(t);
       if (!key) continue;
       const blobs = t.columns.some((c) => !c.generated && (c.type.kind === 'bytes' || c.type.kind === 'text' || c.type.kind === 'json') && !c.type.keyable);
       const setting =
         kind === 'statement'
-          ? `binlog_format = '${r.pick(['STATEMENT', 'MIXED'])}'`
+          ? `binlog_format = '${triggered.has(t.name) ? 'STATEMENT' : r.pick(['STATEMENT', 'MIXED'])}'`
           : `binlog_row_image = '${blobs && r.chance(0.5) ? 'NOBLOB' : 'MINIMAL'}'`;
       const sql = `UPDATE ${q(this.db)}.${q(t.name)} SET ${q(REV)} = ${q(REV)} + 1 WHERE ${keyWhere(t, key)}`;
       const before = await binlogHead(this.c);
