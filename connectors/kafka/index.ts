@@ -1,5 +1,5 @@
 export { createKafka, type KafkaClientSettings } from './client.js';
-export { ensureTopic, type TopicSettings } from './topics.js';
+export { ensureTopic, topicMaxMessageBytes, type TopicSettings } from './topics.js';
 export { KafkaPublisher, fencedError, isFenced, type KafkaPublisherOptions, type PublisherStats } from './publisher.js';
 export { KafkaSinkWorker, type KafkaSinkWorkerOptions, type SinkWorkerStats } from './sink-worker.js';
 export { KafkaPositionStore, readPublishedPosition, publisherGroup, publisherTransactionalId, type PublishedPosition } from './published-position.js';

@@ -60,6 +60,11 @@ export interface KafkaPublisherOptions {
   readonly fenceProbeMs?: number;
   /** Bytes buffered before they are sent inside the open transaction (default min(batchBytes, 1 MiB)). */
   readonly chunkBytes?: number;
+  /**
+   * The topic's `max.message.bytes` (the brokers' `message.max.bytes` unless the topic overrides it):
+   * the largest record batch a broker accepts. Default 1048588, Kafka's default.
+   */
+  readonly maxMessageBytes?: number;
   readonly until?: BinlogPosition;
   readonly logger: Logger;
   /** Called after every Kafka commit (tests and the bench measure here). */
@@ -77,6 +82,11 @@ export interface PublisherStats {
 }
 
 const TIMEOUT = Symbol('linger');
+/** Kafka's default `message.max.bytes`. */
+export const KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+/** A record batch's own header (v2), and an upper bound on one record's framing (varints, attributes, header lengths). */
+const BATCH_HEADER_BYTES = 61;
+const RECORD_FRAMING_BYTES = 32;
 const POSITION_ONLY_EVERY_MS = 1000;
 /**
  * An idle publisher stores its (unchanged) position again this often. A newer publisher fences this
@@ -89,9 +99,12 @@ export class KafkaPublisher {
   private readonly partitioner: Partitioner;
   private readonly watermark: Watermark;
   private readonly stop = new AbortController();
-  /** Messages buffered per partition, not yet sent. */
+  /** Messages buffered per partition, not yet sent, and their size as records. */
   private buffer = new Map<number, EncodedMessage[]>();
+  private partitionBytes = new Map<number, number>();
   private bufferedBytes = 0;
+  /** The most record bytes one partition's batch may hold: one send is one record batch per partition. */
+  private readonly maxBatchRecordBytes: number;
   /** Mutations in the open Kafka transaction, per source transaction, acknowledged at its commit. */
   private tracked = new Map<number, number>();
   private tx: Transaction | null = null;
@@ -120,6 +133,7 @@ export class KafkaPublisher {
     this.published = o.initialCheckpoint;
     this.commits = o.commits;
     this.chunkBytes = o.chunkBytes ?? Math.min(o.batchBytes, 1024 * 1024);
+    this.maxBatchRecordBytes = (o.maxMessageBytes ?? KAFKA_DEFAULT_MAX_MESSAGE_BYTES) - BATCH_HEADER_BYTES;
   }
 
   stats(): PublisherStats {
@@ -201,10 +215,16 @@ export class KafkaPublisher {
             this.watermark.track(m.txSeq);
             this.tracked.set(m.txSeq, (this.tracked.get(m.txSeq) ?? 0) + 1);
             const msg = encodeMutation(ev, m, { pipeline: this.o.pipeline, serverId: this.o.serverId, version: this.o.version, nowMs: Date.now() });
+            const record = recordBytes(msg);
+            if (record > this.maxBatchRecordBytes) throw this.tooLarge(m, ev.position, record);
+            // One partition's messages go out as one record batch, which the broker refuses above
+            // max.message.bytes: send what is buffered first when this one would not fit.
+            if ((this.partitionBytes.get(routed.partition) ?? 0) + record > this.maxBatchRecordBytes) await this.sendBuffered();
             let list = this.buffer.get(routed.partition);
             if (!list) this.buffer.set(routed.partition, (list = []));
             list.push(msg);
-            const bytes = msg.value.length + msg.key.length;
+            this.partitionBytes.set(routed.partition, (this.partitionBytes.get(routed.partition) ?? 0) + record);
+            const bytes = record;
             this.bufferedBytes += bytes;
             this.txBytes += bytes;
             this.txMessages++;
@@ -268,6 +288,7 @@ export class KafkaPublisher {
       sends.push(tx.send({ topic: this.o.topic, messages, acks: -1 }));
     }
     this.buffer = new Map();
+    this.partitionBytes = new Map();
     this.bufferedBytes = 0;
     const inFlight = Promise.allSettled(sends).then((results) => {
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -275,6 +296,24 @@ export class KafkaPublisher {
     });
     inFlight.catch(() => undefined); // surfaced by drainSends
     this.inFlight = inFlight;
+  }
+
+  /**
+   * A change whose message the topic cannot take. Not retried: the same change would be refused again
+   * after every restart. Everything before its source transaction stays published.
+   */
+  private tooLarge(m: Mutation, position: BinlogPosition, bytes: number): BinlogSyncError {
+    const limit = this.maxBatchRecordBytes + BATCH_HEADER_BYTES;
+    const table = `${m.table.schema}.${m.table.name}`;
+    const key = JSON.stringify(m.key.map((v) => (Buffer.isBuffer(v) ? `0x${v.toString('hex').slice(0, 40)}` : v)));
+    return new BinlogSyncError(
+      'KAFKA_MESSAGE_TOO_LARGE',
+      `the change of ${table} key ${key.length > 200 ? key.slice(0, 200) + '…' : key} at ${formatPosition(position)} is a Kafka message of ${bytes} bytes, ` +
+        `more than the topic ${this.o.topic} accepts (max.message.bytes ${limit}). Nothing of its source transaction was published. ` +
+        `Raise max.message.bytes on the topic (kafka-configs.sh --alter --entity-type topics --entity-name ${this.o.topic} --add-config max.message.bytes=N, ` +
+        `and replica.fetch.max.bytes on the brokers to at least N), then start the publisher again: it continues with this change.`,
+      { details: { table, position: formatPosition(position), bytes, maxMessageBytes: limit, topic: this.o.topic } },
+    );
   }
 
   /** Waits for the sends in flight; rethrows their failure. */
@@ -339,6 +378,13 @@ export function fencedError(pipeline: string, cause: unknown): BinlogSyncError {
     `another publisher of pipeline "${pipeline}" started (same transactional.id) and fenced this one: only one may publish. This one stops; nothing it had not committed is in the topic.`,
     { cause },
   );
+}
+
+/** A message's size as a record: key, value and headers in UTF-8, plus the record's framing. */
+export function recordBytes(msg: EncodedMessage): number {
+  let n = Buffer.byteLength(msg.value) + Buffer.byteLength(msg.key) + RECORD_FRAMING_BYTES;
+  for (const name in msg.headers) n += name.length + Buffer.byteLength(msg.headers[name]!) + 2;
+  return n;
 }
 
 /**

@@ -3,7 +3,10 @@
  * (or more) partitions than configured, because our partitioner places keys by `hash mod partitions`
  * and a key would then move to another partition, out of order with its earlier changes.
  */
-import type { Admin } from 'kafkajs';
+import kafkajs, { type Admin } from 'kafkajs';
+
+// kafkajs is CommonJS: Node's ESM loader does not see this export as a named one.
+const { ConfigResourceTypes } = kafkajs;
 import { BinlogSyncError } from '../../src/index.js';
 
 export interface TopicSettings {
@@ -65,4 +68,20 @@ async function partitionCount(admin: Admin, topic: string): Promise<number | nul
   if (!topics.includes(topic)) return null;
   const meta = await admin.fetchTopicMetadata({ topics: [topic] });
   return meta.topics[0]?.partitions.length ?? 0;
+}
+
+/**
+ * The topic's effective `max.message.bytes` (its own setting, else the brokers' `message.max.bytes`):
+ * the largest record batch the brokers take for it. The publisher keeps every batch under it and
+ * refuses a single change that cannot fit, with what to raise.
+ */
+export async function topicMaxMessageBytes(admin: Admin, topic: string): Promise<number> {
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+  });
+  const value = described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new BinlogSyncError('KAFKA', `the topic ${topic} has no readable max.message.bytes (got ${JSON.stringify(value)})`);
+  return n;
 }

@@ -7,7 +7,7 @@ import type { Logger } from '../core/log.js';
 import { MySqlSource } from '../../connectors/mysql-source/index.js';
 import { MySqlCheckpointStore, MySqlPartitionOffsets, MySqlRequestStore, MySqlSink, PipelineLock, PipelineLockKeeper, type LockHolder } from '../../connectors/mysql-sink/index.js';
 import { createKafka, type KafkaClientSettings } from '../../connectors/kafka/index.js';
-export { KafkaPositionStore, KafkaPublisher, KafkaSinkWorker, fencedError, isFenced, ensureTopic, publisherTransactionalId, readPublishedPosition, publisherGroup } from '../../connectors/kafka/index.js';
+export { KafkaPositionStore, KafkaPublisher, KafkaSinkWorker, fencedError, isFenced, ensureTopic, topicMaxMessageBytes, publisherTransactionalId, readPublishedPosition, publisherGroup } from '../../connectors/kafka/index.js';
 import type { Kafka } from 'kafkajs';
 import type { PartitionOffsetStore } from '../core/ports.js';
 import type { BinlogPosition } from '../core/position.js';

@@ -22,6 +22,7 @@ import {
   KafkaPublisher,
   KafkaSinkWorker,
   ensureTopic,
+  topicMaxMessageBytes,
   fencedError,
   isFenced,
   openConnectors,
@@ -169,6 +170,7 @@ async function publishLoop(o: KafkaModeOptions, c: OpenConnectors, k: KafkaConne
         { pipeline: config.name, topic, from: start.from.kind === 'gtid' ? start.from.gtid : formatPosition(start.from.position), origin: start.origin, source: describeSource(start.source) },
         'kafka publisher: starting',
       );
+      const maxMessageBytes = await topicMaxMessageBytes(admin, topic);
       const publisher = new KafkaPublisher({
         pipeline: config.name,
         topic,
@@ -183,6 +185,7 @@ async function publishLoop(o: KafkaModeOptions, c: OpenConnectors, k: KafkaConne
         version: VERSION,
         batchBytes: tr.publishBatchBytes ?? DEFAULT_BATCH_BYTES,
         lingerMs: tr.publishLingerMs ?? DEFAULT_LINGER_MS,
+        maxMessageBytes,
         logger: logger.child({ component: 'publisher' }),
       });
       const timer = setInterval(() => {

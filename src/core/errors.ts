@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'PARTITION_FENCED'
   | 'KAFKA'
   | 'KAFKA_MESSAGE'
+  | 'KAFKA_MESSAGE_TOO_LARGE'
   | 'USAGE'
   | 'VERIFY';
 
