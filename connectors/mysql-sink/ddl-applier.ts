@@ -92,8 +92,11 @@ export interface DdlApplyContext {
   readonly save: { readonly pipeline: string; readonly checkpoint: Checkpoint } | null;
   readonly proof: LockProof | null;
   readonly excerpt: (sql: string) => string;
-  /** Told when a DDL is taken as done by its error (it ran before a crash, or its object exists / is gone). */
-  readonly onDoneAlready: (err: unknown) => void;
+  /**
+   * Told when a DDL is taken as done by its error: `ran-before` (it was started before a crash) or
+   * `exists` (what it creates exists, what it drops is gone).
+   */
+  readonly onDoneAlready: (err: unknown, why: 'ran-before' | 'exists') => void;
 }
 
 /** One attempt (the caller retries transient errors on a fresh connection): see the module comment. */
@@ -115,8 +118,8 @@ export async function applyDdl(conn: mysql.PoolConnection, ev: SchemaChangeEvent
       await conn.query(ev.sql);
     } catch (err) {
       if (classifyMySqlError(err).retriable) throw err;
-      if (step === 'run-again' && isDoneAlreadyError(err)) ctx.onDoneAlready(err);
-      else if (ev.synced && isExistenceError(ev.synced.action, err)) ctx.onDoneAlready(err);
+      if (ev.synced && isExistenceError(ev.synced.action, err)) ctx.onDoneAlready(err, 'exists');
+      else if (step === 'run-again' && isDoneAlreadyError(err)) ctx.onDoneAlready(err, 'ran-before');
       else throw ddlError(err, ev, where, ctx.excerpt);
     }
     await conn.query('BEGIN');

@@ -136,8 +136,11 @@ export class MySqlSink implements SinkConnector {
         save,
         proof,
         excerpt,
-        onDoneAlready: (err) =>
-          this.logger.warn({ position: where, statement: excerpt(ev.sql), err: describeError(err) }, 'DDL found done on the target already (it ran before a restart, or what it creates exists / what it drops is gone): taken as applied'),
+        onDoneAlready: (err, why) => {
+          const fields = { position: where, statement: excerpt(ev.sql), err: describeError(err) };
+          if (why === 'exists') this.logger.info(fields, 'DDL: what it creates exists on the target already, or what it drops is gone: taken as applied');
+          else this.logger.warn(fields, 'DDL started before a restart was run again and found done already: taken as applied');
+        },
       }),
     );
   }
