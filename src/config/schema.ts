@@ -320,7 +320,7 @@ export const pipelineSchema = strict({
     ctx.addIssue({
       code: 'custom',
       path: ['schemaChanges'],
-      message: 'apply is not available with transport.kind: kafka (a DDL is a barrier across all partitions, which separate sink workers cannot share): use stop (apply the DDL on the target by hand, then continue past it) or ignore',
+      message: 'apply is not available with transport.kind: kafka (a DDL is a barrier across all partitions, which separate sink workers cannot share): use stop (halt before it; apply it on the target by hand, then continue past it) or ignore',
     });
   }
 });
@@ -346,9 +346,12 @@ export function snapshotMode(c: Pick<PipelineConfig, 'source' | 'transport'>): S
 
 export type SchemaChangesPolicy = NonNullable<PipelineConfig['schemaChanges']>;
 
-/** The DDL policy in force: as written, or apply (embedded) / stop (kafka, where apply is not available). */
+/**
+ * The DDL policy in force: as written, or apply (embedded) / ignore (kafka, where apply is not
+ * available; stop would halt a publisher started at `earliest` on the first CREATE TABLE it reads).
+ */
 export function schemaChangesPolicy(c: Pick<PipelineConfig, 'schemaChanges' | 'transport'>): SchemaChangesPolicy {
-  return c.schemaChanges ?? (c.transport.kind === 'kafka' ? 'stop' : 'apply');
+  return c.schemaChanges ?? (c.transport.kind === 'kafka' ? 'ignore' : 'apply');
 }
 
 /** Where a run without a checkpoint (and without a snapshot) begins: as written, or earliest. */

@@ -20,22 +20,22 @@ function problemsOf(text: string): readonly string[] {
 }
 
 describe('schemaChanges', () => {
-  it('defaults to apply (embedded) and to stop with kafka, where apply is not available', () => {
+  it('defaults to apply (embedded) and to ignore with kafka, where apply is not available', () => {
     expect(schemaChangesPolicy(parsePipelineConfig(pipelineFile(''), 'p.yaml', {}))).toBe('apply');
-    expect(schemaChangesPolicy(parsePipelineConfig(pipelineFile(KAFKA), 'p.yaml', {}))).toBe('stop');
+    expect(schemaChangesPolicy(parsePipelineConfig(pipelineFile(KAFKA), 'p.yaml', {}))).toBe('ignore');
   });
 
   it('takes apply, stop or ignore as written', () => {
     for (const policy of ['apply', 'stop', 'ignore'] as const) {
       expect(schemaChangesPolicy(parsePipelineConfig(pipelineFile(`schemaChanges: ${policy}`), 'p.yaml', {}))).toBe(policy);
     }
-    expect(schemaChangesPolicy(parsePipelineConfig(pipelineFile(`${KAFKA}\nschemaChanges: ignore`), 'p.yaml', {}))).toBe('ignore');
+    expect(schemaChangesPolicy(parsePipelineConfig(pipelineFile(`${KAFKA}\nschemaChanges: stop`), 'p.yaml', {}))).toBe('stop');
   });
 
   it('refuses other values and apply with kafka, saying what to use', () => {
     expect(problemsOf(pipelineFile('schemaChanges: replicate'))).toEqual(['schemaChanges: expected one of apply, stop, ignore, got "replicate"']);
     expect(problemsOf(pipelineFile(`${KAFKA}\nschemaChanges: apply`))).toEqual([
-      'schemaChanges: apply is not available with transport.kind: kafka (a DDL is a barrier across all partitions, which separate sink workers cannot share): use stop (apply the DDL on the target by hand, then continue past it) or ignore',
+      'schemaChanges: apply is not available with transport.kind: kafka (a DDL is a barrier across all partitions, which separate sink workers cannot share): use stop (halt before it; apply it on the target by hand, then continue past it) or ignore',
     ]);
   });
 });
