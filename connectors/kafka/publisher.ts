@@ -244,7 +244,8 @@ export class KafkaPublisher {
           this.lastReadPosition = ev.position;
           this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs);
           this.atBoundary = true;
-          this.o.logger.warn({ sql: ev.sql.slice(0, 300), position: formatPosition(ev.position) }, 'DDL on the source: this version does not apply DDL; apply the same change to the target before rows of the new shape arrive');
+          if (ev.synced) this.o.logger.warn({ sql: ev.sql.slice(0, 300), position: formatPosition(ev.position) }, 'DDL on a synced table not applied (schemaChanges: ignore; apply is not available with kafka): make the same change on the target before rows of the new shape arrive, or set schemaChanges: stop');
+          else this.o.logger.debug({ sql: ev.sql.slice(0, 300), position: formatPosition(ev.position) }, 'DDL on the source (no synced table)');
           break;
         case 'statement':
           // Refused by the pipeline file's validation; a source that emits one anyway must not be skipped.

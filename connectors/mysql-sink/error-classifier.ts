@@ -76,7 +76,7 @@ export function classifyMySqlError(err: unknown): Classification {
 export function remedyFor(err: unknown): string {
   switch (field(err, 'errno')) {
     case 1054: // ER_BAD_FIELD_ERROR
-      return 'the target table lacks a column the source has: add it on the target (binlog-sync does not apply DDL), then restart';
+      return 'the target table lacks a column the source has: add it on the target, then restart (schemaChanges: apply runs the DDL binlog-sync reads, not DDL from before its start or passed under ignore)';
     case 1146: // ER_NO_SUCH_TABLE
       return 'create the table on the target with the source definition (or exclude it from the pipeline), then restart';
     case 1049: // ER_BAD_DB_ERROR

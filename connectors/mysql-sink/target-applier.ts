@@ -11,11 +11,12 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/index.js';
 import { BinlogSyncError, TargetError, describeError } from '../../src/index.js';
-import type { Mutation, SqlValue, StatementEvent } from '../../src/index.js';
+import type { Mutation, SchemaChangeEvent, SqlValue, StatementEvent } from '../../src/index.js';
 import { formatPosition } from '../../src/index.js';
 import { APPLIED_TABLE_REF, CREATE_APPLIED_SQL, ORDER_STREAM_PREFIX, READ_APPLIED_SQL, READ_APPLIED_FOR_UPDATE_SQL, READ_STREAMS_SQL, orderStream, STATEMENTS_STREAM, WRITE_APPLIED_SQL, appliedMarkOf, isApplied } from './applied-log.js';
 import { quoteIdentifier } from './statement-builder.js';
 import { saveValues, writeCheckpoint } from './checkpoint-store.js';
+import { applyDdl } from './ddl-applier.js';
 import type { BinlogPosition, Checkpoint } from '../../src/index.js';
 import type { ClaimedOffset, SinkConnector } from '../../src/index.js';
 import { OWNER_SQL, fencedError, storeOffsetSql } from './partition-offsets.js';
@@ -122,6 +123,26 @@ export class MySqlSink implements SinkConnector {
         await conn.query('SET TIMESTAMP = DEFAULT, INSERT_ID = DEFAULT').catch(() => undefined);
       }
     });
+  }
+
+  /** Runs a source DDL statement on the target once (see ddl-applier.ts), behind the write fence. */
+  async applySchemaChange(ev: SchemaChangeEvent, save: { readonly pipeline: string; readonly checkpoint: Checkpoint } | null): Promise<'applied' | 'already-applied'> {
+    if (this.closing.signal.aborted) throw new TargetError('TARGET_CONNECTION', 'target: applySchemaChange called on a closed sink', { retriable: false });
+    await this.ensureAppliedLog();
+    const where = formatPosition(ev.position);
+    return this.withConnection(`run the DDL at ${where}`, (conn, proof) =>
+      applyDdl(conn, ev, {
+        pipeline: this.pipeline,
+        save,
+        proof,
+        excerpt,
+        onDoneAlready: (err, why) => {
+          const fields = { position: where, statement: excerpt(ev.sql), err: describeError(err) };
+          if (why === 'exists') this.logger.info(fields, 'DDL: what it creates exists on the target already, or what it drops is gone: taken as applied');
+          else this.logger.warn(fields, 'DDL started before a restart was run again and found done already: taken as applied');
+        },
+      }),
+    );
   }
 
   /**

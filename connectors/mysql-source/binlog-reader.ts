@@ -23,7 +23,7 @@ import type { TableFilter } from '../../src/index.js';
 import { TxAssembler, type DecodedChange } from './tx-assembler.js';
 import { XaTracker } from './xa-tracker.js';
 import { describeXid, xidOfEvent, type XidFields } from './xa-ids.js';
-import { classifyStatement, dmlWriteTargets, parseXid } from '../../src/index.js';
+import { classifyStatement, ddlScope, describeDdlScope, dmlWriteTargets, parseXid } from '../../src/index.js';
 import { describeSource, isMariaDbGtidList, sameSource, type Gtid, type SourceIdentity } from '../../src/index.js';
 
 /** What to do with a statement-format data change on a synced table (`source.statementEvents`). */
@@ -41,6 +41,8 @@ export interface BinlogReaderConfig {
   readonly highWaterBytes: number;
   readonly lowWaterBytes: number;
   readonly statementEvents: StatementPolicy;
+  /** DDL on synced tables: `stop` halts before it; otherwise (default) it is handed on (`schemaChanges`). */
+  readonly schemaChanges?: 'apply' | 'stop' | 'ignore';
   /** The server's binlog head; rejects or hangs when the server does not answer. */
   readonly head: () => Promise<BinlogPosition>;
   /** The oldest binlog position still on the server (for the purged-position message). */
@@ -448,10 +450,37 @@ export class BinlogReader {
       case 'dml':
         return this.statement(q, state);
       case 'ddl':
+        return this.ddl(q, state);
       case 'other': // GRANT, CREATE USER, FLUSH …: their own group, a transaction boundary
         this.config.schema.invalidateMentionedIn(q.query);
         return [asm.ddl(q.query, q.schema, q.nextPosition, q.timestamp)];
     }
+  }
+
+  /**
+   * Table DDL. The schema cache forgets the tables it names here, in stream order, so rows after it
+   * are decoded and keyed by the new definition. On synced tables under `schemaChanges: stop` it halts
+   * instead; the checkpoint then stays before it.
+   */
+  private ddl(q: AnyBinlogEvent & { query: string; schema: string }, state: ReadState): Converted {
+    const { asm } = state;
+    const synced = ddlScope(q.query, q.schema, this.config.filter);
+    if (synced !== null && this.config.schemaChanges === 'stop') {
+      const at = asm.position(q.nextPosition, undefined);
+      return [
+        this.halt(
+          new SourceError(
+            'SOURCE_SCHEMA_CHANGE',
+            `DDL on ${describeDdlScope(synced)} at ${formatPosition(at)} (default database \`${q.schema}\`), and schemaChanges is stop:\n  ${q.query.slice(0, 500)}\n` +
+              'binlog-sync stopped before applying it; the checkpoint stays before it. To continue, either run the same change on the target by hand and restart after it with ' +
+              `\`binlog-sync run --reset-to ${formatPosition(at)} --yes\`, or set schemaChanges: apply in the pipeline file and restart, and binlog-sync runs it on the target.`,
+            { details: { position: formatPosition(at), statement: q.query.slice(0, 500), changes: describeDdlScope(synced) } },
+          ),
+        ),
+      ];
+    }
+    this.config.schema.invalidateMentionedIn(q.query);
+    return [asm.ddl(q.query, q.schema, q.nextPosition, q.timestamp, synced)];
   }
 
   /** A statement-format data change: ignored when it writes no synced table, else stop or apply. */

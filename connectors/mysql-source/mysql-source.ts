@@ -82,6 +82,7 @@ export class MySqlSource implements SourceConnector, SourceServer, SnapshotSourc
       schema: this.schema,
       folder: this.folder,
       statementEvents: o.statementEvents ?? 'stop',
+      schemaChanges: o.schemaChanges ?? 'ignore',
       logger: this.logger,
       silentAfterMs: o.silentAfterMs ?? SOURCE_DEFAULTS.silentAfterMs,
       reconnect: o.reconnect ?? DEFAULT_BACKOFF,

@@ -34,6 +34,11 @@ export interface MySqlSourceOptions {
    * target as a barrier.
    */
   readonly statementEvents?: 'stop' | 'apply';
+  /**
+   * DDL on synced tables (`schemaChanges`): `stop` halts before it with SOURCE_SCHEMA_CHANGE; `apply`
+   * and `ignore` (default) hand it on marked with what it changes, for the pipeline to apply or log.
+   */
+  readonly schemaChanges?: 'apply' | 'stop' | 'ignore';
 }
 
 export const SOURCE_DEFAULTS = Object.freeze({

@@ -13,6 +13,7 @@
  * names its GTID position without asking the server. A statement barrier's position lies inside a
  * transaction and gets none: no GTID position names a place inside a transaction.
  */
+import type { DdlScope } from '../../src/index.js';
 import type { ChangeEvent, ChangeOp, CommitEvent, Row, RowIdentity, SchemaChangeEvent, StatementEvent, TableKeys, TableRef } from '../../src/index.js';
 import type { BinlogPosition } from '../../src/index.js';
 import type { AbandonEvent } from '../../src/index.js';
@@ -197,11 +198,11 @@ export class TxAssembler {
   }
 
   /** A DDL query: its own group (a standalone GTID opened it), a transaction boundary. */
-  ddl(sql: string, defaultSchema: string, nextPosition: number, timestampMs: number): SchemaChangeEvent {
+  ddl(sql: string, defaultSchema: string, nextPosition: number, timestampMs: number, synced: DdlScope | null = null): SchemaChangeEvent {
     const tx = this.open && this.open.changeCount === 0 ? this.open : { txSeq: ++this.seq, gtid: undefined };
     this.open = null;
     this.lastPos = nextPosition;
-    return { kind: 'schema-change', txSeq: tx.txSeq, sql, defaultSchema, position: this.boundary(nextPosition, tx.gtid), timestampMs };
+    return { kind: 'schema-change', txSeq: tx.txSeq, sql, defaultSchema, position: this.boundary(nextPosition, tx.gtid), timestampMs, ...(synced ? { synced } : {}) };
   }
 
   /**

@@ -3,6 +3,7 @@
  * from connectors/ (connectors depend on the core, the core never on them).
  */
 import type { PipelineConfig } from '../config/load.js';
+import { schemaChangesPolicy } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
 import { MySqlSource } from '../../connectors/mysql-source/index.js';
 import { MySqlCheckpointStore, MySqlPartitionOffsets, MySqlRequestStore, MySqlSink, PipelineLock, PipelineLockKeeper, type LockHolder } from '../../connectors/mysql-sink/index.js';
@@ -61,6 +62,7 @@ export async function openConnectors(config: PipelineConfig, logger: Logger, opt
     silentAfterMs: s.silentAfterMs,
     allowNoRowMetadata: s.allowNoRowMetadata,
     statementEvents: s.statementEvents,
+    schemaChanges: schemaChangesPolicy(config),
     logger: logger.child({ component: 'source' }),
   });
   const lockLog = logger.child({ component: 'lock' });

@@ -4,6 +4,7 @@
  * bench and the tests build it with `createPipeline`.
  */
 import { snapshotMode, startSetting, type PipelineConfig } from '../config/load.js';
+import { schemaChangesPolicy } from '../config/schema.js';
 import { BinlogSyncError, describeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { Pipeline, type PipelineOptions, type PipelineResult } from '../core/pipeline.js';
@@ -51,6 +52,7 @@ export function createPipeline(
     concurrency: config.target.poolSize,
     checkpointIntervalMs: config.checkpoint.intervalMs,
     isSynced: (t) => filter.matches(t.schema, t.name),
+    applySchemaChanges: schemaChangesPolicy(config) === 'apply',
     logger,
     ...extra,
   });

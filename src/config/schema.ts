@@ -296,6 +296,11 @@ export const pipelineSchema = strict({
   sink: sinkSchema.prefault({}),
   checkpoint: checkpointSchema.prefault({}),
   snapshot: snapshotSchema.prefault({}),
+  /**
+   * DDL on synced tables (ALTER/CREATE/DROP/RENAME/TRUNCATE TABLE, CREATE/DROP DATABASE): apply it on
+   * the target as a barrier, stop before it, or ignore it (log only). Default: see `schemaChangesPolicy`.
+   */
+  schemaChanges: oneOf(['apply', 'stop', 'ignore'] as const).optional(),
 }).superRefine((c, ctx) => {
   if (c.transport.kind === 'kafka' && (c.source.snapshot === 'initial' || c.source.snapshot === 'when_needed')) {
     ctx.addIssue({
@@ -309,6 +314,13 @@ export const pipelineSchema = strict({
       code: 'custom',
       path: ['source', 'statementEvents'],
       message: 'apply is not available with transport.kind: kafka (a statement-format change is a barrier across all partitions, which separate sink workers cannot share): use stop',
+    });
+  }
+  if (c.transport.kind === 'kafka' && c.schemaChanges === 'apply') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['schemaChanges'],
+      message: 'apply is not available with transport.kind: kafka (a DDL is a barrier across all partitions, which separate sink workers cannot share): use stop (halt before it; apply it on the target by hand, then continue past it) or ignore',
     });
   }
 });
@@ -330,6 +342,16 @@ export type SnapshotMode = NonNullable<SourceConfig['snapshot']>;
 export function snapshotMode(c: Pick<PipelineConfig, 'source' | 'transport'>): SnapshotMode {
   if (c.source.snapshot) return c.source.snapshot;
   return c.source.start === undefined && c.transport.kind === 'embedded' ? 'initial' : 'never';
+}
+
+export type SchemaChangesPolicy = NonNullable<PipelineConfig['schemaChanges']>;
+
+/**
+ * The DDL policy in force: as written, or apply (embedded) / ignore (kafka, where apply is not
+ * available; stop would halt a publisher started at `earliest` on the first CREATE TABLE it reads).
+ */
+export function schemaChangesPolicy(c: Pick<PipelineConfig, 'schemaChanges' | 'transport'>): SchemaChangesPolicy {
+  return c.schemaChanges ?? (c.transport.kind === 'kafka' ? 'ignore' : 'apply');
 }
 
 /** Where a run without a checkpoint (and without a snapshot) begins: as written, or earliest. */

@@ -1,3 +1,4 @@
+import type { DdlScope } from './ddl-scope.js';
 import type { BinlogPosition } from './position.js';
 
 /**
@@ -114,16 +115,20 @@ export interface CommitEvent {
 }
 
 /**
- * A DDL statement seen in the binlog. Not applied to the target in this version; emitted so the
- * pipeline can log it and refresh what it knows about keys. Also ends the open transaction.
+ * A DDL (or other non-data) statement seen in the binlog; also ends the open transaction. When it
+ * changes synced tables or included databases (`synced`), `schemaChanges: apply` runs it on the
+ * target as a barrier; otherwise it is logged.
  */
 export interface SchemaChangeEvent {
   readonly kind: 'schema-change';
   readonly txSeq: number;
   readonly sql: string;
   readonly defaultSchema: string;
+  /** End of the query event: identifies the statement (it is applied once). */
   readonly position: BinlogPosition;
   readonly timestampMs: number;
+  /** What it changes among the synced tables and included databases; absent when nothing. */
+  readonly synced?: DdlScope;
 }
 
 /**

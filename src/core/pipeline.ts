@@ -11,6 +11,7 @@ import type { Mutation, SchemaChangeEvent, StatementEvent, TableRef } from './ev
 import { BinlogSyncError } from './errors.js';
 import { tableKey } from './event.js';
 import { tablesInDdl } from './ddl.js';
+import { describeDdlScope, type DdlScope } from './ddl-scope.js';
 import type { Checkpoint, CheckpointStore, SinkConnector, SnapshotProgress, SourceConnector, SourceStreamEvent, StartFrom } from './ports.js';
 import { ChunkWindows, type ChunkRows, type ChunkWindow } from './snapshot-window.js';
 import type { BinlogPosition } from './position.js';
@@ -53,6 +54,8 @@ export interface PipelineOptions {
   readonly onApplied?: (mutations: readonly Mutation[], appliedAtMs: number) => void;
   /** Whether a table is synced: DDL on synced tables is logged as a warning, other DDL at debug level. */
   readonly isSynced?: (table: TableRef) => boolean;
+  /** `schemaChanges: apply`: DDL on synced tables (`SchemaChangeEvent.synced`) runs on the target as a barrier. */
+  readonly applySchemaChanges?: boolean;
   /**
    * A change heavier than this (a partition queue's byte budget) is handed on only when everything
    * before it is applied. Each partition's queue admits one item of any weight when empty, so without
@@ -321,8 +324,13 @@ export class Pipeline {
         case 'schema-change':
           this.schemaChanges++;
           this.passed(ev.position, ev.timestampMs);
-          this.reportDdl(ev);
-          this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs);
+          if (ev.synced && this.o.applySchemaChanges) {
+            await this.applySchemaChange(ev, ev.synced);
+            if (this.fatal) return 'stopped';
+          } else {
+            this.reportDdl(ev);
+            this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs);
+          }
           if (this.windows.watching && (await this.placeDue(ev.position)) === 'stopped') return 'stopped';
           break;
         case 'abandon':
@@ -451,6 +459,39 @@ export class Pipeline {
   }
 
   /**
+   * DDL under `schemaChanges: apply`: a barrier, like a statement. Everything before it is applied
+   * first (rows of the old shape, and changes routed by the old keys); nothing after it is handed on
+   * until it ran, because the dispatcher waits here; the sink records it together with the checkpoint
+   * just after it (unless an XA hold pins the checkpoint further back). Rows after it were decoded and
+   * keyed by the new definition: the source refreshed its schema cache at the DDL, in stream order.
+   */
+  private async applySchemaChange(ev: SchemaChangeEvent, synced: DdlScope): Promise<void> {
+    await this.drained();
+    await this.saving;
+    if (this.fatal) return;
+    const store = this.o.checkpoints;
+    const withCheckpoint = store !== null && this.watermark.heldCount === 0;
+    // Everything before the DDL is applied: store that first, so that a crash around the DDL re-reads
+    // the DDL alone and no row of the old shape is applied again over the new one. Nothing moves the
+    // watermark while the dispatcher waits here, so no timer save can land after the DDL's own.
+    const before = this.watermark.checkpoint;
+    if (withCheckpoint && before && !(this.saved && sameCheckpoint(before, this.saved))) {
+      await store.save(this.o.name, this.stamped(before));
+      this.saved = before;
+    }
+    // The checkpoint just after the DDL (with the latest snapshot progress, which `before` carries).
+    const after: Checkpoint = { ...(before ?? {}), position: ev.position, sourceTimestampMs: ev.timestampMs };
+    const outcome = await this.o.sink.applySchemaChange(ev, withCheckpoint ? { pipeline: this.o.name, checkpoint: this.stamped(after) } : null);
+    this.watermark.commit(ev.txSeq, ev.position, ev.timestampMs);
+    const now = this.watermark.checkpoint;
+    if (withCheckpoint && now && sameCheckpoint(now, after)) this.saved = now;
+    this.o.logger.info(
+      { position: formatPosition(ev.position), changes: describeDdlScope(synced), statement: ev.sql.slice(0, 300), outcome },
+      outcome === 'applied' ? 'DDL applied on the target' : 'DDL was applied on the target before (skipped)',
+    );
+  }
+
+  /**
    * A statement-format change that ran on the target cannot be undone by row images: starting before
    * it would re-apply older row changes over its effects and then skip it. (A checkpoint stored with
    * the statement is never before it; only an explicit older start is.) The statement's position is
@@ -480,7 +521,7 @@ export class Pipeline {
     else {
       this.o.logger.warn(
         { ...fields, tables: synced.map(tableKey) },
-        'DDL on a synced table: this version does not apply DDL; apply the same change to the target before rows of the new shape arrive',
+        'DDL on a synced table not applied (schemaChanges: ignore): make the same change on the target before rows of the new shape arrive, or set schemaChanges: apply',
       );
     }
   }

@@ -4,7 +4,7 @@
  */
 import type { BinlogPosition } from './position.js';
 import type { JsonValue } from './json.js';
-import type { Mutation, Row, RowIdentity, SourceEvent, SqlValue, StatementEvent, TableKeys, TableRef } from './event.js';
+import type { Mutation, Row, RowIdentity, SchemaChangeEvent, SourceEvent, SqlValue, StatementEvent, TableKeys, TableRef } from './event.js';
 import type { BinlogSyncError } from './errors.js';
 import type { SourceIdentity } from './source-identity.js';
 
@@ -121,6 +121,12 @@ export interface SinkConnector {
    * re-reads row changes from before a statement that has run. Resolves with whether it ran now.
    */
   applyStatement(statement: StatementEvent, checkpoint: { readonly pipeline: string; readonly checkpoint: Checkpoint } | null): Promise<'applied' | 'already-applied'>;
+  /**
+   * Runs a DDL statement (`schemaChanges: apply`) on the target once, and records that it ran together
+   * with `checkpoint` (when given, the resume point just after it). A DDL recorded already is skipped;
+   * one that may have run before a crash is run again, and "done already" errors count as done.
+   */
+  applySchemaChange(ddl: SchemaChangeEvent, checkpoint: { readonly pipeline: string; readonly checkpoint: Checkpoint } | null): Promise<'applied' | 'already-applied'>;
   /** Where the last statement-format change this pipeline ran on the target was (null: none). */
   lastStatement(): Promise<BinlogPosition | null>;
   /**

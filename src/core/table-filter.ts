@@ -20,8 +20,13 @@ function globToRegExp(pattern: string): RegExp {
   if (!/^[^.]+\.[^.]+$/.test(pattern)) {
     throw new TableFilterError(`"${pattern}" is not a table pattern: expected db.table, e.g. shop.* or shop.order_?`);
   }
+  return globPartToRegExp(pattern);
+}
+
+/** A glob (`*`, `?`) as an anchored expression; every other character stands for itself. */
+function globPartToRegExp(glob: string): RegExp {
   let re = '';
-  for (const ch of pattern) {
+  for (const ch of glob) {
     if (ch === '*') re += '[^]*';
     else if (ch === '?') re += '[^]';
     else re += ch.replace(/[\\^$+.()|{}[\]]/g, '\\$&');
@@ -33,12 +38,20 @@ function globToRegExp(pattern: string): RegExp {
 export class TableFilter {
   private readonly include: readonly RegExp[];
   private readonly exclude: readonly RegExp[];
+  /** The database part of each include pattern (`shop` of `shop.*`, `shop_?` of `shop_?.orders`). */
+  private readonly includeDatabases: readonly RegExp[];
   /** Decisions are asked for on every table map event: remember them (tables are few). */
   private readonly memo = new Map<string, boolean>();
 
   constructor(include: readonly string[], exclude: readonly string[] = []) {
     this.include = include.map(globToRegExp);
     this.exclude = exclude.map(globToRegExp);
+    this.includeDatabases = include.map((p) => globPartToRegExp(p.slice(0, p.indexOf('.'))));
+  }
+
+  /** Whether some include pattern can match a table of `schema` (CREATE/DROP DATABASE is synced then). */
+  includesDatabase(schema: string): boolean {
+    return !ALWAYS_EXCLUDED_SCHEMAS.includes(schema.toLowerCase()) && this.includeDatabases.some((re) => re.test(schema));
   }
 
   matches(schema: string, table: string): boolean {

@@ -27,6 +27,8 @@ import { quoteAccount, rows, sqlErrorCode } from './sql.js';
 import { targetForeignKeysCheck } from './foreign-keys-check.js';
 import { targetKeysCheck } from './keys-check.js';
 import { targetTablesCheck } from './target-checks.js';
+import { allowPendingSchemaChanges } from './pending-ddl.js';
+import { schemaChangesPolicy } from '../config/schema.js';
 import { readTriggers, targetTriggersCheck } from './triggers.js';
 
 export interface PreflightOptions {
@@ -193,5 +195,9 @@ export async function runPreflight(config: PipelineConfig, options: PreflightOpt
   } finally {
     await Promise.all([source?.end().catch(() => undefined), target?.end().catch(() => undefined)]);
   }
-  return makeReport(checks, tables.map(qualifiedName));
+  const resumingUnderApply = options.checkpoint !== undefined && schemaChangesPolicy(config) === 'apply';
+  return makeReport(
+    checks.map((c) => allowPendingSchemaChanges(c, resumingUnderApply)),
+    tables.map(qualifiedName),
+  );
 }

@@ -203,7 +203,7 @@ describe('validation messages (exact text)', () => {
     expect(problemsOf(file({ rest: 'sink:\n  lanez: 3' }))).toEqual(['sink.lanez: unknown key (did you mean "lanes"?)']);
     expect(problemsOf(file({ target: 'poolsize: 3' }))).toEqual(['target.poolsize: unknown key (did you mean "poolSize"?)']);
     expect(problemsOf(file({ rest: 'colour: blue' }))).toEqual([
-      'colour: unknown key (expected one of: name, source, target, transport, sink, checkpoint, snapshot)',
+      'colour: unknown key (expected one of: name, source, target, transport, sink, checkpoint, snapshot, schemaChanges)',
     ]);
   });
 

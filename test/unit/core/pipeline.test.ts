@@ -8,7 +8,7 @@ import { Pipeline } from '../../../src/core/pipeline.js';
 import { EmbeddedTransport } from '../../../src/transport/embedded.js';
 import { silentLogger } from '../../../src/core/log.js';
 import { exactIdentity, rowId } from '../../../src/core/key.js';
-import type { ChangeEvent, Mutation, Row, TableKeys } from '../../../src/core/event.js';
+import type { ChangeEvent, Mutation, Row, SchemaChangeEvent, TableKeys } from '../../../src/core/event.js';
 import type { AppliedChange, Checkpoint, CheckpointStore, SinkConnector, SourceConnector, SourceReadOptions, SourceStreamEvent } from '../../../src/core/ports.js';
 import type { SourceIdentity } from '../../../src/core/source-identity.js';
 import { ordersKeys, usersKeys } from './fixtures.js';
@@ -81,14 +81,21 @@ function workload(seed: number, txCount: number): Tx[] {
 class FakeSource implements SourceConnector {
   /** The read options of each read. */
   readonly reads: SourceReadOptions[] = [];
-  constructor(private readonly txs: Tx[]) {}
+  /** @param ddlAfter transaction numbers (1-based) followed by a DDL on a synced table, at end + 50 */
+  constructor(
+    private readonly txs: Tx[],
+    private readonly ddlAfter: ReadonlySet<number> = new Set(),
+  ) {}
   async *read(o: SourceReadOptions): AsyncIterable<readonly SourceStreamEvent[]> {
     this.reads.push(o);
     const from = o.from.kind === 'position' ? o.from.position.pos : 0;
     for (const [i, tx] of this.txs.entries()) {
       if (tx.end <= from) continue;
       if (o.signal.aborted) return;
-      yield [...tx.events, { kind: 'commit', txSeq: i + 1, position: { file: 'bin.000001', pos: tx.end }, timestampMs: i, changeCount: tx.events.length }];
+      const ddl: SourceStreamEvent[] = this.ddlAfter.has(i + 1)
+        ? [{ kind: 'schema-change', txSeq: i + 1.5 /* between this transaction and the next */, sql: 'ALTER TABLE orders ADD COLUMN c INT', defaultSchema: 'shop', position: { file: 'bin.000001', pos: tx.end + 50 }, timestampMs: i, synced: { action: 'ALTER TABLE', tables: [ordersKeys.table], databases: [] } }]
+        : [];
+      yield [...tx.events, { kind: 'commit', txSeq: i + 1, position: { file: 'bin.000001', pos: tx.end }, timestampMs: i, changeCount: tx.events.length }, ...ddl];
       if (i % 7 === 0) await new Promise((r) => setImmediate(r));
     }
   }
@@ -117,6 +124,13 @@ class FakeSink implements SinkConnector {
       this.state.set(rowId(m.table, m.key), m.row);
     }
     for (const m of ms) this.lastTx.set(rowId(m.table, m.key), m.txSeq);
+  }
+  /** Per DDL applied: its position, and the newest transaction applied so far per row at that moment. */
+  readonly ddls: { pos: number; lastTx: Map<string, number> }[] = [];
+  async applySchemaChange(ev: SchemaChangeEvent): Promise<'applied'> {
+    await new Promise((r) => setTimeout(r, this.delay()));
+    this.ddls.push({ pos: ev.position.pos, lastTx: new Map(this.lastTx) });
+    return 'applied';
   }
   async applyStatement(): Promise<'applied'> {
     throw new Error('this workload has no statement-format changes');
@@ -149,12 +163,13 @@ function expectedState(txs: Tx[]): Map<string, Row> {
   return st;
 }
 
-function pipeline(source: SourceConnector, sink: SinkConnector, store: CheckpointStore, from = 4, sourceIdentity?: SourceIdentity) {
+function pipeline(source: SourceConnector, sink: SinkConnector, store: CheckpointStore, from = 4, sourceIdentity?: SourceIdentity, applySchemaChanges = false) {
   return new Pipeline({
     name: 't', source, sink, checkpoints: store, transport: new EmbeddedTransport(4, 16),
     from: { kind: 'position', position: { file: 'bin.000001', pos: from } },
     initialCheckpoint: null, lanes: 8, batchSize: 32, concurrency: 6, checkpointIntervalMs: 5, logger: silentLogger(),
     ...(sourceIdentity ? { sourceIdentity } : {}),
+    applySchemaChanges,
   });
 }
 
@@ -197,6 +212,41 @@ describe('Pipeline (in-memory source and sink)', () => {
     const store = new MemoryStore();
     await expect(pipeline(new FakeSource(txs), sink, store).run(new AbortController().signal)).rejects.toThrow(/boom/);
     for (const cp of store.saves) expect(cp.position.pos).toBeLessThan(50 * 100);
+  });
+
+  it('applies DDL as a barrier: after every earlier change, before any later one; checkpoints pass a DDL only once it ran', async () => {
+    const txs = workload(13, 400);
+    const ddlAfter = new Set([40, 41, 150, 399]);
+    const sink = new FakeSink(() => Math.floor(Math.random() * 3));
+    const early: string[] = [];
+    const store = new MemoryStore((cp) => {
+      for (const n of ddlAfter) {
+        const pos = txs[n - 1]!.end + 50;
+        if (cp.position.pos >= pos && !sink.ddls.some((d) => d.pos === pos)) early.push(`checkpoint ${cp.position.pos} stored before the DDL at ${pos} ran`);
+      }
+    });
+    await pipeline(new FakeSource(txs, ddlAfter), sink, store, 4, undefined, true).run(new AbortController().signal);
+    expect(early).toEqual([]);
+    expect(sink.ddls.map((d) => d.pos)).toEqual([...ddlAfter].map((n) => txs[n - 1]!.end + 50));
+    for (const [i, n] of [...ddlAfter].entries()) {
+      const seen = sink.ddls[i]!.lastTx;
+      // Every row a transaction up to n touched was applied up to its last change there …
+      const expected = new Map<string, number>();
+      for (const [t, tx] of txs.slice(0, n).entries()) for (const e of tx.events) for (const r of [e.before, e.after]) if (r) expected.set(rowId(e.table, e.keys.primaryKey.map((c) => r[c]!)), t + 1);
+      for (const [row, tx] of expected) expect(seen.get(row) ?? 0, row).toBe(tx);
+      // … and nothing after it was.
+      for (const tx of seen.values()) expect(tx).toBeLessThanOrEqual(n);
+    }
+    expect(sink.state).toEqual(expectedState(txs));
+  });
+
+  it('without applySchemaChanges a DDL is only passed (logged), never sent to the sink', async () => {
+    const txs = workload(17, 60);
+    const sink = new FakeSink(() => 0);
+    const store = new MemoryStore();
+    await pipeline(new FakeSource(txs, new Set([10])), sink, store).run(new AbortController().signal);
+    expect(sink.ddls).toEqual([]);
+    expect(store.saves.at(-1)!.position.pos).toBe(txs.at(-1)!.end);
   });
 
   it('names the source server in every checkpoint it stores, and asks the source to read only that server', async () => {
