@@ -34,8 +34,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (resetTo) throw new UsageError('run --reset-to is for the embedded transport; in Kafka mode the publisher position lives in Kafka (a new topic starts from source.start)');
     return withStopSignals(logger, (signal) => runKafkaMode({ config, logger, signal, role: 'both', ...(progress ? { progressEveryMs: progress } : {}) }));
   }
-  const observer = metrics ? new DaemonObservability(metrics, config, logger) : null;
-  await observer?.listen();
+  const observer = new DaemonObservability(metrics, config, logger);
+  await observer.listen();
   const bars = snapshotBars();
   try {
     return await withStopSignals(logger, (signal) =>
@@ -46,12 +46,12 @@ export async function runCommand(argv: string[]): Promise<number> {
         resetTo,
         ...(progress ? { progressEveryMs: progress } : {}),
         ...(bars ? { onSnapshotProgress: bars.onProgress } : {}),
-        ...(observer ? { observer } : {}),
+        observer,
       }),
     );
   } finally {
     bars?.stop();
-    await observer?.close();
+    await observer.close();
   }
 }
 

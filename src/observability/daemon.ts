@@ -5,11 +5,11 @@
  */
 import type { PipelineConfig } from '../config/schema.js';
 import type { Logger, LogProblemListener } from '../core/log.js';
-import { HealthMonitor, type BinlogInventory, type MonitoredPipeline, type MonitoredSource } from './health-monitor.js';
-import { PrometheusMetrics, type Metrics } from './metrics.js';
+import { HealthMonitor, type MonitoredPipeline, type MonitoredSource } from './health-monitor.js';
+import { noMetrics, type Metrics, type PrometheusMetrics } from './metrics.js';
 import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import type { Readiness } from './readiness.js';
-import type { PipelineStats } from '../core/pipeline.js';
+import { RetentionWatch } from './retention-watch.js';
 
 /** What `runPipeline` needs: the metrics the pipeline counts into, and a monitor for the running pipeline. */
 export interface PipelineObserver {
@@ -32,23 +32,32 @@ export function countLoggedProblems(metrics: Metrics): LogProblemListener {
   };
 }
 
+/**
+ * Without metrics.port the daemon still watches binlog retention (a log warning), asking the source
+ * once a minute; with it, every 5 s for lag in bytes as well.
+ */
+const PROBE_WITHOUT_METRICS_MS = 60_000;
+
 export class DaemonObservability implements PipelineObserver {
+  readonly metrics: Metrics;
   private monitor: HealthMonitor | null = null;
   private server: MetricsServer | null = null;
+  private readonly retention: RetentionWatch;
 
   constructor(
-    readonly metrics: PrometheusMetrics,
+    private readonly prometheus: PrometheusMetrics | null,
     private readonly config: Pick<PipelineConfig, 'metrics' | 'source'>,
     private readonly logger: Logger,
-    /** Called with every binlog inventory the monitor gets (the retention guard). */
-    private readonly onInventory?: (inventory: BinlogInventory, stats: PipelineStats) => void,
-  ) {}
+  ) {
+    this.metrics = prometheus ?? noMetrics;
+    this.retention = new RetentionWatch(this.metrics, logger.child({ component: 'retention' }));
+  }
 
-  /** Starts serving; fails with a message naming metrics.host/port when the port cannot be had. */
-  async listen(): Promise<string> {
+  /** Starts serving when metrics.port is set; fails with a message naming metrics.host/port when the port cannot be had. */
+  async listen(): Promise<string | null> {
     const port = this.config.metrics.port;
-    if (port === undefined) throw new Error('DaemonObservability.listen: metrics.port is not set');
-    this.server = await startMetricsServer({ host: this.config.metrics.host, port, metrics: this.metrics, readiness: () => this.readiness(), logger: this.logger });
+    if (port === undefined || !this.prometheus) return null;
+    this.server = await startMetricsServer({ host: this.config.metrics.host, port, metrics: this.prometheus, readiness: () => this.readiness(), logger: this.logger });
     return this.server.url;
   }
 
@@ -58,15 +67,16 @@ export class DaemonObservability implements PipelineObserver {
       source,
       silentAfterMs: this.config.source.silentAfterMs,
       logger: this.logger,
-      ...(this.onInventory ? { onInventory: this.onInventory } : {}),
+      onInventory: (inventory, stats) => this.retention.observe(inventory, stats),
+      ...(this.prometheus ? {} : { probeEveryMs: PROBE_WITHOUT_METRICS_MS }),
     }).start();
     this.monitor = monitor;
-    this.metrics.setSampler(() => monitor.sample());
+    this.prometheus?.setSampler(() => monitor.sample());
     return () => {
       monitor.stop();
       if (this.monitor === monitor) {
         this.monitor = null;
-        this.metrics.setSampler(null);
+        this.prometheus?.setSampler(null);
       }
     };
   }
