@@ -67,11 +67,32 @@ describe('quiet source', () => {
       expect(s.sourceHead.startsWith(`${rotated.file}:`)).toBe(true);
       expect(s.lagBytes).toBe(0);
       expect(s.lagSeconds).toBeLessThan(quietMs / 1000);
+      expect(s.retention?.risk).toBe('ok');
+      expect(s.checkpointAgeSeconds).toBeGreaterThanOrEqual(0);
 
       daemon.proc.kill('SIGTERM');
       expect(await within(daemon.exited, { what: 'the daemon to stop on SIGTERM', timeoutMs: 60_000 })).toBe(0);
       // Stopped and still quiet: the stored checkpoint is the head, so a restart reads nothing again.
       expect(await storedCheckpoint(servers.target.endpoint(), 'quiet')).toEqual(await sourceHead(servers.source.endpoint()).then((h) => ({ file: h.file, pos: h.pos })));
+
+      // The retention guard: with the daemon stopped, the checkpoint's file is rotated away from, and
+      // the source keeps binlogs 900 s after their last write: less than the margin (15 min) is left.
+      await servers.source.query(`INSERT INTO ${DB}.items VALUES (3, 3)`);
+      await servers.source.query('FLUSH BINARY LOGS');
+      await servers.source.rootQuery('SET GLOBAL binlog_expire_logs_seconds = 900');
+      try {
+        const risky = await runCli(['status', '--config', TEST_PIPELINE, '--json'], env);
+        expect(risky.code, risky.stderr).toBe(0);
+        const r = (JSON.parse(risky.stdout) as PipelineStatus).retention!;
+        expect(r.risk).toBe('at-risk');
+        expect(r.expireSeconds).toBe(900);
+        expect(r.headroomSeconds).toBeLessThan(900);
+        const text = await runCli(['status', '--config', TEST_PIPELINE], env);
+        expect(text.stdout).toMatch(/^retention +AT-RISK: the checkpoint mysql-bin\.\d+:\d+ .*may be purged by the source in/m);
+        expect(text.stdout).toMatch(/^stored +[\d.]+ s ago/m);
+      } finally {
+        await servers.source.rootQuery('SET GLOBAL binlog_expire_logs_seconds = 0');
+      }
     } catch (err) {
       throw new Error(`${(err as Error).message}\n--- daemon log ---\n${daemon.output().slice(-6000)}`, { cause: err });
     } finally {
