@@ -76,8 +76,6 @@ export interface PipelineStats {
   readonly lagMs: number;
   /** When the stored checkpoint was last known to be current (stored, or found unchanged), ms since the epoch; null before. */
   readonly checkpointCurrentAtMs: number | null;
-  /** When a lane batch was last committed, ms since the epoch; null before the first. */
-  readonly lastAppliedAtMs: number | null;
 }
 
 export interface PipelineResult {
@@ -122,7 +120,6 @@ export class Pipeline {
   /** Per partition: mutations taken into lanes and not yet acknowledged. */
   private readonly laneDepth: number[];
   private checkpointCurrentAt: number | null = null;
-  private lastAppliedAt: number | null = null;
 
   constructor(private readonly o: PipelineOptions) {
     this.watermark = new Watermark(o.initialCheckpoint);
@@ -162,7 +159,6 @@ export class Pipeline {
       savedCheckpoint: this.saved,
       lagMs: busy && checkpoint ? Math.max(0, Date.now() - checkpoint.sourceTimestampMs) : 0,
       checkpointCurrentAtMs: this.checkpointCurrentAt,
-      lastAppliedAtMs: this.lastAppliedAt,
     };
   }
 
@@ -532,7 +528,6 @@ export class Pipeline {
             await sink.applyBatch(b.mutations);
             this.batches++;
             this.mutationsApplied += b.mutations.length;
-            this.lastAppliedAt = Date.now();
             if (this.metrics.enabled) this.countApplied(b.mutations, started);
             b.acks.forEach((txSeq, n) => this.watermark.ack(txSeq, n));
             this.laneDepth[partition]! -= b.acks.total;
