@@ -66,6 +66,21 @@ export interface ReaderStats {
   lateFiltered: number;
   /** Bytes of rows held for prepared XA transactions. */
   xaHeldBytes: number;
+  /** A binlog dump is open (the server accepted it); false while connecting or reconnecting. */
+  connected: boolean;
+  /** When binlog data (an event or a heartbeat) last arrived, ms since the epoch; null before a session. */
+  lastDataAt: number | null;
+  /** We paused the socket (the pipeline is full): silence is then ours, not the server's. */
+  paused: boolean;
+}
+
+/**
+ * The binlog heartbeat period asked of the server: several heartbeats fit in the silence after which
+ * the connection counts as dead (`silentAfterMs`), so a quiet source is never taken for a stalled one,
+ * and the position moves on a quiet source within seconds.
+ */
+export function heartbeatPeriodMs(silentAfterMs: number): number {
+  return Math.max(100, Math.min(5_000, Math.floor(silentAfterMs / 4)));
 }
 
 interface TableDecoder {
@@ -133,7 +148,18 @@ interface SessionBatch {
 }
 
 export class BinlogReader {
-  readonly stats: ReaderStats = { reconnects: 0, silentReconnects: 0, maxBufferedBytes: 0, bufferedBytes: 0, bufferedEvents: 0, lateFiltered: 0, xaHeldBytes: 0 };
+  readonly stats: ReaderStats = {
+    reconnects: 0,
+    silentReconnects: 0,
+    maxBufferedBytes: 0,
+    bufferedBytes: 0,
+    bufferedEvents: 0,
+    lateFiltered: 0,
+    xaHeldBytes: 0,
+    connected: false,
+    lastDataAt: null,
+    paused: false,
+  };
   private readonly decoders = new Map<number, TableDecoder>();
   private session: BinlogSession | null = null;
   private state: ReadState | null = null;
@@ -147,6 +173,10 @@ export class BinlogReader {
     this.stats.bufferedEvents = b?.length ?? 0;
     if (b && b.maxWeight > this.stats.maxBufferedBytes) this.stats.maxBufferedBytes = b.maxWeight;
     this.stats.xaHeldBytes = this.state?.xa.heldBytes ?? 0;
+    const s = this.session;
+    this.stats.connected = s?.connected ?? false;
+    this.stats.lastDataAt = s ? s.lastDataAt : this.stats.lastDataAt;
+    this.stats.paused = b?.isPaused ?? false;
     return this.stats;
   }
 
@@ -177,7 +207,7 @@ export class BinlogReader {
       let failure: unknown = null;
       try {
         await this.prepareSession(from, options.source, state);
-        session.start();
+        session.start(heartbeatPeriodMs(this.config.silentAfterMs));
         log.debug({ from: from.kind === 'gtid' ? from.gtid : formatPosition(from.position) }, 'binlog session started');
         for await (const batch of this.sessionBatches(session, state, options)) {
           yield batch.events;
@@ -284,6 +314,8 @@ export class BinlogReader {
           // belongs to the file it ends.)
           if (asm.idle && item.name !== 'rotate' && item.event.nextPosition > 0) {
             const position = asm.between(item.event.nextPosition);
+            // A heartbeat names the file it is in; one that disagrees with the rotations we followed says nothing here.
+            if (item.name === 'heartbeat' && (item.event as AnyBinlogEvent & { binlogName?: string }).binlogName !== position.file) continue;
             events.push({ kind: 'position', position });
             if (until && comparePositions(position, until) >= 0) {
               yield take();

@@ -41,6 +41,9 @@ export const INCLUDED_EVENTS = Object.freeze([
   'format',
   'mariadbgtidlist',
   'binlogcheckpoint',
+  // Sent by the server on a quiet connection (we ask for them, see heartbeatPeriodMs): they keep data
+  // arriving, so silence means a stall, and they carry the position the server has sent us up to.
+  'heartbeat',
   // Events zongji cannot decode. Inside a transaction they stop the pipeline: LOAD DATA in statement
   // format is logged as Begin_load_query/Execute_load_query, which zongji does not know, and skipping
   // them would lose the rows without a word.
@@ -79,7 +82,7 @@ export function zongjiConnectionOptions(c: SessionConnection): Record<string, un
 
 interface ZongJiInternals {
   _skipSchema(schema: string, table: string): boolean;
-  connection: { pause(): void; resume(): void; stream?: NodeJS.EventEmitter } | null;
+  connection: { pause(): void; resume(): void; stream?: NodeJS.EventEmitter; query(sql: string, cb: (err: Error | null) => void): void } | null;
   options: { filename?: string; position?: number };
 }
 
@@ -91,6 +94,8 @@ export class BinlogSession {
   private stopped = false;
   /** When binlog bytes last arrived on the socket (any event, also ones zongji filters out). */
   lastDataAt = Date.now();
+  /** The server accepted the binlog dump (zongji's `ready`); false again once stopped. */
+  connected = false;
 
   constructor(
     connection: SessionConnection,
@@ -115,6 +120,9 @@ export class BinlogSession {
       onLow: () => this.internals.connection?.resume(),
     });
     this.zongji.on('binlog', (event: AnyBinlogEvent) => this.onEvent(event));
+    this.zongji.on('ready', () => {
+      this.connected = !this.stopped;
+    });
     this.zongji.on('error', (err: Error) => {
       // After stop() zongji floods errors from the torn-down connection: ignore them (FACTS).
       if (!this.stopped) this.buffer.fail(err);
@@ -135,11 +143,23 @@ export class BinlogSession {
     this.buffer.push({ event, name, entry, weight: event.size + BINLOG_EVENT_HEADER });
   }
 
-  start(): void {
+  /**
+   * Starts the dump. `heartbeatPeriodMs`: the server sends a heartbeat event after that long without
+   * an event (what a native replica's MASTER_HEARTBEAT_PERIOD asks for; in nanoseconds on the binlog
+   * connection before the dump command). zongji opens the binlog connection in `start` and sends its
+   * own preamble on it only after asking the server about itself on its control connection, so this
+   * query, queued right after `start`, runs before the dump command.
+   */
+  start(heartbeatPeriodMs = 0): void {
     const from = this.from;
     const position =
       from.kind === 'gtid' ? { gtidSet: from.gtid } : { filename: from.position.file, position: from.position.pos };
     this.zongji.start({ serverId: this.serverId, includeEvents: [...INCLUDED_EVENTS], ...position });
+    if (heartbeatPeriodMs > 0) {
+      this.internals.connection?.query(`SET @master_heartbeat_period = ${Math.round(heartbeatPeriodMs) * 1_000_000}`, (err) => {
+        if (err && !this.stopped) this.buffer.fail(err);
+      });
+    }
     const stream = this.internals.connection?.stream;
     stream?.on('data', () => {
       this.lastDataAt = Date.now();
@@ -158,6 +178,7 @@ export class BinlogSession {
     if (error !== undefined) this.buffer.fail(error);
     else this.buffer.end();
     this.stopped = true;
+    this.connected = false;
     try {
       this.zongji.stop();
     } catch {

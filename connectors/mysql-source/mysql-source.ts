@@ -240,6 +240,24 @@ export class MySqlSource implements SourceConnector, SourceServer, SnapshotSourc
     return Number((rows as Rows)[0]?.id ?? 0);
   }
 
+  /**
+   * The head, the binlog files and how long the server keeps them, in one round on a fresh connection
+   * with timeouts (metrics and the retention guard ask it every few seconds; a frozen server must not
+   * hold them). Expiry: `binlog_expire_logs_seconds` where the server has it and it is set, else
+   * `expire_logs_days`; null when neither purges (0).
+   */
+  binlogInventory(): Promise<{ head: BinlogPosition; files: { file: string; size: number }[]; expireSeconds: number | null }> {
+    return this.onFreshConnection(async (query) => {
+      const head = await this.headOn(query);
+      const files = (await query('SHOW BINARY LOGS')).map((r) => ({ file: String(r.Log_name), size: Number(r.File_size) }));
+      const vars = new Map((await query("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('binlog_expire_logs_seconds', 'expire_logs_days')")).map((r) => [String(r.Variable_name), Number(r.Value)]));
+      const seconds = vars.get('binlog_expire_logs_seconds') ?? 0;
+      const days = vars.get('expire_logs_days') ?? 0;
+      const expireSeconds = seconds > 0 ? seconds : days > 0 ? Math.round(days * 86_400) : null;
+      return { head, files, expireSeconds };
+    });
+  }
+
   async earliest(): Promise<BinlogPosition> {
     const [rows] = await this.pool.query('SHOW BINARY LOGS');
     const first = (rows as Rows)[0];

@@ -20,6 +20,7 @@ import { TableFilter } from '../core/table-filter.js';
 import { assertPreflightPassed, runPreflight } from '../preflight/index.js';
 import { openConnectors, type OpenConnectors } from './connectors.js';
 import { reportProgress, summarize } from './progress.js';
+import type { PipelineObserver } from '../observability/daemon.js';
 
 export interface RunOptions {
   readonly config: PipelineConfig;
@@ -31,6 +32,8 @@ export interface RunOptions {
   readonly onStarted?: (pipeline: Pipeline) => void;
   /** Called after every snapshot chunk placed in the stream (progress bars). */
   readonly onSnapshotProgress?: (progress: SnapshotProgress, table: SnapshotTableProgress) => void;
+  /** Metrics and readiness (metrics.port): the pipeline counts into it, and it watches the pipeline while it runs. */
+  readonly observer?: PipelineObserver;
 }
 
 /** A pipeline as the pipeline file describes it, over opened connectors; `run` specifics in `extra`. */
@@ -125,9 +128,16 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
       { pipeline: config.name, from: start.from.kind === 'gtid' ? start.from.gtid : formatPosition(start.from.position), origin: start.origin, source: describeSource(start.source) },
       'starting',
     );
-    pipeline = createPipeline(config, c, logger, { from: start.from, initialCheckpoint: start.checkpoint, checkpoints: c.checkpoints, sourceIdentity: start.source });
+    pipeline = createPipeline(config, c, logger, {
+      from: start.from,
+      initialCheckpoint: start.checkpoint,
+      checkpoints: c.checkpoints,
+      sourceIdentity: start.source,
+      ...(o.observer ? { metrics: o.observer.metrics } : {}),
+    });
     const running = pipeline;
     const stopProgress = reportProgress(pipeline, logger, o.progressEveryMs ?? 5000);
+    const stopObserving = o.observer?.attach(pipeline, c.source);
     o.onStarted?.(pipeline);
     const t = config.target;
     const target = c.source.keysOn({ host: t.host, port: t.port, user: t.user, password: t.password });
@@ -156,6 +166,7 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
     } finally {
       serving.abort();
       stopProgress();
+      stopObserving?.();
     }
   } finally {
     await c.close();

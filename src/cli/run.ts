@@ -9,6 +9,8 @@ import { formatPosition, parsePosition } from '../core/position.js';
 import { runKafkaMode, runPipeline, type KafkaRole } from '../assembly/index.js';
 import { configPath, parseCommandArgs, UsageError } from './args.js';
 import { snapshotBars } from './snapshot-bars.js';
+import { DaemonObservability, countLoggedProblems } from '../observability/daemon.js';
+import { PrometheusMetrics } from '../observability/metrics.js';
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('run', argv, {
@@ -25,19 +27,31 @@ export async function runCommand(argv: string[]): Promise<number> {
     );
   }
   const config = await loadPipelineConfig(file);
-  const logger = createLogger({ name: config.name });
+  const metrics = config.metrics.port !== undefined ? new PrometheusMetrics() : null;
+  const logger = createLogger({ name: config.name, ...(metrics ? { onProblem: countLoggedProblems(metrics) } : {}) });
   const progress = values['progress-interval'] ? Number(values['progress-interval']) : undefined;
   if (config.transport.kind === 'kafka') {
     if (resetTo) throw new UsageError('run --reset-to is for the embedded transport; in Kafka mode the publisher position lives in Kafka (a new topic starts from source.start)');
     return withStopSignals(logger, (signal) => runKafkaMode({ config, logger, signal, role: 'both', ...(progress ? { progressEveryMs: progress } : {}) }));
   }
+  const observer = new DaemonObservability(metrics, config, logger);
+  await observer.listen();
   const bars = snapshotBars();
   try {
     return await withStopSignals(logger, (signal) =>
-      runPipeline({ config, logger, signal, resetTo, ...(progress ? { progressEveryMs: progress } : {}), ...(bars ? { onSnapshotProgress: bars.onProgress } : {}) }),
+      runPipeline({
+        config,
+        logger,
+        signal,
+        resetTo,
+        ...(progress ? { progressEveryMs: progress } : {}),
+        ...(bars ? { onSnapshotProgress: bars.onProgress } : {}),
+        observer,
+      }),
     );
   } finally {
     bars?.stop();
+    await observer.close();
   }
 }
 

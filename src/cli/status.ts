@@ -12,6 +12,7 @@ import type { Checkpoint, SourceServer } from '../core/ports.js';
 import { askContinuity } from '../core/start-position.js';
 import { describeSource, type SourceIdentity } from '../core/source-identity.js';
 import type { Continuity } from '../core/source-continuity.js';
+import { judgeRetention, type RetentionRisk } from '../observability/retention-guard.js';
 
 export interface KafkaPartitionStatus {
   readonly partition: number;
@@ -52,6 +53,11 @@ export interface PipelineStatus {
   readonly sourceHead: string;
   readonly lagBytes: number | null;
   readonly lagSeconds: number | null;
+  /** When the checkpoint row was last written (a quiet pipeline does not rewrite an unchanged one). */
+  readonly checkpointStoredAt: string | null;
+  readonly checkpointAgeSeconds: number | null;
+  /** Whether the source may purge the checkpoint's binlog file before the pipeline reads past it (see retention-guard.ts). */
+  readonly retention: { readonly risk: RetentionRisk; readonly headroomSeconds: number | null; readonly expireSeconds: number | null; readonly message: string } | null;
   /** A snapshot in progress, as far as the stored checkpoint covers it. */
   readonly snapshot: { readonly reason: string; readonly tables: readonly { table: string; rows: number; estimatedRows: number; done: boolean }[] } | null;
   /** Requests to the daemon not finished yet (snapshot --tables, verify --repair). */
@@ -105,16 +111,20 @@ export async function binlogDistance(config: PipelineConfig['source'], from: Bin
 export async function readStatus(config: PipelineConfig): Promise<PipelineStatus> {
   const c = await openConnectors(config, createLogger({ level: 'silent' }), { sink: false, oneShot: true });
   try {
-    const [checkpoint, head, holder, current, requests] = await Promise.all([
+    const [checkpoint, head, holder, current, requests, stored, inventory] = await Promise.all([
       c.checkpoints.load(config.name),
       c.source.head(),
       c.lock.holder(),
       c.source.identity(),
       c.requests.unfinished(config.name),
+      c.checkpoints.list().then((all) => all.find((r) => r.pipeline === config.name) ?? null),
+      c.source.binlogInventory(),
     ]);
     const continuity = checkpoint ? await continuityOf(checkpoint, c.source, current) : null;
     const lagBytes = checkpoint && onThisServer(continuity) ? await binlogDistance(config.source, checkpoint.position, head) : null;
     const lagSeconds = checkpoint && lagBytes !== null ? (lagBytes === 0 ? 0 : Math.max(0, (Date.now() - checkpoint.sourceTimestampMs) / 1000)) : null;
+    // status sees one moment, so it cannot tell the pipeline's pace: the retention margin alone decides.
+    const verdict = checkpoint && onThisServer(continuity) ? judgeRetention({ nowMs: Date.now(), expireSeconds: inventory.expireSeconds, files: inventory.files, head, checkpoint, bytesPerSecond: null }) : null;
     return {
       pipeline: config.name,
       running: holder !== null,
@@ -137,6 +147,9 @@ export async function readStatus(config: PipelineConfig): Promise<PipelineStatus
       requests: requests.map((r) => ({ id: r.id, kind: r.kind, tables: r.tables, state: r.state })),
       lagBytes,
       lagSeconds: lagSeconds === null ? null : Math.round(lagSeconds * 10) / 10,
+      checkpointStoredAt: stored?.updatedAt ?? null,
+      checkpointAgeSeconds: stored ? Math.max(0, Math.round((Date.now() - Date.parse(stored.updatedAt)) / 100) / 10) : null,
+      retention: verdict ? { risk: verdict.risk, headroomSeconds: verdict.headroomSeconds, expireSeconds: inventory.expireSeconds, message: verdict.message } : null,
       ...(config.transport.kind === 'kafka' ? { kafka: await readKafkaStatus(config, head, (cp) => continuityOf(cp, c.source, current)) } : {}),
     };
   } finally {
@@ -244,8 +257,10 @@ export async function statusCommand(argv: string[]): Promise<number> {
           : onThisServer(s.continuity)
             ? 'unknown: the checkpoint binlog file is no longer on the source'
             : 'unknown: the checkpoint is a place in another server\'s binlog'
-        : `${s.lagBytes} bytes, ${s.lagSeconds} s`,
+        : `${s.lagBytes} bytes, ${s.lagSeconds} s${s.lagBytes === 0 ? ' (caught up)' : ''}`,
     ],
+    ['stored', s.checkpointStoredAt ? `${s.checkpointAgeSeconds} s ago (${s.checkpointStoredAt}; an unchanged checkpoint is not written again)` : '-'],
+    ['retention', s.retention ? `${s.retention.risk === 'at-risk' || s.retention.risk === 'purged' ? `${s.retention.risk.toUpperCase()}: ` : ''}${s.retention.message}` : '-'],
     ...(s.snapshot
       ? ([
           [

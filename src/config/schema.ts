@@ -286,6 +286,13 @@ const checkpointSchema = strict({
   intervalMs: integer(50, 3_600_000).default(1000),
 });
 
+/** The Prometheus endpoint (`/metrics`, `/healthz`, `/readyz`); off unless `port` is set. */
+const metricsSchema = strict({
+  port: integer(1, 65535).optional(),
+  /** Loopback by default: metrics name tables and positions, so exposing them is a decision. */
+  host: text().default('127.0.0.1'),
+});
+
 export const pipelineSchema = strict({
   /** The pipeline id: names its checkpoint row and its lock. */
   name: text({ pattern: /^[A-Za-z0-9_.-]{1,64}$/, patternMessage: 'is not a pipeline name (1–64 of A-Z a-z 0-9 _ . -)' }),
@@ -301,12 +308,20 @@ export const pipelineSchema = strict({
    * the target as a barrier, stop before it, or ignore it (log only). Default: see `schemaChangesPolicy`.
    */
   schemaChanges: oneOf(['apply', 'stop', 'ignore'] as const).optional(),
+  metrics: metricsSchema.prefault({}),
 }).superRefine((c, ctx) => {
   if (c.transport.kind === 'kafka' && (c.source.snapshot === 'initial' || c.source.snapshot === 'when_needed')) {
     ctx.addIssue({
       code: 'custom',
       path: ['source', 'snapshot'],
       message: `${c.source.snapshot} is not available with transport.kind: kafka in this version (the snapshot runs in the embedded pipeline): copy the tables with the embedded transport first, then switch, or use never`,
+    });
+  }
+  if (c.transport.kind === 'kafka' && c.metrics.port !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['metrics', 'port'],
+      message: 'the metrics endpoint is served by `binlog-sync run` with transport.kind: embedded in this version; remove metrics.port for Kafka mode',
     });
   }
   if (c.transport.kind === 'kafka' && c.source.statementEvents === 'apply') {

@@ -26,6 +26,8 @@ import { describeError } from './errors.js';
 import type { Logger } from './log.js';
 import type { SourceIdentity } from './source-identity.js';
 import type { Transport } from '../transport/transport.js';
+import { noMetrics, type Metrics } from '../observability/metrics.js';
+import { TableOpTally } from '../observability/table-op-tally.js';
 
 export interface PipelineOptions {
   readonly name: string;
@@ -54,6 +56,8 @@ export interface PipelineOptions {
   readonly onApplied?: (mutations: readonly Mutation[], appliedAtMs: number) => void;
   /** Whether a table is synced: DDL on synced tables is logged as a warning, other DDL at debug level. */
   readonly isSynced?: (table: TableRef) => boolean;
+  /** Counted per source batch and per lane batch (never per row); default: none. */
+  readonly metrics?: Metrics;
   /** `schemaChanges: apply`: DDL on synced tables (`SchemaChangeEvent.synced`) runs on the target as a barrier. */
   readonly applySchemaChanges?: boolean;
   /**
@@ -89,6 +93,8 @@ export interface PipelineStats {
   readonly savedCheckpoint: Checkpoint | null;
   /** Source commit time of the newest applied-through transaction minus now, 0 when idle and caught up. */
   readonly lagMs: number;
+  /** When the stored checkpoint was last known to be current (stored, or found unchanged), ms since the epoch; null before. */
+  readonly checkpointCurrentAtMs: number | null;
 }
 
 export interface PipelineResult {
@@ -126,6 +132,13 @@ export class Pipeline {
   private readonly windows = new ChunkWindows();
   private readonly placements = new Map<number, { resolve: () => void; reject: (err: unknown) => void; progressAt: ((handedOn: number, skipped: number) => SnapshotProgress) | undefined }>();
   private snapshotRows = 0;
+  private readonly metrics: Metrics;
+  /** Per source batch and per lane batch: what the metrics are incremented by (only when they are on). */
+  private readonly readTally = new TableOpTally();
+  private readonly appliedTally = new TableOpTally();
+  /** Per partition: mutations taken into lanes and not yet acknowledged. */
+  private readonly laneDepth: number[];
+  private checkpointCurrentAt: number | null = null;
 
   constructor(private readonly o: PipelineOptions) {
     this.watermark = new Watermark(o.initialCheckpoint);
@@ -133,6 +146,19 @@ export class Pipeline {
     this.saved = o.initialCheckpoint;
     this.partitioner = new Partitioner(o.transport.partitions);
     this.scheduler = new LaneScheduler(o.lanes, o.batchSize);
+    this.metrics = o.metrics ?? noMetrics;
+    this.laneDepth = new Array<number>(o.transport.partitions).fill(0);
+  }
+
+  /** Mutations queued in each partition (empty when the transport does not count them). */
+  partitionDepths(): number[] {
+    const t = this.o.transport;
+    return t.depth ? Array.from({ length: t.partitions }, (_, p) => t.depth!(p)) : [];
+  }
+
+  /** Mutations taken into each partition's lanes and not yet committed (a copy). */
+  laneDepths(): number[] {
+    return [...this.laneDepth];
   }
 
   stats(): PipelineStats {
@@ -151,6 +177,7 @@ export class Pipeline {
       checkpoint,
       savedCheckpoint: this.saved,
       lagMs: busy && checkpoint ? Math.max(0, Date.now() - checkpoint.sourceTimestampMs) : 0,
+      checkpointCurrentAtMs: this.checkpointCurrentAt,
     };
   }
 
@@ -236,7 +263,7 @@ export class Pipeline {
     if (this.fatal) return;
     this.withdrawPlacements(err);
     this.fatal = err;
-    this.o.logger.error({ err: describeError(err) }, 'pipeline stopping on an error that retrying cannot fix');
+    this.o.logger.error({ code: err instanceof BinlogSyncError ? err.code : 'UNEXPECTED', err: describeError(err) }, 'pipeline stopping on an error that retrying cannot fix');
     this.stop.abort();
     this.o.transport.end();
     this.settleDrain();
@@ -250,7 +277,12 @@ export class Pipeline {
     const read = { from: this.o.from, signal: this.stop.signal, ...(until ? { until } : {}), ...(resolvedXa ? { resolvedXa } : {}), ...(identity ? { source: identity } : {}) };
     for await (const batch of source.read(read)) {
       // One batch at a time, and never beside a snapshot chunk being placed (see place()).
-      if ((await this.exclusive(() => this.dispatchBatch(batch))) === 'stopped') return 'stopped';
+      const outcome = await this.exclusive(() => this.dispatchBatch(batch));
+      if (this.readTally.size > 0) {
+        this.metrics.changesRead(this.readTally);
+        this.readTally.clear();
+      }
+      if (outcome === 'stopped') return 'stopped';
     }
     if (this.stop.signal.aborted) return 'stopped';
     return until && this.lastReadPosition && comparePositions(this.lastReadPosition, until) >= 0 ? 'until-reached' : 'source-ended';
@@ -273,6 +305,7 @@ export class Pipeline {
       switch (ev.kind) {
         case 'change': {
           this.changes++;
+          if (this.metrics.enabled) this.readTally.add(ev.table, ev.op);
           // A chunk whose place in the stream is before this transaction goes first.
           if (this.windows.watching) {
             const due = this.windows.nextDue;
@@ -339,11 +372,26 @@ export class Pipeline {
         case 'position':
           // Between transactions (e.g. after a rotation): where a chunk read now may be placed.
           this.boundary = { position: ev.position, timestampMs: this.boundary?.timestampMs ?? Date.now() };
+          this.passQuietPosition(ev.position);
           if (this.windows.watching && (await this.placeDue(ev.position)) === 'stopped') return 'stopped';
           break;
       }
     }
     return null;
+  }
+
+  /**
+   * A position between transactions (after a rotation's format and GTID list events, or a heartbeat
+   * on a quiet source) becomes the checkpoint when nothing is in flight: otherwise a source that only
+   * rotates, or is quiet after a rotation, would leave the checkpoint in the previous file, and its
+   * distance to the head would read as lag (and that file could be purged under it). The source time
+   * stays the last transaction's: nothing newer was applied.
+   */
+  private passQuietPosition(position: BinlogPosition): void {
+    if (this.unapplied !== 0 || this.watermark.inFlight !== 0 || this.watermark.heldCount !== 0) return;
+    const low = this.watermark.checkpoint;
+    if (low && comparePositions(position, low.position) <= 0) return;
+    this.watermark.passBarrier(position, low?.sourceTimestampMs ?? Date.now());
   }
 
   /** The dispatcher passed the end of a transaction (or statement, or DDL) at `position`. */
@@ -533,14 +581,18 @@ export class Pipeline {
       if (this.fatal) return;
       const items = await transport.take(partition, this.scheduler.roundCapacity);
       if (items.length === 0 || this.fatal) return;
+      this.laneDepth[partition]! += items.length;
       try {
         await applyRounds(items, this.scheduler, limit, {
           applyBatch: async (b) => {
             if (this.fatal) throw this.fatal;
+            const started = this.metrics.enabled ? performance.now() : 0;
             await sink.applyBatch(b.mutations);
             this.batches++;
             this.mutationsApplied += b.mutations.length;
+            if (this.metrics.enabled) this.countApplied(b.mutations, started);
             b.acks.forEach((txSeq, n) => this.watermark.ack(txSeq, n));
+            this.laneDepth[partition]! -= b.acks.total;
             this.unapplied -= b.acks.total;
             if (this.unapplied === 0) this.settleDrain();
             this.o.onApplied?.(b.mutations, Date.now());
@@ -554,6 +606,13 @@ export class Pipeline {
     }
   }
 
+  private countApplied(mutations: readonly Mutation[], startedMs: number): void {
+    const tally = this.appliedTally;
+    for (const m of mutations) tally.add(m.table, m.op);
+    this.metrics.batchApplied(tally, mutations.length, (performance.now() - startedMs) / 1000);
+    tally.clear();
+  }
+
   /** The checkpoint as stored: naming the server its position is in. */
   private stamped(cp: Checkpoint): Checkpoint {
     return this.o.sourceIdentity ? { ...cp, source: this.o.sourceIdentity } : cp;
@@ -565,10 +624,15 @@ export class Pipeline {
     if (!store || this.fatal) return;
     this.saving = this.saving.then(async () => {
       const cp = this.watermark.checkpoint;
-      if (!cp || this.fatal || (this.saved && sameCheckpoint(cp, this.saved))) return;
+      if (!cp || this.fatal) return;
+      if (this.saved && sameCheckpoint(cp, this.saved)) {
+        this.checkpointCurrentAt = Date.now();
+        return;
+      }
       try {
         await store.save(this.o.name, this.stamped(cp));
         this.saved = cp;
+        this.checkpointCurrentAt = Date.now();
       } catch (err) {
         // The store retries what can succeed on retry itself; what reaches here (the pipeline lock was
         // lost, a privilege is missing) would fail again: stop rather than run on without checkpoints.

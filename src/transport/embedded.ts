@@ -41,6 +41,10 @@ export class EmbeddedTransport implements Transport {
     return this.queue(partition).takeBatch(max);
   }
 
+  depth(partition: number): number {
+    return this.queue(partition).size;
+  }
+
   get queued(): number {
     let n = 0;
     for (const q of this.queues) n += q.size;

@@ -18,6 +18,8 @@ export interface PartitionConsumer {
   take(partition: number, max: number): Promise<Routed[]>;
   /** Items queued (not yet taken) across partitions, for progress reports. */
   readonly queued: number;
+  /** Items queued in one partition (metrics); absent where the queue is not ours to count. */
+  depth?(partition: number): number;
 }
 
 export interface Transport extends PartitionProducer, PartitionConsumer {

@@ -74,6 +74,7 @@ describe('config files shipped in config/', () => {
       sink: { lanes: 16, batchSize: 500 },
       checkpoint: { intervalMs: 1000 },
       snapshot: { chunkSize: 5000, parallelism: 2 },
+      metrics: { host: '127.0.0.1' },
     });
     // No start: the tables are copied first, then streamed from where the copy began.
     expect(snapshotMode(c)).toBe('initial');
@@ -203,7 +204,17 @@ describe('validation messages (exact text)', () => {
     expect(problemsOf(file({ rest: 'sink:\n  lanez: 3' }))).toEqual(['sink.lanez: unknown key (did you mean "lanes"?)']);
     expect(problemsOf(file({ target: 'poolsize: 3' }))).toEqual(['target.poolsize: unknown key (did you mean "poolSize"?)']);
     expect(problemsOf(file({ rest: 'colour: blue' }))).toEqual([
-      'colour: unknown key (expected one of: name, source, target, transport, sink, checkpoint, snapshot, schemaChanges)',
+      'colour: unknown key (expected one of: name, source, target, transport, sink, checkpoint, snapshot, schemaChanges, metrics)',
+    ]);
+  });
+
+  it('metrics: off without a port, a port in range, refused with kafka', () => {
+    expect(parsePipelineConfig(file(), 'p.yaml', {}).metrics).toEqual({ host: '127.0.0.1' });
+    expect(parsePipelineConfig(file({ rest: 'metrics:\n  port: 9464\n  host: 0.0.0.0' }), 'p.yaml', {}).metrics).toEqual({ port: 9464, host: '0.0.0.0' });
+    expect(problemsOf(file({ rest: 'metrics:\n  port: 70000' }))).toEqual(['metrics.port: expected a number from 1 to 65535, got 70000']);
+    const kafka = 'transport:\n  kind: kafka\n  brokers: ["k:9092"]\n  topic: t\nmetrics:\n  port: 9464';
+    expect(problemsOf(file({ source: 'include: ["shop.*"]\nstart: latest', rest: kafka }))).toEqual([
+      'metrics.port: the metrics endpoint is served by `binlog-sync run` with transport.kind: embedded in this version; remove metrics.port for Kafka mode',
     ]);
   });
 
