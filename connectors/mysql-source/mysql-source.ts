@@ -277,8 +277,8 @@ export class MySqlSource implements SourceConnector, SourceServer, SnapshotSourc
   }
 
   /** Snapshot key reads on the target (see SnapshotReader.keysOn). */
-  keysOn(target: { readonly host: string; readonly port: number; readonly user: string; readonly password: string }): SnapshotTarget {
-    return this.snapshotReader().keysOn({ ...target, connectTimeoutMs: this.connectTimeoutMs });
+  keysOn(target: { readonly host: string; readonly port: number; readonly user: string; readonly password: string }, targetOf?: (source: TableRef) => TableRef): SnapshotTarget {
+    return this.snapshotReader().keysOn({ ...target, connectTimeoutMs: this.connectTimeoutMs }, targetOf);
   }
 
   async close(): Promise<void> {

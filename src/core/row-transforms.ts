@@ -24,11 +24,11 @@ export type KeylessMode = 'refuse' | 'full-row';
 
 /** One entry of `tables` (keys are source `db.table` globs; the first matching entry applies). */
 export interface TableSettings {
-  readonly columns?: { readonly include?: readonly string[]; readonly exclude?: readonly string[] };
+  readonly columns?: { readonly include?: readonly string[] | undefined; readonly exclude?: readonly string[] | undefined } | undefined;
   /** Column (glob) → how its values are masked. */
-  readonly mask?: Readonly<Record<string, MaskKind>>;
-  readonly filter?: string;
-  readonly keyless?: KeylessMode;
+  readonly mask?: Readonly<Record<string, MaskKind>> | undefined;
+  readonly filter?: string | undefined;
+  readonly keyless?: KeylessMode | undefined;
 }
 
 export interface TransformSettings {
@@ -104,6 +104,10 @@ export class RowTransforms {
 
   target(source: TableRef): TableRef {
     return this.routes.target(source);
+  }
+
+  mayMerge(source: TableRef): boolean {
+    return this.routes.mayMerge(source);
   }
 
   merges(tables: readonly TableRef[]): Map<string, TableRef[]> {
@@ -207,20 +211,31 @@ export class RowTransforms {
     return out;
   }
 
+  /**
+   * Throws what `apply` would throw for a table with these keys and columns (a key column excluded or
+   * masked, a filter or mask column the table lacks): preflight reports it before anything runs.
+   */
+  validate(keys: TableKeys, columns: readonly string[]): void {
+    this.checkColumns(this.plan(keys), columns);
+  }
+
   /** Filter and mask columns must be the table's: checked once per table, on its first row. */
   private check(p: TablePlan, row: Row): void {
     if (this.checked.has(p)) return;
+    this.checkColumns(p, Object.keys(row));
+    this.checked.add(p);
+  }
+
+  private checkColumns(p: TablePlan, columns: readonly string[]): void {
     const name = tableKey(p.source);
     const where = `tables."${p.entry ?? ''}"`;
-    const columns = Object.keys(row);
     for (const c of p.filter?.columns ?? []) {
-      if (!(c in row)) throw configError(`${where}.filter`, name, `the filter reads column ${c}, which the table does not have (columns: ${columns.join(', ')})`);
+      if (!columns.includes(c)) throw configError(`${where}.filter`, name, `the filter reads column ${c}, which the table does not have (columns: ${columns.join(', ')})`);
     }
     for (const glob of p.masks.keys()) {
       const re = globRegExp(glob);
       if (!columns.some((c) => re.test(c))) throw configError(`${where}.mask."${glob}"`, name, `no column matches (columns: ${columns.join(', ')})`);
     }
-    this.checked.add(p);
   }
 }
 

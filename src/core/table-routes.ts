@@ -21,6 +21,8 @@ interface CompiledRoute {
   readonly from: RegExp;
   /** `to` split at its wildcards: parts.length - 1 wildcards. */
   readonly parts: readonly string[];
+  /** `to` keeps fewer wildcards than `from` has: several source tables can land in one target table. */
+  readonly merging: boolean;
 }
 
 const PATTERN = /^[^.\s]+\.[^.\s]+$/;
@@ -43,7 +45,7 @@ function compile(rule: RouteRule, index: number): CompiledRoute {
       `routes[${index}].to: ${JSON.stringify(rule.to)} has ${parts.length - 1} wildcards but from ${JSON.stringify(rule.from)} has ${wildcards}: each * in "to" takes what the * at the same place in "from" matched`,
     );
   }
-  return { rule, from: new RegExp(`^${re}$`), parts };
+  return { rule, from: new RegExp(`^${re}$`), parts, merging: parts.length - 1 < wildcards };
 }
 
 export class TableRoutes {
@@ -81,6 +83,16 @@ export class TableRoutes {
     if (this.memo.size > 100_000) this.memo.clear();
     this.memo.set(key, out);
     return out;
+  }
+
+  /**
+   * Whether the rule that routes `source` can route other tables to the same target (`shop_*.orders`
+   * → `all.orders`): that target's rows are not all this table's, so a snapshot of it must not delete
+   * the target rows it lacks.
+   */
+  mayMerge(source: TableRef): boolean {
+    const key = `${source.schema}.${source.name}`;
+    return this.routes.find((r) => r.from.test(key))?.merging ?? false;
   }
 
   /**
