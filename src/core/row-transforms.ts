@@ -119,6 +119,14 @@ export class RowTransforms {
     return this.entries.find((e) => e.re.test(key));
   }
 
+  /** Whether the target's copy of `table` differs from the source's by more than its rows (another name, columns, values, a filter). */
+  transformed(table: TableRef): boolean {
+    const to = this.routes.target(table);
+    if (to.schema !== table.schema || to.name !== table.name) return true;
+    const s = this.entryFor(table)?.settings;
+    return s !== undefined && (s.columns !== undefined || s.mask !== undefined || s.filter !== undefined);
+  }
+
   /** `keyless` for a table: its `tables` entry's, else the global one. */
   keyless(table: TableRef): KeylessMode {
     return this.entryFor(table)?.settings.keyless ?? this.settings.keyless;

@@ -134,6 +134,10 @@ describe('routes and transforms (config/routing.yaml)', () => {
       expect(columns.map((r) => r.c)).toEqual(['id', 'email', 'phone', 'status', 'country']);
       const sourceNamed = await tgt.query<{ s: string }>("SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ('crm', 'shop_1', 'shop_2')");
       expect(sourceNamed).toEqual([]);
+      // verify compares tables copied as they are; these it names as not compared (exit 2).
+      const verify = await runCli(['verify', '--config', CONFIG, '--json'], env);
+      expect(verify.code).toBe(2);
+      expect(verify.stdout).toContain('not compared: the pipeline routes or transforms this table (to crm_copy.customers');
       second.proc.kill('SIGTERM');
       expect(await second.exited).toBe(0);
     } finally {
