@@ -53,6 +53,7 @@ export class MySqlSource implements SourceConnector, SourceServer, SnapshotSourc
       options.keys ?? {},
       (message) => this.logger.warn({ code: 'SOURCE_METADATA' }, message),
       { links: () => this.foreignKeyLinks(), isSynced: (t) => this.filter.matches(t.schema, t.name) },
+      (table) => options.fullRow?.(table) ?? false,
     );
     this.folder = new CollationFolder(async (sql, params) => (await this.pool.query({ sql, values: params as unknown[], rowsAsArray: true }))[0] as unknown[][]);
   }

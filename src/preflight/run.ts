@@ -29,6 +29,7 @@ import { targetKeysCheck } from './keys-check.js';
 import { targetTablesCheck } from './target-checks.js';
 import { readTriggers, targetTriggersCheck } from './triggers.js';
 import { mergedRoutesCheck, routingOf, tableSettingsCheck } from './routing.js';
+import { RowTransforms } from '../core/row-transforms.js';
 
 export interface PreflightOptions {
   /** The pipeline's saved position, if it has one: it is where `run` resumes, so it must still exist. */
@@ -149,7 +150,8 @@ export async function runPreflight(config: PipelineConfig, options: PreflightOpt
         });
         checks.push(...listed);
         if (grants) checks.push(selectPrivilegeCheck(grants, tables, config.source, settings));
-        checks.push(tableKeysCheck(tables, config.source));
+        const transforms = new RowTransforms({ routes: config.routes, tables: config.tables, keyless: config.keyless });
+        checks.push(tableKeysCheck(tables, config.source, (name) => transforms.keyless({ schema: name.slice(0, name.indexOf('.')), name: name.slice(name.indexOf('.') + 1) }) === 'full-row'));
         const start = startSetting(config.source);
         const resumeAt: { position: BinlogPosition; origin: 'checkpoint' | 'start' } | undefined = options.checkpoint
           ? { position: options.checkpoint, origin: 'checkpoint' }
