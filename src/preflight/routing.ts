@@ -13,7 +13,7 @@ import { qualifiedName, type TableName } from './sql.js';
  */
 export function tableSettingsCheck(
   tables: readonly (TableName & { readonly columns: readonly string[]; readonly primaryKey: readonly string[] | null })[],
-  config: Pick<PipelineConfig, 'routes' | 'tables' | 'keyless' | 'source'>,
+  config: Pick<PipelineConfig, 'routes' | 'tables' | 'keyless'> & { readonly source: Pick<PipelineConfig['source'], 'keys'> },
 ): PreflightCheck | null {
   if (Object.keys(config.tables).length === 0) return null;
   const transforms = new RowTransforms({ routes: config.routes, tables: config.tables, keyless: config.keyless });
