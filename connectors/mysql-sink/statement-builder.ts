@@ -187,7 +187,8 @@ function buildOrderedInto(out: BuiltStatement[], mutations: readonly Mutation[],
       }
     }
     const run = mutations.slice(i, j);
-    if (first.op === 'delete') buildDeletes(out, first.table, run, limits);
+    if (first.op === 'delete' && first.keys.fullRow) out.push(buildFullRowDelete(first));
+    else if (first.op === 'delete') buildDeletes(out, first.table, run, limits);
     else if (first.op === 'upsert') buildUpserts(out, first.table, run, limits, false);
     else out.push(buildKeyUpdate(first));
     i = j;
@@ -198,6 +199,22 @@ function sessionStatement(table: TableRef, sql: string): BuiltStatement {
   return { kind: 'session', table, sql, rowCount: 0, bytes: Buffer.byteLength(sql), firstKey: [] };
 }
 
+/**
+ * A keyless (`fullRow`) table's row, found by all its columns as a native replica finds it: NULL-safe
+ * (`<=>`, so a NULL matches a NULL) and one row only (`LIMIT 1`): of several identical rows, one is
+ * changed, and the others stay, as on the source.
+ */
+function fullRowWhere(m: Mutation, values: readonly SqlValue[]): string {
+  return m.keys.primaryKey.map((c, i) => `${quoteIdentifier(c)}<=>${sqlLiteral(values[i] ?? null)}`).join(' AND ') + ' LIMIT 1';
+}
+
+/** `DELETE FROM t WHERE <every column> LIMIT 1`: one of the rows equal to the before-image. */
+function buildFullRowDelete(m: Mutation): BuiltStatement {
+  if (m.key.length !== m.keys.primaryKey.length) throw new TypeError(`delete on ${quoteTable(m.table)} carries ${m.key.length} values for ${m.keys.primaryKey.length} columns`);
+  const sql = `DELETE FROM ${quoteTable(m.table)} WHERE ${fullRowWhere(m, m.key)}`;
+  return { kind: 'delete', table: m.table, sql, rowCount: 1, bytes: Buffer.byteLength(sql), firstKey: m.key, source: { first: m.txStart, last: m.txStart } };
+}
+
 /** `UPDATE t SET <every column of the after image> WHERE <old key>`: a key change as one row update. */
 function buildKeyUpdate(m: Mutation): BuiltStatement {
   const pk = m.keys.primaryKey;
@@ -205,7 +222,7 @@ function buildKeyUpdate(m: Mutation): BuiltStatement {
   if (!oldKey || oldKey.length !== pk.length) throw new TypeError(`update on ${quoteTable(m.table)} without its old key`);
   const values = new RowValues();
   const sets = Object.keys(m.row).map((c) => `${quoteIdentifier(c)}=${values.literal(m.row[c] ?? null)}`);
-  const where = pk.map((c, i) => `${quoteIdentifier(c)}=${values.literal(oldKey[i] ?? null)}`).join(' AND ');
+  const where = m.keys.fullRow ? fullRowWhere(m, oldKey) : pk.map((c, i) => `${quoteIdentifier(c)}=${values.literal(oldKey[i] ?? null)}`).join(' AND ');
   const sql = `UPDATE ${quoteTable(m.table)} SET ${sets.join(',')} WHERE ${where}`;
   return {
     kind: 'update',

@@ -53,6 +53,7 @@ export class MySqlSource implements SourceConnector, SourceServer, SnapshotSourc
       options.keys ?? {},
       (message) => this.logger.warn({ code: 'SOURCE_METADATA' }, message),
       { links: () => this.foreignKeyLinks(), isSynced: (t) => this.filter.matches(t.schema, t.name) },
+      (table) => options.fullRow?.(table) ?? false,
     );
     this.folder = new CollationFolder(async (sql, params) => (await this.pool.query({ sql, values: params as unknown[], rowsAsArray: true }))[0] as unknown[][]);
   }
@@ -296,8 +297,8 @@ export class MySqlSource implements SourceConnector, SourceServer, SnapshotSourc
   }
 
   /** Snapshot key reads on the target (see SnapshotReader.keysOn). */
-  keysOn(target: { readonly host: string; readonly port: number; readonly user: string; readonly password: string }): SnapshotTarget {
-    return this.snapshotReader().keysOn({ ...target, connectTimeoutMs: this.connectTimeoutMs });
+  keysOn(target: { readonly host: string; readonly port: number; readonly user: string; readonly password: string }, targetOf?: (source: TableRef) => TableRef): SnapshotTarget {
+    return this.snapshotReader().keysOn({ ...target, connectTimeoutMs: this.connectTimeoutMs }, targetOf);
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,8 @@ export interface MySqlSourceOptions {
   readonly exclude: readonly string[];
   /** Key columns for tables without a PRIMARY KEY: `"db.table": ["col", …]`. */
   readonly keys?: Readonly<Record<string, readonly string[]>>;
+  /** Tables (`db.table`) without a key to match by all their columns (`keyless: full-row`); default none. */
+  readonly fullRow?: (table: string) => boolean;
   /** No binlog bytes for this long → check whether the connection is dead (default 30 s). */
   readonly silentAfterMs?: number;
   readonly logger?: Logger;

@@ -66,6 +66,8 @@ export class SchemaCache {
     private readonly configuredKeys: Readonly<Record<string, readonly string[]>> = {},
     private readonly onWarning: (message: string) => void = () => {},
     private readonly foreignKeys: ForeignKeySource | null = null,
+    /** `keyless: full-row` for this table (`db.table`): match its rows by all their columns. */
+    private readonly fullRow: (table: string) => boolean = () => false,
   ) {}
 
   private orderGroup(full: string): Promise<string | undefined> {
@@ -180,20 +182,27 @@ export class SchemaCache {
         );
       }
       primaryKey = [...configured];
+    } else if (this.fullRow(full)) {
+      // keyless: full-row: every copied column is the key (generated ones are the target's to compute).
+      primaryKey = [...dataTypes.keys()].filter((c) => !generated.has(c));
     } else {
       throw new SourceError(
         'SOURCE_TABLE_WITHOUT_KEY',
-        `${full} has no PRIMARY KEY, so its rows cannot be matched in the target. Add a PRIMARY KEY to the table, or configure the columns that identify a row in source.keys ("${full}": [col, …]), or exclude the table in source.exclude.`,
+        `${full} has no PRIMARY KEY, so its rows cannot be matched in the target. Add a PRIMARY KEY to the table, or configure the columns that identify a row in source.keys ("${full}": [col, …]), or match rows by all their columns with keyless: full-row (globally or under tables."${full}"), or exclude the table in source.exclude.`,
         { details: { table: full } },
       );
     }
+    const fullRow = !primary && !(configured && configured.length > 0);
+    // A keyless table is applied in source order, exactly once: its own order group, unless it is in one.
+    const group = orderGroup ?? (fullRow ? `keyless:${full}` : undefined);
     return Object.freeze({
       keys: Object.freeze({
         table: Object.freeze({ schema: table.schema, name: table.name }),
         primaryKey: Object.freeze(primaryKey),
         uniqueKeys: Object.freeze(uniqueKeys),
         ...(primaryKey.some((c) => collations.has(c)) ? { collatedKey: true } : {}),
-        ...(orderGroup !== undefined ? { orderGroup } : {}),
+        ...(group !== undefined ? { orderGroup: group } : {}),
+        ...(fullRow ? { fullRow: true as const } : {}),
       }),
       dataTypes,
       collations,

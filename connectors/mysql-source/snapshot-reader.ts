@@ -163,14 +163,16 @@ export class SnapshotReader implements SnapshotSource {
    * Key reads on another server holding the same tables (the target), in the same forms as the
    * source's rows, so that their identities compare: a snapshot deletes there what the source lacks.
    */
-  keysOn(endpoint: ServerEndpoint): SnapshotTarget {
+  keysOn(endpoint: ServerEndpoint, targetOf: (source: TableRef) => TableRef = (t) => t): SnapshotTarget {
     const pool = decoderFormPool(endpoint);
     this.others.push(pool);
     const keysWith = async (keys: TableKeys, where: { sql: string; params: SqlValue[] }): Promise<Row[]> => {
       const plan = await this.plan(keys.table);
       const pk = keys.primaryKey;
       const reads = pk.map((k) => columnRead(k, plan.info.dataTypes.get(k) ?? ''));
-      const sql = `SELECT ${reads.map((r) => r.expr).join(', ')} FROM ${q(keys.table.schema)}.${q(keys.table.name)}${where.sql} ORDER BY ${pk.map(q).join(', ')}`;
+      // The source table's key columns, read from the table its rows are routed to there.
+      const table = targetOf(keys.table);
+      const sql = `SELECT ${reads.map((r) => r.expr).join(', ')} FROM ${q(table.schema)}.${q(table.name)}${where.sql} ORDER BY ${pk.map(q).join(', ')}`;
       const [raw] = (await pool.query({ sql, values: where.params, rowsAsArray: true })) as unknown as [unknown[][]];
       return raw.map((values) => toRow(reads, values));
     };

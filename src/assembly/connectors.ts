@@ -12,6 +12,7 @@ export { KafkaPositionStore, KafkaPublisher, KafkaSinkWorker, fencedError, isFen
 import type { Kafka } from 'kafkajs';
 import type { PartitionOffsetStore } from '../core/ports.js';
 import type { BinlogPosition } from '../core/position.js';
+import { rowTransformsOf } from './transforms.js';
 
 export interface OpenConnectors {
   readonly source: MySqlSource;
@@ -59,6 +60,10 @@ export async function openConnectors(config: PipelineConfig, logger: Logger, opt
     include: s.include,
     exclude: s.exclude,
     keys: s.keys,
+    fullRow: (name) => {
+      const dot = name.indexOf('.');
+      return rowTransformsOf(config).keyless({ schema: name.slice(0, dot), name: name.slice(dot + 1) }) === 'full-row';
+    },
     silentAfterMs: s.silentAfterMs,
     allowNoRowMetadata: s.allowNoRowMetadata,
     statementEvents: s.statementEvents,

@@ -21,6 +21,7 @@ import { assertPreflightPassed, runPreflight } from '../preflight/index.js';
 import { openConnectors, type OpenConnectors } from './connectors.js';
 import { reportProgress, summarize } from './progress.js';
 import type { PipelineObserver } from '../observability/daemon.js';
+import { rowTransformsOf, routedSnapshotTarget, snapshotTargetOf } from './transforms.js';
 
 export interface RunOptions {
   readonly config: PipelineConfig;
@@ -44,6 +45,7 @@ export function createPipeline(
   extra: Pick<PipelineOptions, 'from' | 'initialCheckpoint' | 'checkpoints'> & Partial<PipelineOptions>,
 ): Pipeline {
   const filter = new TableFilter(config.source.include, config.source.exclude);
+  const transforms = rowTransformsOf(config);
   return new Pipeline({
     name: config.name,
     source: c.source,
@@ -56,6 +58,7 @@ export function createPipeline(
     checkpointIntervalMs: config.checkpoint.intervalMs,
     isSynced: (t) => filter.matches(t.schema, t.name),
     applySchemaChanges: schemaChangesPolicy(config) === 'apply',
+    ...(transforms.active ? { transforms } : {}),
     logger,
     ...extra,
   });
@@ -140,7 +143,8 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
     const stopObserving = o.observer?.attach(pipeline, c.source);
     o.onStarted?.(pipeline);
     const t = config.target;
-    const target = c.source.keysOn({ host: t.host, port: t.port, user: t.user, password: t.password });
+    const transforms = rowTransformsOf(config);
+    const target = routedSnapshotTarget(c.source.keysOn({ host: t.host, port: t.port, user: t.user, password: t.password }, snapshotTargetOf(transforms)), transforms);
     const snapshot = (progress: SnapshotProgress): Promise<void> => runSnapshot(config, c, target, running, progress, logger, o);
     const resumed = start.checkpoint?.snapshot;
     const copying = resumed ? snapshot(resumed) : null;

@@ -90,7 +90,9 @@ function interpolateTree(value: unknown, env: Env, path: PathKey[], problems: st
   if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
     const out: Record<string, unknown> = {};
     // `key:` with nothing after it (null) counts as not given: optional keys take their default.
-    for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = interpolateTree(v, env, [...path, k], problems);
+    // Except in `mask`, where `column: null` is a value (mask to NULL).
+    const nullIsValue = path[path.length - 1] === 'mask';
+    for (const [k, v] of Object.entries(value)) if (v !== null || nullIsValue) out[k] = interpolateTree(v, env, [...path, k], problems);
     return out;
   }
   return value;

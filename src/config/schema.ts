@@ -10,6 +10,8 @@
  * got "abc"`), written for people editing YAML rather than for TypeScript developers.
  */
 import { z } from 'zod';
+import { RowFilterError, parseFilter } from '../core/row-filter.js';
+import { RouteError, TableRoutes } from '../core/table-routes.js';
 
 /** A string value produced by `${VAR}` interpolation (see `load.ts`). Unboxed by the leaf parsers. */
 export class Interpolated {
@@ -293,6 +295,50 @@ const metricsSchema = strict({
   host: text().default('127.0.0.1'),
 });
 
+const columnGlob = text({ pattern: /^[^\s]+$/, patternMessage: 'is not a column name or glob (e.g. "email" or "internal_*")' });
+
+/** `keyless`: what to do with a table without a PRIMARY KEY (and without `source.keys`). */
+const keylessSchema = oneOf(['refuse', 'full-row'] as const);
+
+/** `tables."db.glob"`: transforms of the tables that match (see src/core/row-transforms.ts). */
+const tableSettingsSchema = strict({
+  columns: strict({ include: list(columnGlob, { min: 1 }).optional(), exclude: list(columnGlob).optional() }).optional(),
+  /** Column (glob) → `hash` (SHA-256 hex of the value) or `null`. */
+  mask: z
+    .record(
+      z.string(),
+      z.unknown().transform((v, ctx): 'hash' | 'null' => {
+        if (v === null || v === 'null') return 'null';
+        if (v === 'hash' || (v instanceof Interpolated && v.text === 'hash')) return 'hash';
+        return fail(ctx, v, `expected hash or null, got ${describeValue(v)}`);
+      }),
+      { error: (iss) => (iss.code === 'invalid_type' ? `expected a mapping of column → hash | null, got ${describeValue(iss.input)}` : undefined) },
+    )
+    .optional(),
+  /** A row filter (see src/core/row-filter.ts), e.g. `status <> 'deleted' AND country IN ('DE', 'FR')`. */
+  filter: text().superRefine((f, ctx) => {
+    try {
+      parseFilter(f);
+    } catch (err) {
+      if (!(err instanceof RowFilterError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message, input: f });
+    }
+  }).optional(),
+  keyless: keylessSchema.optional(),
+});
+
+const routeSchema = strict({
+  from: text({ pattern: TABLE_PATTERN, patternMessage: 'is not a db.table pattern (e.g. "shop_*.orders")' }),
+  to: text({ pattern: TABLE_PATTERN, patternMessage: 'is not a db.table name (e.g. "all_shops.orders", or "dst.*" to keep the matched part)' }),
+}).superRefine((r, ctx) => {
+  try {
+    new TableRoutes([r]);
+  } catch (err) {
+    if (!(err instanceof RouteError)) throw err;
+    ctx.addIssue({ code: 'custom', path: ['to'], message: err.message.replace(/^routes\[0\]\.to: /, ''), input: r.to });
+  }
+});
+
 export const pipelineSchema = strict({
   /** The pipeline id: names its checkpoint row and its lock. */
   name: text({ pattern: /^[A-Za-z0-9_.-]{1,64}$/, patternMessage: 'is not a pipeline name (1–64 of A-Z a-z 0-9 _ . -)' }),
@@ -309,7 +355,23 @@ export const pipelineSchema = strict({
    */
   schemaChanges: oneOf(['apply', 'stop', 'ignore'] as const).optional(),
   metrics: metricsSchema.prefault({}),
+  /** Source `db.table` globs → target tables (rename a database, merge shards). The first match wins. */
+  routes: list(routeSchema).default([]),
+  /** Per source table (`db.table` globs, the first matching entry applies): columns, mask, filter, keyless. */
+  tables: z
+    .record(z.string().regex(TABLE_PATTERN, { error: (iss) => `${describeValue(iss.input)} is not a db.table pattern (e.g. "shop.*")` }), tableSettingsSchema, {
+      error: (iss) => (iss.code === 'invalid_type' ? `expected a mapping of "db.table" → settings, got ${describeValue(iss.input)}` : undefined),
+    })
+    .default({}),
+  /** Tables without a PRIMARY KEY or source.keys: refuse (default; preflight names them) or full-row. */
+  keyless: keylessSchema.default('refuse'),
 }).superRefine((c, ctx) => {
+  if (c.transport.kind === 'kafka') {
+    // The Kafka publisher and sink workers do not route or transform yet.
+    if (c.routes.length > 0) ctx.addIssue({ code: 'custom', path: ['routes'], message: 'not available with transport.kind: kafka in this version: use the embedded transport' });
+    if (Object.keys(c.tables).length > 0) ctx.addIssue({ code: 'custom', path: ['tables'], message: 'not available with transport.kind: kafka in this version: use the embedded transport' });
+    if (c.keyless === 'full-row') ctx.addIssue({ code: 'custom', path: ['keyless'], message: 'full-row is not available with transport.kind: kafka in this version: use the embedded transport' });
+  }
   if (c.transport.kind === 'kafka' && (c.source.snapshot === 'initial' || c.source.snapshot === 'when_needed')) {
     ctx.addIssue({
       code: 'custom',

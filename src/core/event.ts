@@ -47,6 +47,13 @@ export interface TableKeys {
    * (see docs/ARCHITECTURE.md). Absent: the table takes part in no foreign key.
    */
   readonly orderGroup?: string;
+  /**
+   * A table without a primary key synced with `keyless: full-row`: `primaryKey` lists every column, a
+   * row is found by all of them (NULL-safe, one row at a time: `LIMIT 1`), and the table is its own
+   * order group (or stays in its foreign-key group), so its changes are applied in source order, one
+   * lane, exactly once. Absent: the table has a key.
+   */
+  readonly fullRow?: true;
 }
 
 /**

@@ -28,6 +28,7 @@ import type { SourceIdentity } from './source-identity.js';
 import type { Transport } from '../transport/transport.js';
 import { noMetrics, type Metrics } from '../observability/metrics.js';
 import { TableOpTally } from '../observability/table-op-tally.js';
+import type { RowTransforms } from './row-transforms.js';
 
 export interface PipelineOptions {
   readonly name: string;
@@ -56,6 +57,12 @@ export interface PipelineOptions {
   readonly onApplied?: (mutations: readonly Mutation[], appliedAtMs: number) => void;
   /** Whether a table is synced: DDL on synced tables is logged as a warning, other DDL at debug level. */
   readonly isSynced?: (table: TableRef) => boolean;
+  /**
+   * Routes and transforms (row-transforms.ts), applied to every mutation just before it is partitioned:
+   * after the snapshot windows saw it, so that they compare binlog changes and snapshot rows by the
+   * same (source) identities.
+   */
+  readonly transforms?: Pick<RowTransforms, 'relevant' | 'apply'>;
   /** Counted per source batch and per lane batch (never per row); default: none. */
   readonly metrics?: Metrics;
   /** `schemaChanges: apply`: DDL on synced tables (`SchemaChangeEvent.synced`) runs on the target as a barrier. */
@@ -311,6 +318,8 @@ export class Pipeline {
             const due = this.windows.nextDue;
             if (due && comparePositions(ev.txStart, due) >= 0 && (await this.placeDue(ev.txStart)) === 'stopped') return 'stopped';
           }
+          // Outside the row filter before and after: nothing for the target (the transaction still commits).
+          if (this.o.transforms && !this.o.transforms.relevant(ev)) break;
           const ms = this.scratch;
           ms.length = 0;
           appendMutations(ev, ms);
@@ -325,7 +334,7 @@ export class Pipeline {
               if (this.fatal) return 'stopped';
               collectGarbage();
             }
-            const routed = this.partitioner.route(m);
+            const routed = this.partitioner.route(this.o.transforms ? this.o.transforms.apply(m) : m);
             this.watermark.track(m.txSeq);
             this.unapplied++;
             while (!transport.tryPublish(routed.partition, routed)) {
@@ -457,7 +466,7 @@ export class Pipeline {
       this.placements.delete(w.id);
       const { mutations, skipped } = w.take();
       for (const m of mutations) {
-        const routed = this.partitioner.route(m);
+        const routed = this.partitioner.route(this.o.transforms ? this.o.transforms.apply(m) : m);
         this.watermark.track(m.txSeq);
         this.unapplied++;
         while (!transport.tryPublish(routed.partition, routed)) {

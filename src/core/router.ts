@@ -80,7 +80,10 @@ export function appendMutations(ev: ChangeEvent, out: Mutation[]): void {
     case 'update': {
       const b = required(ev.beforeId, ev, 'before');
       const a = required(ev.afterId, ev, 'after');
-      if (a.key === b.key) out.push(mutation(ev, 'upsert', ev.after!, a, uniqueTokens(b, a)));
+      // No key: the row is found by its whole before-image, so every update is one UPDATE of one row
+      // (an upsert would insert a second copy).
+      if (ev.keys.fullRow) out.push(mutation(ev, 'update', ev.after!, a, uniqueTokens(b, a), keyValues(ev.keys, ev.before!)));
+      else if (a.key === b.key) out.push(mutation(ev, 'upsert', ev.after!, a, uniqueTokens(b, a)));
       // Foreign keys: the target's ON UPDATE rules must see a key change as one update of the row.
       else if (ev.keys.orderGroup !== undefined) out.push(mutation(ev, 'update', ev.after!, a, uniqueTokens(b, a), keyValues(ev.keys, ev.before!)));
       else out.push(mutation(ev, 'delete', ev.before!, b, uniqueTokens(b)), mutation(ev, 'upsert', ev.after!, a, uniqueTokens(a)));

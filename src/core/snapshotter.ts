@@ -225,6 +225,15 @@ export class Snapshotter {
    */
   private async readChunk(w: ChunkWindow, table: TableRef, after: readonly SqlValue[] | null): Promise<ReadChunk> {
     const chunk = await this.o.source.readChunk(table, after, this.o.chunkSize);
+    if (chunk.keys.fullRow) {
+      // Keyset pagination over all columns would skip duplicate rows, and a re-copy could not tell
+      // which of several equal target rows to keep.
+      throw new BinlogSyncError(
+        'SNAPSHOT',
+        `${tableKey(table)} has no primary key (keyless: full-row): the snapshot copies tables by key and cannot copy it. Copy it yourself at a known binlog position (e.g. mysqldump --single-transaction --master-data=2) and start from there with source.snapshot: never, or exclude it.`,
+        { details: { table: tableKey(table) } },
+      );
+    }
     w.setAt(chunk.at);
     const now = Date.now();
     const upserts = chunk.rows.map((r, i) => snapshotMutation('upsert', chunk.keys, r.row, r.identity, w.seq, chunk.at, i, now, r.bytes));

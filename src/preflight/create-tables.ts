@@ -10,7 +10,8 @@ import type { PipelineConfig } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
 import { listIncludedTables } from './source-checks.js';
 import { createStatement } from './target-checks.js';
-import { quoteIdent, rows } from './sql.js';
+import { qualifiedName, quoteIdent, rows } from './sql.js';
+import { routingOf } from './routing.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -23,18 +24,25 @@ export async function createMissingTargetTables(config: PipelineConfig, logger: 
     target = await mysql.createConnection(endpoint(config.target));
     const tables = await listIncludedTables(source, config.source);
     if (tables.length === 0) return [];
-    const schemas = [...new Set(tables.map((t) => t.db))];
+    // Under routes, the table a source table's rows go to; merged tables are created once, from the first.
+    const routing = routingOf(config);
+    const schemas = [...new Set(tables.map((t) => routing.target(t).db))];
     const existing = new Set(
       (await rows(target, 'SELECT CONCAT(TABLE_SCHEMA, \'.\', TABLE_NAME) AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?)', [schemas])).map((r) => String(r.name)),
     );
-    const missing = tables.filter((t) => !existing.has(`${t.db}.${t.table}`));
+    const missing = tables.filter((t) => !existing.has(qualifiedName(routing.target(t))));
     if (missing.length === 0) return [];
     await target.query('SET SESSION foreign_key_checks = 0');
-    for (const db of new Set(missing.map((t) => t.db))) await target.query(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(db)}`);
+    for (const db of new Set(missing.map((t) => routing.target(t).db))) await target.query(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(db)}`);
     const created: string[] = [];
     for (const t of missing) {
-      await target.query(await createStatement(source, t.db, t.table));
-      created.push(`${t.db}.${t.table}`);
+      const to = routing.target(t);
+      if (created.includes(qualifiedName(to))) continue;
+      await target.query(await createStatement(source, t.db, t.table, to));
+      // Columns the pipeline does not copy (tables.…columns) are not created either.
+      const dropped = t.columns.filter((c) => !routing.keeps(t, c));
+      if (dropped.length > 0) await target.query(`ALTER TABLE ${quoteIdent(to.db)}.${quoteIdent(to.table)} ${dropped.map((c) => `DROP COLUMN ${quoteIdent(c)}`).join(', ')}`);
+      created.push(qualifiedName(to));
     }
     logger.info({ tables: created }, `created ${created.length} missing target table${created.length === 1 ? '' : 's'} from the source's definitions (target.createTables)`);
     return created;

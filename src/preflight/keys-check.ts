@@ -15,6 +15,7 @@ import type { SourceConfig } from '../config/schema.js';
 import type { PreflightCheck } from './report.js';
 import { qualifiedName, type SourceTable } from './source-checks.js';
 import { quoteIdent } from './sql.js';
+import { NO_ROUTING, type TableRouting } from './routing.js';
 import { foldColumn, readTableKeys, type TableColumn, type KeyPart, type TableKeySchema, type UniqueIndex } from './table-keys.js';
 import { columnDefinitions, createStatement } from './target-checks.js';
 
@@ -150,17 +151,21 @@ export async function targetKeysCheck(
   target: Connection,
   tables: readonly SourceTable[],
   sourceConfig: SourceConfig,
+  routing: TableRouting = NO_ROUTING,
 ): Promise<PreflightCheck> {
   const id = 'target.keys';
   const title = 'Target keys match the source';
-  const [onSource, onTarget] = await Promise.all([readTableKeys(source, tables), readTableKeys(target, tables)]);
+  const [onSource, onTarget] = await Promise.all([readTableKeys(source, tables), readTableKeys(target, tables.map((t) => routing.target(t)))]);
   const problems: string[] = [];
   const fixes: string[] = [];
   let compared = 0;
   for (const t of tables) {
     const name = qualifiedName(t);
-    const s = onSource.get(name);
-    const tg = onTarget.get(name);
+    const to = routing.target(t);
+    const found = onSource.get(name);
+    // A unique key on a column the pipeline does not copy cannot be on the target.
+    const s = found && { ...found, uniqueKeys: found.uniqueKeys.filter((i) => i.parts.every((p) => routing.keeps(t, p.column))) };
+    const tg = onTarget.get(qualifiedName(to));
     // A table missing on the target is reported by target.tables; its CREATE TABLE carries the keys.
     if (!s || !tg) continue;
     const configured = s.primaryKey ? undefined : sourceConfig.keys[name];
@@ -169,14 +174,15 @@ export async function targetKeysCheck(
     compared += 1;
     const diffs = compareTableKeys(s, tg, configured);
     if (diffs.length === 0) continue;
-    for (const d of diffs) problems.push(`${name}: ${explain(d, configured)}`);
+    const routed = qualifiedName(to) === name ? name : `${qualifiedName(to)} (from ${name})`;
+    for (const d of diffs) problems.push(`${routed}: ${explain(d, configured)}`);
     const definitions = diffs.some((d) => d.kind === 'collation')
       ? columnDefinitions(await createStatement(source, t.db, t.table))
       : new Map<string, string>();
     // Drops first: an index that is replaced by one of the same name is dropped, then added.
     const rank = (clause: string) => (clause.startsWith('DROP') ? 0 : clause.startsWith('MODIFY') ? 1 : 2);
     const clauses = diffs.flatMap((d) => fixClauses(d, definitions)).sort((a, b) => rank(a) - rank(b));
-    fixes.push(`ALTER TABLE ${quoteIdent(t.db)}.${quoteIdent(t.table)} ${clauses.join(', ')};`);
+    fixes.push(`ALTER TABLE ${quoteIdent(to.db)}.${quoteIdent(to.table)} ${clauses.join(', ')};`);
   }
   if (problems.length === 0) {
     return { id, title, status: 'ok', detail: compared > 0 ? `primary and unique keys of all ${compared} table${compared === 1 ? '' : 's'} match, with the same collations` : 'no tables to compare' };

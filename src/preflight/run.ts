@@ -30,6 +30,8 @@ import { targetTablesCheck } from './target-checks.js';
 import { allowPendingSchemaChanges } from './pending-ddl.js';
 import { schemaChangesPolicy } from '../config/schema.js';
 import { readTriggers, targetTriggersCheck } from './triggers.js';
+import { mergedRoutesCheck, routingOf, tableSettingsCheck } from './routing.js';
+import { RowTransforms } from '../core/row-transforms.js';
 
 export interface PreflightOptions {
   /** The pipeline's saved position, if it has one: it is where `run` resumes, so it must still exist. */
@@ -150,7 +152,8 @@ export async function runPreflight(config: PipelineConfig, options: PreflightOpt
         });
         checks.push(...listed);
         if (grants) checks.push(selectPrivilegeCheck(grants, tables, config.source, settings));
-        checks.push(tableKeysCheck(tables, config.source));
+        const transforms = new RowTransforms({ routes: config.routes, tables: config.tables, keyless: config.keyless });
+        checks.push(tableKeysCheck(tables, config.source, (name) => transforms.keyless({ schema: name.slice(0, name.indexOf('.')), name: name.slice(name.indexOf('.') + 1) }) === 'full-row'));
         const start = startSetting(config.source);
         const resumeAt: { position: BinlogPosition; origin: 'checkpoint' | 'start' } | undefined = options.checkpoint
           ? { position: options.checkpoint, origin: 'checkpoint' }
@@ -179,15 +182,21 @@ export async function runPreflight(config: PipelineConfig, options: PreflightOpt
         checks.push(connectFailure('target', config.target, err));
       }
     }
+    // Target tables are the routed ones, with the columns the pipeline copies (routing.ts).
+    const routing = routingOf(config);
+    const merged = mergedRoutesCheck(tables, routing);
+    if (merged) checks.push(merged);
+    const settings = tableSettingsCheck(tables, config);
+    if (settings) checks.push(settings);
     if (target && source && tables.length > 0) {
       const [tgt, src] = [target, source];
-      checks.push(...(await guarded('target.tables', 'Target tables and columns', () => targetTablesCheck(tgt, src, tables))));
+      checks.push(...(await guarded('target.tables', 'Target tables and columns', () => targetTablesCheck(tgt, src, tables, routing))));
       checks.push(
         ...(await guarded('target.triggers', 'Target tables without triggers', async () =>
-          targetTriggersCheck(await readTriggers(tgt, tables), config.target.allowTriggers),
+          targetTriggersCheck(await readTriggers(tgt, [...new Map(tables.map((t) => routing.target(t)).map((t) => [qualifiedName(t), t])).values()]), config.target.allowTriggers),
         )),
       );
-      checks.push(...(await guarded('target.keys', 'Target keys match the source', () => targetKeysCheck(src, tgt, tables, config.source))));
+      checks.push(...(await guarded('target.keys', 'Target keys match the source', () => targetKeysCheck(src, tgt, tables, config.source, routing))));
       checks.push(
         ...(await guarded('target.foreign-keys', 'Target foreign keys match the source', () => targetForeignKeysCheck(src, tgt, tables, config))),
       );

@@ -317,11 +317,12 @@ export function selectPrivilegeCheck(grants: Grants, tables: readonly SourceTabl
 }
 
 /** Every included table needs a key to address its rows on the target: its PRIMARY KEY or `source.keys`. */
-export function tableKeysCheck(tables: readonly SourceTable[], source: SourceConfig): PreflightCheck {
+export function tableKeysCheck(tables: readonly SourceTable[], source: SourceConfig, fullRow: (name: string) => boolean = () => false): PreflightCheck {
   const id = 'source.table-keys';
   const title = 'Included tables have keys';
   const problems: string[] = [];
   const fixes: string[] = [];
+  const matchedByRow: string[] = [];
   for (const t of tables) {
     const name = qualifiedName(t);
     const configured = source.keys[name];
@@ -334,6 +335,10 @@ export function tableKeysCheck(tables: readonly SourceTable[], source: SourceCon
       continue;
     }
     if (t.primaryKey) continue;
+    if (fullRow(name)) {
+      matchedByRow.push(name);
+      continue;
+    }
     const unique = t.uniqueNotNull[0];
     problems.push(`${name} has no PRIMARY KEY${unique ? ` (its UNIQUE NOT NULL index on ${unique.join(', ')} can be one)` : ''}`);
     if (unique) {
@@ -343,13 +348,15 @@ export function tableKeysCheck(tables: readonly SourceTable[], source: SourceCon
       fixes.push(`-- ${name}: give it a primary key, e.g.`);
       fixes.push(`ALTER TABLE ${quoteIdent(t.db)}.${quoteIdent(t.table)} ADD COLUMN ${quoteIdent('id')} BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY FIRST;`);
       fixes.push(`  -- or name columns that identify a row, in the pipeline file: source.keys: { "${name}": [col1, col2] }`);
+      fixes.push(`  -- or match its rows by all their columns, as native replication does: keyless: full-row (or tables: { "${name}": { keyless: full-row } })`);
     }
   }
   const included = new Set(tables.map(qualifiedName));
   const stray = Object.keys(source.keys).filter((k) => !included.has(k));
   if (problems.length === 0) {
     const extra = stray.length > 0 ? ` (source.keys entries for tables not included are unused: ${stray.join(', ')})` : '';
-    return { id, title, status: stray.length > 0 ? 'warn' : 'ok', detail: `every included table has a primary key or a configured key${extra}` };
+    const byRow = matchedByRow.length > 0 ? `; without one, matched by all columns (keyless: full-row): ${matchedByRow.join(', ')}` : '';
+    return { id, title, status: stray.length > 0 ? 'warn' : 'ok', detail: `every included table has a primary key or a configured key${byRow}${extra}` };
   }
   return { id, title, status: 'fail', detail: problems.join('\n'), fix: fixes.join('\n') };
 }

@@ -6,7 +6,8 @@
 import type { Connection } from 'mysql2/promise';
 import type { PreflightCheck } from './report.js';
 import { qualifiedName, type SourceTable } from './source-checks.js';
-import { quoteIdent, rows } from './sql.js';
+import { quoteIdent, rows, type TableName } from './sql.js';
+import { NO_ROUTING, type TableRouting } from './routing.js';
 import { columnIncompatibility, type ColumnDefinition } from './column-compat.js';
 
 /** Every column of the tables in `schemas`, by `db.table` and column name. */
@@ -33,10 +34,10 @@ async function columnDefinitionsOf(conn: Connection, schemas: readonly string[])
 }
 
 /** `SHOW CREATE TABLE` on the source, qualified with its database so it can be run anywhere. */
-export async function createStatement(source: Connection, db: string, table: string): Promise<string> {
+export async function createStatement(source: Connection, db: string, table: string, as: TableName = { db, table }): Promise<string> {
   const [r] = await rows(source, `SHOW CREATE TABLE ${quoteIdent(db)}.${quoteIdent(table)}`);
   const text = String(r?.['Create Table'] ?? '');
-  return text.replace(/^CREATE TABLE `(?:[^`]|``)+`/, `CREATE TABLE IF NOT EXISTS ${quoteIdent(db)}.${quoteIdent(table)}`);
+  return text.replace(/^CREATE TABLE `(?:[^`]|``)+`/, `CREATE TABLE IF NOT EXISTS ${quoteIdent(as.db)}.${quoteIdent(as.table)}`);
 }
 
 /** The column definition lines of a CREATE TABLE, by column name. */
@@ -49,30 +50,37 @@ export function columnDefinitions(create: string): Map<string, string> {
   return defs;
 }
 
-export async function targetTablesCheck(target: Connection, source: Connection, tables: readonly SourceTable[]): Promise<PreflightCheck> {
+export async function targetTablesCheck(target: Connection, source: Connection, tables: readonly SourceTable[], routing: TableRouting = NO_ROUTING): Promise<PreflightCheck> {
   const id = 'target.tables';
   const title = 'Target tables and columns';
   const schemas = [...new Set(tables.map((t) => t.db))];
-  const [existing, sourceColumns] = await Promise.all([columnDefinitionsOf(target, schemas), columnDefinitionsOf(source, schemas)]);
+  const targetSchemas = [...new Set(tables.map((t) => routing.target(t).db))];
+  const [existing, sourceColumns] = await Promise.all([columnDefinitionsOf(target, targetSchemas), columnDefinitionsOf(source, schemas)]);
   const problems: string[] = [];
   const fixes: string[] = [];
   const createdDbs = new Set<string>();
   for (const t of tables) {
     const name = qualifiedName(t);
-    const have = existing.get(name);
+    const to = routing.target(t);
+    const toName = qualifiedName(to);
+    const routed = toName === name ? name : `${toName} (from ${name})`;
+    const have = existing.get(toName);
+    const columns = t.columns.filter((c) => routing.keeps(t, c));
     if (!have) {
-      problems.push(`${name} does not exist on the target`);
-      const create = await createStatement(source, t.db, t.table);
-      if (![...existing.keys()].some((k) => k.startsWith(`${t.db}.`)) && !createdDbs.has(t.db)) {
-        createdDbs.add(t.db);
-        fixes.push(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(t.db)};`);
+      problems.push(`${routed} does not exist on the target`);
+      const create = await createStatement(source, t.db, t.table, to);
+      if (![...existing.keys()].some((k) => k.startsWith(`${to.db}.`)) && !createdDbs.has(to.db)) {
+        createdDbs.add(to.db);
+        fixes.push(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(to.db)};`);
       }
       fixes.push(`${create};`);
+      const dropped = t.columns.filter((c) => !routing.keeps(t, c));
+      if (dropped.length > 0) fixes.push(`ALTER TABLE ${quoteIdent(to.db)}.${quoteIdent(to.table)} ${dropped.map((c) => `DROP COLUMN ${quoteIdent(c)}`).join(', ')};`);
       continue;
     }
-    const missing = t.columns.filter((c) => !have.has(c));
+    const missing = columns.filter((c) => !have.has(c));
     const sourceDefs = sourceColumns.get(name);
-    const incompatible = t.columns.flatMap((c) => {
+    const incompatible = columns.flatMap((c) => {
       const sd = sourceDefs?.get(c);
       const td = have.get(c);
       const why = sd && td ? columnIncompatibility(sd, td) : null;
@@ -81,10 +89,10 @@ export async function targetTablesCheck(target: Connection, source: Connection, 
     if (missing.length === 0 && incompatible.length === 0) continue;
     const defs = columnDefinitions(await createStatement(source, t.db, t.table));
     const definition = (c: string): string => defs.get(c) ?? `${quoteIdent(c)} <type as on the source>`;
-    if (missing.length > 0) problems.push(`${name} on the target lacks column${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`);
-    for (const i of incompatible) problems.push(`${name}.${i.column} on the target cannot hold the source's values: ${i.why}`);
+    if (missing.length > 0) problems.push(`${routed} on the target lacks column${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`);
+    for (const i of incompatible) problems.push(`${toName}.${i.column} on the target cannot hold the source's values${toName === name ? '' : ` (${name}.${i.column})`}: ${i.why}`);
     fixes.push(
-      `ALTER TABLE ${quoteIdent(t.db)}.${quoteIdent(t.table)} ${[...missing.map((c) => `ADD COLUMN ${definition(c)}`), ...incompatible.map((i) => `MODIFY COLUMN ${definition(i.column)}`)].join(', ')};`,
+      `ALTER TABLE ${quoteIdent(to.db)}.${quoteIdent(to.table)} ${[...missing.map((c) => `ADD COLUMN ${definition(c)}`), ...incompatible.map((i) => `MODIFY COLUMN ${definition(i.column)}`)].join(', ')};`,
     );
   }
   if (problems.length === 0) {

@@ -13,6 +13,7 @@ import { binlogHead } from '../local/binlog-head.js';
 import { listIncludedTables, qualifiedName } from '../preflight/source-checks.js';
 import { AppliedPositionWaiter, type AppliedShortfall } from './applied-position.js';
 import { planTables } from './table-plan.js';
+import { RowTransforms } from '../core/row-transforms.js';
 import { verifyTable, type TableVerdict, type TableVerifyContext } from './table-verifier.js';
 
 export interface VerifyOptions {
@@ -146,7 +147,12 @@ export async function verifyPipeline(config: PipelineConfig, options: VerifyOpti
     const verdicts = await Promise.all(
       plans.map((p) =>
         tableLimit(async () => {
-          const verdict = 'plan' in p ? await verifyTable(ctx, p.plan).catch((err: unknown) => failedVerdict(p.plan.name, p.plan.key, `${describeError(err)}`)) : failedVerdict(p.name, [], p.problem);
+          const refused = transformedProblem(config, p);
+          const verdict = refused
+            ? failedVerdict(refused.name, [], refused.problem)
+            : 'plan' in p
+              ? await verifyTable(ctx, p.plan).catch((err: unknown) => failedVerdict(p.plan.name, p.plan.key, `${describeError(err)}`))
+              : failedVerdict(p.name, [], p.problem);
           options.onTable?.(verdict);
           return verdict;
         }),
@@ -156,6 +162,23 @@ export async function verifyPipeline(config: PipelineConfig, options: VerifyOpti
   } finally {
     await Promise.allSettled([source.close(), target.close()]);
   }
+}
+
+/**
+ * A table the pipeline routes or transforms (routes, tables.…columns/mask/filter) is not compared:
+ * verify compares a table with the same-named one on the target, row for row and column for column.
+ */
+function transformedProblem(config: PipelineConfig, p: { readonly name: string } | { readonly plan: { readonly name: string } }): { name: string; problem: string } | null {
+  const name = 'plan' in p ? p.plan.name : p.name;
+  const dot = name.indexOf('.');
+  const table = { schema: name.slice(0, dot), name: name.slice(dot + 1) };
+  const transforms = new RowTransforms({ routes: config.routes, tables: config.tables, keyless: config.keyless });
+  if (!transforms.transformed(table)) return null;
+  const to = transforms.target(table);
+  return {
+    name,
+    problem: `not compared: the pipeline routes or transforms this table (to ${to.schema}.${to.name}; routes / tables in the pipeline file), and verify compares only tables copied as they are. Compare it with your own query over the same rules (see the README, Routing and transforms).`,
+  };
 }
 
 function failedVerdict(table: string, keyColumns: TableVerdict['keyColumns'], error: string): TableVerdict {

@@ -75,6 +75,9 @@ describe('config files shipped in config/', () => {
       checkpoint: { intervalMs: 1000 },
       snapshot: { chunkSize: 5000, parallelism: 2 },
       metrics: { host: '127.0.0.1' },
+      routes: [],
+      tables: {},
+      keyless: 'refuse',
     });
     // No start: the tables are copied first, then streamed from where the copy began.
     expect(snapshotMode(c)).toBe('initial');
@@ -204,7 +207,7 @@ describe('validation messages (exact text)', () => {
     expect(problemsOf(file({ rest: 'sink:\n  lanez: 3' }))).toEqual(['sink.lanez: unknown key (did you mean "lanes"?)']);
     expect(problemsOf(file({ target: 'poolsize: 3' }))).toEqual(['target.poolsize: unknown key (did you mean "poolSize"?)']);
     expect(problemsOf(file({ rest: 'colour: blue' }))).toEqual([
-      'colour: unknown key (expected one of: name, source, target, transport, sink, checkpoint, snapshot, schemaChanges, metrics)',
+      'colour: unknown key (expected one of: name, source, target, transport, sink, checkpoint, snapshot, schemaChanges, metrics, routes, tables, keyless)',
     ]);
   });
 
