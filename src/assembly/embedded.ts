@@ -122,7 +122,8 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
       { pipeline: config.name, from: start.from.kind === 'gtid' ? start.from.gtid : formatPosition(start.from.position), origin: start.origin, source: describeSource(start.source) },
       'starting',
     );
-    pipeline = createPipeline(config, c, logger, { from: start.from, initialCheckpoint: start.checkpoint, checkpoints: c.checkpoints, sourceIdentity: start.source });
+    const quarantine = await openQuarantine(config, c.quarantine, logger);
+    pipeline = createPipeline(config, c, logger, { from: start.from, initialCheckpoint: start.checkpoint, checkpoints: c.checkpoints, sourceIdentity: start.source, quarantine });
     const running = pipeline;
     const stopProgress = reportProgress(pipeline, logger, o.progressEveryMs ?? 5000);
     o.onStarted?.(pipeline);
@@ -157,6 +158,21 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
   } finally {
     await c.close();
   }
+}
+
+/**
+ * The daemon's quarantine: tables parked by earlier runs stay parked (their later changes must not
+ * overtake the parked ones), whatever `sink.onApplyError` says now; it decides about new refusals.
+ */
+async function openQuarantine(config: PipelineConfig, store: OpenConnectors['quarantine'], logger: Logger): Promise<NonNullable<PipelineOptions['quarantine']>> {
+  const parked = await store.parked(config.name);
+  for (const p of parked) {
+    logger.error(
+      { table: p.table, events: p.events, since: formatPosition(p.position), error: p.error },
+      `QUARANTINED ${p.table}: parked since ${formatPosition(p.position)} (${p.events} change(s) waiting); its changes keep going to the dead-letter table until \`binlog-sync quarantine retry ${p.table}\``,
+    );
+  }
+  return { store, parked: parked.map((p) => p.table), parkRefused: config.sink.onApplyError === 'quarantine' };
 }
 
 /** The source's head as a checkpoint of this server (with its GTID position): where a snapshot's stream begins. */

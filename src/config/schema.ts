@@ -280,6 +280,11 @@ const transportSchema = strict({
 const sinkSchema = strict({
   lanes: integer(1, 256).default(16),
   batchSize: integer(1, 100_000).default(500),
+  /**
+   * A table whose changes the target refuses (a value too long for its column, a missing column):
+   * stop the pipeline (default), or park the table in quarantine and keep syncing the others.
+   */
+  onApplyError: oneOf(['stop', 'quarantine'] as const).default('stop'),
 });
 
 const checkpointSchema = strict({
@@ -302,6 +307,13 @@ export const pipelineSchema = strict({
       code: 'custom',
       path: ['source', 'snapshot'],
       message: `${c.source.snapshot} is not available with transport.kind: kafka in this version (the snapshot runs in the embedded pipeline): copy the tables with the embedded transport first, then switch, or use never`,
+    });
+  }
+  if (c.transport.kind === 'kafka' && c.sink.onApplyError === 'quarantine') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['sink', 'onApplyError'],
+      message: 'quarantine is not available with transport.kind: kafka in this version (parked tables are kept by the embedded pipeline): use stop',
     });
   }
   if (c.transport.kind === 'kafka' && c.source.statementEvents === 'apply') {

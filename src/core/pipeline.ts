@@ -19,6 +19,7 @@ import { Partitioner } from './partitioner.js';
 import { LaneScheduler } from './lanes.js';
 import { OrderGroupProgress } from './order-groups.js';
 import { applyRounds } from './partition-applier.js';
+import { QuarantineSet, parkableTable, type QuarantineStore } from './quarantine.js';
 import { Watermark, commitOptionsOf, sameCheckpoint } from './watermark.js';
 import { appendMutations } from './router.js';
 import { describeError } from './errors.js';
@@ -53,6 +54,12 @@ export interface PipelineOptions {
   readonly onApplied?: (mutations: readonly Mutation[], appliedAtMs: number) => void;
   /** Whether a table is synced: DDL on synced tables is logged as a warning, other DDL at debug level. */
   readonly isSynced?: (table: TableRef) => boolean;
+  /**
+   * Parked tables (see quarantine.ts): `parked` at start keep going to the dead-letter store whatever
+   * `parkRefused` says; `parkRefused` (`sink.onApplyError: quarantine`) parks a table the target
+   * refuses, instead of stopping. Absent: nothing is parked (replay, tests).
+   */
+  readonly quarantine?: { readonly store: QuarantineStore; readonly parked: readonly string[]; readonly parkRefused: boolean };
 }
 
 export interface PipelineStats {
@@ -70,6 +77,9 @@ export interface PipelineStats {
   readonly savedCheckpoint: Checkpoint | null;
   /** Source commit time of the newest applied-through transaction minus now, 0 when idle and caught up. */
   readonly lagMs: number;
+  /** Tables parked in quarantine (`db.table`), and the changes this run wrote to the dead-letter table. */
+  readonly parkedTables: readonly string[];
+  readonly parkedChanges: number;
 }
 
 export interface PipelineResult {
@@ -107,6 +117,8 @@ export class Pipeline {
   private readonly windows = new ChunkWindows();
   private readonly placements = new Map<number, { resolve: () => void; reject: (err: unknown) => void; progressAt: ((handedOn: number, skipped: number) => SnapshotProgress) | undefined }>();
   private snapshotRows = 0;
+  private readonly parked: QuarantineSet;
+  private parkedChanges = 0;
 
   constructor(private readonly o: PipelineOptions) {
     this.watermark = new Watermark(o.initialCheckpoint);
@@ -114,6 +126,7 @@ export class Pipeline {
     this.saved = o.initialCheckpoint;
     this.partitioner = new Partitioner(o.transport.partitions);
     this.scheduler = new LaneScheduler(o.lanes, o.batchSize);
+    this.parked = new QuarantineSet(o.quarantine?.parked ?? []);
   }
 
   stats(): PipelineStats {
@@ -132,6 +145,8 @@ export class Pipeline {
       checkpoint,
       savedCheckpoint: this.saved,
       lagMs: busy && checkpoint ? Math.max(0, Date.now() - checkpoint.sourceTimestampMs) : 0,
+      parkedTables: this.parked.list(),
+      parkedChanges: this.parkedChanges,
     };
   }
 
@@ -406,6 +421,15 @@ export class Pipeline {
    * from before a statement that has run: they would undo what it did.
    */
   private async applyStatement(ev: StatementEvent): Promise<void> {
+    const parked = ev.tables.map(tableKey).filter((t) => this.parked.has(t));
+    if (parked.length > 0) {
+      throw new BinlogSyncError(
+        'TARGET_APPLY',
+        `the statement-format change at ${formatPosition(ev.position)} writes ${parked.join(', ')}, which is parked in quarantine: it cannot run before the parked changes are applied. ` +
+          'Stop the daemon, fix the cause and run `binlog-sync quarantine retry TABLE`, then start again.',
+        { details: { position: formatPosition(ev.position), tables: parked } },
+      );
+    }
     await this.drained();
     await this.saving; // no older checkpoint save may land after the one stored with the statement
     if (this.fatal) return;
@@ -466,7 +490,7 @@ export class Pipeline {
 
   /** Applies one partition: rounds of concurrent lane batches, acknowledging each batch once committed. */
   private async consume(partition: number, limit: ReturnType<typeof pLimit>): Promise<void> {
-    const { transport, sink } = this.o;
+    const { transport } = this.o;
     for (;;) {
       if (this.fatal) return;
       const items = await transport.take(partition, this.scheduler.roundCapacity);
@@ -475,7 +499,7 @@ export class Pipeline {
         await applyRounds(items, this.scheduler, limit, {
           applyBatch: async (b) => {
             if (this.fatal) throw this.fatal;
-            await sink.applyBatch(b.mutations);
+            await this.applyOrPark(b.mutations);
             this.batches++;
             this.mutationsApplied += b.mutations.length;
             b.acks.forEach((txSeq, n) => this.watermark.ack(txSeq, n));
@@ -489,6 +513,43 @@ export class Pipeline {
         this.fail(err);
       }
       if (this.fatal) return;
+    }
+  }
+
+  /**
+   * Applies a lane batch. With quarantine, the changes of parked tables go to the dead-letter table
+   * instead; a table whose changes the target refuses is parked (with this batch's changes of it) and
+   * the rest of the batch is applied again. Either way the batch is acknowledged as a whole after.
+   */
+  private async applyOrPark(mutations: readonly Mutation[]): Promise<void> {
+    const q = this.o.quarantine;
+    if (!q) return this.o.sink.applyBatch(mutations);
+    const { apply, park } = this.parked.split(mutations);
+    for (const [table, ms] of park) {
+      await q.store.park(this.o.name, table, ms, null);
+      this.parkedChanges += ms.length;
+    }
+    let rest = apply;
+    while (rest.length > 0) {
+      try {
+        await this.o.sink.applyBatch(rest);
+        return;
+      } catch (err) {
+        const table = q.parkRefused ? parkableTable(err, rest) : null;
+        if (!table) throw err;
+        const own = rest.filter((m) => tableKey(m.table) === table);
+        const error = err instanceof Error ? err.message : String(err);
+        await q.store.park(this.o.name, table, own, { table, error, position: own[0]!.txStart });
+        this.parkedChanges += own.length;
+        if (!this.parked.has(table)) {
+          this.parked.add(table);
+          this.o.logger.error(
+            { table, code: (err as BinlogSyncError).code, err: error, position: formatPosition(own[0]!.txStart) },
+            `QUARANTINED ${table}: the target refuses its changes, so they go to _binlog_sync.quarantine from now on, in order, while the other tables keep syncing. Fix the cause, stop the daemon and run \`binlog-sync quarantine retry ${table}\``,
+          );
+        }
+        rest = rest.filter((m) => tableKey(m.table) !== table);
+      }
     }
   }
 
