@@ -83,7 +83,9 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
       );
       stored = await c.checkpoints.load(config.name);
     }
+    const quarantine = await openQuarantine(config, c.quarantine, logger);
     const report = await runPreflight(config, {
+      parkedTables: quarantine.parked,
       ...(o.resetTo ? { checkpoint: o.resetTo } : here(stored) ? { checkpoint: here(stored)! } : {}),
     });
     for (const check of report.checks) if (check.status === 'warn') logger.warn({ check: check.id }, `${check.title}: ${check.detail}`);
@@ -122,7 +124,6 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
       { pipeline: config.name, from: start.from.kind === 'gtid' ? start.from.gtid : formatPosition(start.from.position), origin: start.origin, source: describeSource(start.source) },
       'starting',
     );
-    const quarantine = await openQuarantine(config, c.quarantine, logger);
     pipeline = createPipeline(config, c, logger, { from: start.from, initialCheckpoint: start.checkpoint, checkpoints: c.checkpoints, sourceIdentity: start.source, quarantine });
     const running = pipeline;
     const stopProgress = reportProgress(pipeline, logger, o.progressEveryMs ?? 5000);

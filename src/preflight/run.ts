@@ -41,6 +41,11 @@ export interface PreflightOptions {
    * (a source outage must not stop draining the topic: then the comparison is a warning).
    */
   readonly role?: 'pipeline' | 'publisher' | 'sink-worker';
+  /**
+   * Tables parked in quarantine (`db.table`): their changes wait in the dead-letter table until
+   * `quarantine retry`, so a target definition that cannot take them is a warning, not a refusal.
+   */
+  readonly parkedTables?: readonly string[];
 }
 
 interface Endpoint {
@@ -179,7 +184,7 @@ export async function runPreflight(config: PipelineConfig, options: PreflightOpt
     }
     if (target && source && tables.length > 0) {
       const [tgt, src] = [target, source];
-      checks.push(...(await guarded('target.tables', 'Target tables and columns', () => targetTablesCheck(tgt, src, tables))));
+      checks.push(...(await guarded('target.tables', 'Target tables and columns', () => targetTablesCheck(tgt, src, tables, new Set(options.parkedTables ?? [])))));
       checks.push(
         ...(await guarded('target.triggers', 'Target tables without triggers', async () =>
           targetTriggersCheck(await readTriggers(tgt, tables), config.target.allowTriggers),

@@ -49,13 +49,14 @@ export function columnDefinitions(create: string): Map<string, string> {
   return defs;
 }
 
-export async function targetTablesCheck(target: Connection, source: Connection, tables: readonly SourceTable[]): Promise<PreflightCheck> {
+export async function targetTablesCheck(target: Connection, source: Connection, tables: readonly SourceTable[], parked: ReadonlySet<string> = new Set()): Promise<PreflightCheck> {
   const id = 'target.tables';
   const title = 'Target tables and columns';
   const schemas = [...new Set(tables.map((t) => t.db))];
   const [existing, sourceColumns] = await Promise.all([columnDefinitionsOf(target, schemas), columnDefinitionsOf(source, schemas)]);
   const problems: string[] = [];
   const fixes: string[] = [];
+  let parkedProblems = 0;
   const createdDbs = new Set<string>();
   for (const t of tables) {
     const name = qualifiedName(t);
@@ -81,8 +82,11 @@ export async function targetTablesCheck(target: Connection, source: Connection, 
     if (missing.length === 0 && incompatible.length === 0) continue;
     const defs = columnDefinitions(await createStatement(source, t.db, t.table));
     const definition = (c: string): string => defs.get(c) ?? `${quoteIdent(c)} <type as on the source>`;
-    if (missing.length > 0) problems.push(`${name} on the target lacks column${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`);
-    for (const i of incompatible) problems.push(`${name}.${i.column} on the target cannot hold the source's values: ${i.why}`);
+    // A parked table's changes wait in quarantine: the others may run while its definition is fixed.
+    const note = parked.has(name) ? ' (parked in quarantine: fix it, then `binlog-sync quarantine retry`)' : '';
+    if (missing.length > 0) problems.push(`${name} on the target lacks column${missing.length === 1 ? '' : 's'} ${missing.join(', ')}${note}`);
+    for (const i of incompatible) problems.push(`${name}.${i.column} on the target cannot hold the source's values: ${i.why}${note}`);
+    if (note) parkedProblems += (missing.length > 0 ? 1 : 0) + incompatible.length;
     fixes.push(
       `ALTER TABLE ${quoteIdent(t.db)}.${quoteIdent(t.table)} ${[...missing.map((c) => `ADD COLUMN ${definition(c)}`), ...incompatible.map((i) => `MODIFY COLUMN ${definition(i.column)}`)].join(', ')};`,
     );
@@ -98,7 +102,8 @@ export async function targetTablesCheck(target: Connection, source: Connection, 
   return {
     id,
     title,
-    status: 'fail',
+    // Only parked tables wrong: a warning, as their changes do not reach them until retried.
+    status: parkedProblems === problems.length ? 'warn' : 'fail',
     detail: problems.join('\n'),
     fix: `On the target (definitions taken from the source's SHOW CREATE TABLE):\n${fixes.join('\n')}`,
   };

@@ -5,7 +5,8 @@
  * - `sink.onApplyError: stop`: the pipeline stops naming the table and the error, the checkpoint stays
  *   before the refused transaction, and after the target is fixed a restart ends equal.
  * - `quarantine`: the other tables stay equal and the checkpoint reaches the source head; the parked
- *   table's changes are in `_binlog_sync.quarantine`; `status` and `quarantine list` show it;
+ *   table's changes are in `_binlog_sync.quarantine`; a restart before the fix keeps it parked
+ *   (preflight only warns about it); `status` and `quarantine list` show it;
  *   `quarantine retry` refuses while the daemon runs; after the fix, stop, retry and restart, the
  *   whole target equals the source.
  * The CLI commands run from dist (`npm run build` first; npm test does).
@@ -127,6 +128,14 @@ describe('a poison row', () => {
     await running.caughtUp(120_000);
     expect(pipeline.stats().parkedTables).toEqual([`${db}.items`]);
     expect(tablesEqual(await compareDatabases(servers.source, servers.target, db))).toEqual({ accounts: true, items: false });
+    await running.stop();
+
+    // A restart before the fix: preflight only warns about the parked table, and it stays parked.
+    const restarted = await startInProcess(servers.source, servers.target, vars);
+    expect((await restarted.pipeline).stats().parkedTables).toEqual([`${db}.items`]);
+    await writeBoth(db, 320, 40);
+    await restarted.caughtUp(60_000);
+    expect(tablesEqual(await compareDatabases(servers.source, servers.target, db))).toEqual({ accounts: true, items: false });
 
     const parked = await servers.target.query<{ n: number; refused: number; minPos: number }>(
       `SELECT COUNT(*) AS n, SUM(error LIKE '%Data too long%') AS refused FROM _binlog_sync.quarantine WHERE pipeline = ? AND table_name = ?`,
@@ -153,7 +162,7 @@ describe('a poison row', () => {
     const busy = await runCli(['quarantine', 'retry', '--config', TEST_PIPELINE, `${db}.items`], env);
     expect(busy.code).toBe(2);
     expect(busy.stderr).toContain(`the daemon of pipeline "${name}" is running; stop it first`);
-    await running.stop();
+    await restarted.stop();
 
     // Retrying before the fix fails, and leaves everything parked.
     const early = await runCli(['quarantine', 'retry', '--config', TEST_PIPELINE, `${db}.items`], env);
