@@ -72,6 +72,38 @@ export function classifyMySqlError(err: unknown): Classification {
   return fatalToConnection ? { ...FATAL, discardConnection: true } : FATAL;
 }
 
+/**
+ * Server errors by which the target refuses a table's data or definition: retrying cannot help, but
+ * the other tables can go on while this one is parked (`sink.onApplyError: quarantine`). Not here:
+ * privileges (the operator's grant, not the data), foreign keys (tables linked by them are never
+ * parked), packet size and everything about the connection or the server's state.
+ */
+const TABLE_REFUSALS: ReadonlySet<number> = new Set([
+  1054, // ER_BAD_FIELD_ERROR: a column the target lacks
+  1146, // ER_NO_SUCH_TABLE
+  1049, // ER_BAD_DB_ERROR
+  1136, // ER_WRONG_VALUE_COUNT_ON_ROW
+  1406, // ER_DATA_TOO_LONG
+  1264, // ER_WARN_DATA_OUT_OF_RANGE
+  1265, // WARN_DATA_TRUNCATED
+  1366, // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD
+  1367, // ER_ILLEGAL_VALUE_FOR_TYPE
+  1292, // ER_TRUNCATED_WRONG_VALUE
+  1411, // ER_WRONG_VALUE_FOR_TYPE
+  1048, // ER_BAD_NULL_ERROR
+  1364, // ER_NO_DEFAULT_FOR_FIELD
+  1062, // ER_DUP_ENTRY: a unique index the source table does not have
+  3140, // ER_INVALID_JSON_TEXT (MySQL)
+  4025, // ER_CONSTRAINT_FAILED: a CHECK constraint the source does not have (MariaDB)
+  3819, // ER_CHECK_CONSTRAINT_VIOLATED (MySQL)
+]);
+
+/** Whether the target refused a table's data or definition (a candidate for quarantine), by server error number. */
+export function refusesTableData(err: unknown): boolean {
+  const errno = field(err, 'errno');
+  return typeof errno === 'number' && TABLE_REFUSALS.has(errno);
+}
+
 /** What to tell the operator for a non-retriable apply error, by server error number. */
 export function remedyFor(err: unknown): string {
   switch (field(err, 'errno')) {

@@ -13,7 +13,7 @@ export {
   type StatementKind,
   type StatementLimits,
 } from './statement-builder.js';
-export { classifyMySqlError, remedyFor, type Classification, type ErrorClass } from './error-classifier.js';
+export { classifyMySqlError, refusesTableData, remedyFor, type Classification, type ErrorClass } from './error-classifier.js';
 export {
   MySqlCheckpointStore,
   CHECKPOINT_DATABASE,
@@ -47,3 +47,4 @@ export {
 } from './target-connection.js';
 export { MySqlPartitionOffsets, PARTITIONS_TABLE, type MySqlPartitionOffsetsOptions } from './partition-offsets.js';
 export { MySqlRequestStore, REQUESTS_TABLE } from './requests.js';
+export { MySqlQuarantineStore, QUARANTINE_TABLE, QUARANTINED_TABLES_TABLE, type ParkedChange, type ParkedCursor } from './quarantine-store.js';

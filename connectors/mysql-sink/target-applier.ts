@@ -20,7 +20,7 @@ import { applyDdl } from './ddl-applier.js';
 import type { BinlogPosition, Checkpoint } from '../../src/index.js';
 import type { ClaimedOffset, SinkConnector } from '../../src/index.js';
 import { OWNER_SQL, fencedError, storeOffsetSql } from './partition-offsets.js';
-import { classifyMySqlError, remedyFor } from './error-classifier.js';
+import { classifyMySqlError, refusesTableData, remedyFor } from './error-classifier.js';
 import { retryTransient } from './retry.js';
 import {
   DEFAULT_MAX_ROWS_PER_STATEMENT,
@@ -413,6 +413,9 @@ function applyError(err: unknown, failed: BuiltStatement | undefined, statements
       sqlState: typeof e.sqlState === 'string' ? e.sqlState : undefined,
       mysqlCode: typeof e.code === 'string' ? e.code : undefined,
       sourcePositions: statement.source ? [formatPosition(statement.source.first), formatPosition(statement.source.last)] : undefined,
+      // The table whose data or definition the target refused (a located data statement, not the
+      // COMMIT or binlog-sync's own bookkeeping): what `sink.onApplyError: quarantine` parks.
+      refusedTable: failed && failed.kind !== 'mark' && failed.kind !== 'session' && refusesTableData(err) ? `${statement.table.schema}.${statement.table.name}` : undefined,
     },
   });
 }

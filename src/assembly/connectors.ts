@@ -6,7 +6,7 @@ import type { PipelineConfig } from '../config/load.js';
 import { schemaChangesPolicy } from '../config/schema.js';
 import type { Logger } from '../core/log.js';
 import { MySqlSource } from '../../connectors/mysql-source/index.js';
-import { MySqlCheckpointStore, MySqlPartitionOffsets, MySqlRequestStore, MySqlSink, PipelineLock, PipelineLockKeeper, type LockHolder } from '../../connectors/mysql-sink/index.js';
+import { MySqlCheckpointStore, MySqlPartitionOffsets, MySqlQuarantineStore, MySqlRequestStore, MySqlSink, PipelineLock, PipelineLockKeeper, type LockHolder } from '../../connectors/mysql-sink/index.js';
 import { createKafka, type KafkaClientSettings } from '../../connectors/kafka/index.js';
 export { KafkaPositionStore, KafkaPublisher, KafkaSinkWorker, fencedError, isFenced, ensureTopic, topicMaxMessageBytes, publisherTransactionalId, readPublishedPosition, publisherGroup } from '../../connectors/kafka/index.js';
 import type { Kafka } from 'kafkajs';
@@ -21,6 +21,8 @@ export interface OpenConnectors {
   readonly checkpoints: MySqlCheckpointStore;
   /** Requests to the daemon (snapshot, repair). */
   readonly requests: MySqlRequestStore;
+  /** Parked tables and their changes (sink.onApplyError: quarantine); writes wait for the pipeline lock. */
+  readonly quarantine: MySqlQuarantineStore;
   readonly lock: {
     /**
      * Takes the pipeline's lock for this process's lifetime; fails if a daemon already holds it. Until
@@ -83,9 +85,11 @@ export async function openConnectors(config: PipelineConfig, logger: Logger, opt
     ...(options.oneShot ? { maxAttempts: 2 } : {}),
   });
   const requests = new MySqlRequestStore({ ...target, logger: logger.child({ component: 'requests' }) });
+  const quarantine = new MySqlQuarantineStore({ ...target, ...fence, logger: logger.child({ component: 'quarantine' }), ...(options.oneShot ? { maxAttempts: 2 } : {}) });
   return {
     source,
     requests,
+    quarantine,
     get sink(): MySqlSink {
       if (!sink) throw new Error('this command opened no sink');
       return sink;
@@ -96,7 +100,7 @@ export async function openConnectors(config: PipelineConfig, logger: Logger, opt
       holder: async () => ((await lock.isHeld(config.name)) as LockHolder | null)?.connectionId ?? null,
     },
     async close() {
-      await Promise.allSettled([source.close(), sink?.close(), checkpoints.close(), requests.close(), keeper.release()]);
+      await Promise.allSettled([source.close(), sink?.close(), checkpoints.close(), requests.close(), quarantine.close(), keeper.release()]);
     },
   };
 }

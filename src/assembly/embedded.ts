@@ -92,7 +92,9 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
       );
       stored = await c.checkpoints.load(config.name);
     }
+    const quarantine = await openQuarantine(config, c.quarantine, logger);
     const report = await runPreflight(config, {
+      parkedTables: quarantine.parked,
       ...(o.resetTo ? { checkpoint: o.resetTo } : here(stored) ? { checkpoint: here(stored)! } : {}),
     });
     for (const check of report.checks) if (check.status === 'warn') logger.warn({ check: check.id }, `${check.title}: ${check.detail}`);
@@ -136,6 +138,7 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
       initialCheckpoint: start.checkpoint,
       checkpoints: c.checkpoints,
       sourceIdentity: start.source,
+      quarantine,
       ...(o.observer ? { metrics: o.observer.metrics } : {}),
     });
     const running = pipeline;
@@ -175,6 +178,21 @@ export async function runPipeline(o: RunOptions): Promise<PipelineResult> {
   } finally {
     await c.close();
   }
+}
+
+/**
+ * The daemon's quarantine: tables parked by earlier runs stay parked (their later changes must not
+ * overtake the parked ones), whatever `sink.onApplyError` says now; it decides about new refusals.
+ */
+async function openQuarantine(config: PipelineConfig, store: OpenConnectors['quarantine'], logger: Logger): Promise<NonNullable<PipelineOptions['quarantine']>> {
+  const parked = await store.parked(config.name);
+  for (const p of parked) {
+    logger.error(
+      { table: p.table, events: p.events, since: formatPosition(p.position), error: p.error },
+      `QUARANTINED ${p.table}: parked since ${formatPosition(p.position)} (${p.events} change(s) waiting); its changes keep going to the dead-letter table until \`binlog-sync quarantine retry ${p.table}\``,
+    );
+  }
+  return { store, parked: parked.map((p) => p.table), parkRefused: config.sink.onApplyError === 'quarantine' };
 }
 
 /** The source's head as a checkpoint of this server (with its GTID position): where a snapshot's stream begins. */

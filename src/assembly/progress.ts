@@ -14,6 +14,7 @@ export function summarize(stats: PipelineStats): Record<string, unknown> {
     checkpoint: stats.savedCheckpoint ? formatPosition(stats.savedCheckpoint.position) : null,
     read: stats.lastReadPosition ? formatPosition(stats.lastReadPosition) : null,
     ...(stats.checkpoint?.snapshot ? { snapshot: snapshotSummary(stats.checkpoint.snapshot) } : {}),
+    ...(stats.parkedTables.length > 0 ? { quarantined: stats.parkedTables, parkedChanges: stats.parkedChanges } : {}),
   };
 }
 

@@ -25,6 +25,8 @@ Usage:
                                                                   --repair: the running daemon copies the differing rows again, then verify again
   binlog-sync snapshot --config FILE --tables db.t1,db.t2 [--no-wait]
                                                                   copy tables again while streaming (the running daemon does it)
+  binlog-sync quarantine list --config FILE [--json]            tables parked by sink.onApplyError: quarantine, why, and their waiting changes
+  binlog-sync quarantine retry --config FILE db.table           with the daemon stopped: apply a parked table's changes in order, un-park it
   binlog-sync demo    [--seconds N]                               local demo: throwaway source + target, a workload, sync, verify
   binlog-sync help
 
@@ -43,6 +45,7 @@ const commands: Record<string, () => Promise<Command>> = {
   verify: async () => (await import('./verify.js')).verifyCommand,
   snapshot: async () => (await import('./snapshot.js')).snapshotCommand,
   demo: async () => (await import('./demo.js')).demoCommand,
+  quarantine: async () => (await import('./quarantine.js')).quarantineCommand,
 };
 
 export function exitCodeFor(err: unknown): number {

@@ -62,6 +62,8 @@ export interface PipelineStatus {
   readonly snapshot: { readonly reason: string; readonly tables: readonly { table: string; rows: number; estimatedRows: number; done: boolean }[] } | null;
   /** Requests to the daemon not finished yet (snapshot --tables, verify --repair). */
   readonly requests: readonly { id: number; kind: string; tables: readonly string[]; state: string }[];
+  /** Tables parked by sink.onApplyError: quarantine (`binlog-sync quarantine list` tells more). */
+  readonly quarantined: readonly { table: string; events: number; since: string; parkedAt: string; error: string }[];
   /** transport.kind: kafka only. */
   readonly kafka?: KafkaStatus;
 }
@@ -111,7 +113,7 @@ export async function binlogDistance(config: PipelineConfig['source'], from: Bin
 export async function readStatus(config: PipelineConfig): Promise<PipelineStatus> {
   const c = await openConnectors(config, createLogger({ level: 'silent' }), { sink: false, oneShot: true });
   try {
-    const [checkpoint, head, holder, current, requests, stored, inventory] = await Promise.all([
+    const [checkpoint, head, holder, current, requests, stored, inventory, parked] = await Promise.all([
       c.checkpoints.load(config.name),
       c.source.head(),
       c.lock.holder(),
@@ -119,6 +121,7 @@ export async function readStatus(config: PipelineConfig): Promise<PipelineStatus
       c.requests.unfinished(config.name),
       c.checkpoints.list().then((all) => all.find((r) => r.pipeline === config.name) ?? null),
       c.source.binlogInventory(),
+      config.transport.kind === 'kafka' ? [] : c.quarantine.parked(config.name),
     ]);
     const continuity = checkpoint ? await continuityOf(checkpoint, c.source, current) : null;
     const lagBytes = checkpoint && onThisServer(continuity) ? await binlogDistance(config.source, checkpoint.position, head) : null;
@@ -145,6 +148,7 @@ export async function readStatus(config: PipelineConfig): Promise<PipelineStatus
         ? { reason: checkpoint.snapshot.reason, tables: checkpoint.snapshot.tables.map((t) => ({ table: t.table, rows: t.rows, estimatedRows: t.estimatedRows, done: t.done })) }
         : null,
       requests: requests.map((r) => ({ id: r.id, kind: r.kind, tables: r.tables, state: r.state })),
+      quarantined: parked.map((p) => ({ table: p.table, events: p.events, since: formatPosition(p.position), parkedAt: p.parkedAt, error: p.error })),
       lagBytes,
       lagSeconds: lagSeconds === null ? null : Math.round(lagSeconds * 10) / 10,
       checkpointStoredAt: stored?.updatedAt ?? null,
@@ -274,6 +278,10 @@ export async function statusCommand(argv: string[]): Promise<number> {
         ] as [string, string][])
       : []),
     ...s.requests.map((r): [string, string] => [`request ${r.id}`, `${r.kind} of ${r.tables.join(', ')}: ${r.state}`]),
+    ...s.quarantined.map((q): [string, string] => [
+      'QUARANTINED',
+      `${q.table}: NOT SYNCED since ${q.since}, ${q.events} change(s) parked; ${q.error.split('\n')[0]} (binlog-sync quarantine list / retry)`,
+    ]),
   ];
   const kf = s.kafka;
   // Kafka mode keeps no checkpoint row and no lock: its position is the publisher's, its workers are the group.

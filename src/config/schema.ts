@@ -282,6 +282,11 @@ const transportSchema = strict({
 const sinkSchema = strict({
   lanes: integer(1, 256).default(16),
   batchSize: integer(1, 100_000).default(500),
+  /**
+   * A table whose changes the target refuses (a value too long for its column, a missing column):
+   * stop the pipeline (default), or park the table in quarantine and keep syncing the others.
+   */
+  onApplyError: oneOf(['stop', 'quarantine'] as const).default('stop'),
 });
 
 const checkpointSchema = strict({
@@ -384,6 +389,13 @@ export const pipelineSchema = strict({
       code: 'custom',
       path: ['metrics', 'port'],
       message: 'the metrics endpoint is served by `binlog-sync run` with transport.kind: embedded in this version; remove metrics.port for Kafka mode',
+    });
+  }
+  if (c.transport.kind === 'kafka' && c.sink.onApplyError === 'quarantine') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['sink', 'onApplyError'],
+      message: 'quarantine is not available with transport.kind: kafka in this version (parked tables are kept by the embedded pipeline): use stop',
     });
   }
   if (c.transport.kind === 'kafka' && c.source.statementEvents === 'apply') {

@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'TARGET_TRANSIENT'
   | 'TARGET_APPLY'
   | 'CHECKPOINT'
+  | 'QUARANTINE'
   | 'PIPELINE_LOCKED'
   | 'PARTITION_FENCED'
   | 'KAFKA'

@@ -20,6 +20,7 @@ import { Partitioner } from './partitioner.js';
 import { LaneScheduler } from './lanes.js';
 import { OrderGroupProgress } from './order-groups.js';
 import { applyRounds } from './partition-applier.js';
+import { QuarantineSet, parkableTable, type QuarantineStore } from './quarantine.js';
 import { Watermark, commitOptionsOf, sameCheckpoint } from './watermark.js';
 import { appendMutations } from './router.js';
 import { describeError } from './errors.js';
@@ -57,6 +58,12 @@ export interface PipelineOptions {
   readonly onApplied?: (mutations: readonly Mutation[], appliedAtMs: number) => void;
   /** Whether a table is synced: DDL on synced tables is logged as a warning, other DDL at debug level. */
   readonly isSynced?: (table: TableRef) => boolean;
+  /**
+   * Parked tables (see quarantine.ts): `parked` at start keep going to the dead-letter store whatever
+   * `parkRefused` says; `parkRefused` (`sink.onApplyError: quarantine`) parks a table the target
+   * refuses, instead of stopping. Absent: nothing is parked (replay, tests).
+   */
+  readonly quarantine?: { readonly store: QuarantineStore; readonly parked: readonly string[]; readonly parkRefused: boolean };
   /**
    * Routes and transforms (row-transforms.ts), applied to every mutation just before it is partitioned:
    * after the snapshot windows saw it, so that they compare binlog changes and snapshot rows by the
@@ -102,6 +109,9 @@ export interface PipelineStats {
   readonly lagMs: number;
   /** When the stored checkpoint was last known to be current (stored, or found unchanged), ms since the epoch; null before. */
   readonly checkpointCurrentAtMs: number | null;
+  /** Tables parked in quarantine (`db.table`), and the changes this run wrote to the dead-letter table. */
+  readonly parkedTables: readonly string[];
+  readonly parkedChanges: number;
 }
 
 export interface PipelineResult {
@@ -146,6 +156,8 @@ export class Pipeline {
   /** Per partition: mutations taken into lanes and not yet acknowledged. */
   private readonly laneDepth: number[];
   private checkpointCurrentAt: number | null = null;
+  private readonly parked: QuarantineSet;
+  private parkedChanges = 0;
 
   constructor(private readonly o: PipelineOptions) {
     this.watermark = new Watermark(o.initialCheckpoint);
@@ -153,6 +165,7 @@ export class Pipeline {
     this.saved = o.initialCheckpoint;
     this.partitioner = new Partitioner(o.transport.partitions);
     this.scheduler = new LaneScheduler(o.lanes, o.batchSize);
+    this.parked = new QuarantineSet(o.quarantine?.parked ?? []);
     this.metrics = o.metrics ?? noMetrics;
     this.laneDepth = new Array<number>(o.transport.partitions).fill(0);
   }
@@ -185,6 +198,8 @@ export class Pipeline {
       savedCheckpoint: this.saved,
       lagMs: busy && checkpoint ? Math.max(0, Date.now() - checkpoint.sourceTimestampMs) : 0,
       checkpointCurrentAtMs: this.checkpointCurrentAt,
+      parkedTables: this.parked.list(),
+      parkedChanges: this.parkedChanges,
     };
   }
 
@@ -492,6 +507,15 @@ export class Pipeline {
    * from before a statement that has run: they would undo what it did.
    */
   private async applyStatement(ev: StatementEvent): Promise<void> {
+    const parked = ev.tables.map(tableKey).filter((t) => this.parked.has(t));
+    if (parked.length > 0) {
+      throw new BinlogSyncError(
+        'TARGET_APPLY',
+        `the statement-format change at ${formatPosition(ev.position)} writes ${parked.join(', ')}, which is parked in quarantine: it cannot run before the parked changes are applied. ` +
+          'Stop the daemon, fix the cause and run `binlog-sync quarantine retry TABLE`, then start again.',
+        { details: { position: formatPosition(ev.position), tables: parked } },
+      );
+    }
     await this.drained();
     await this.saving; // no older checkpoint save may land after the one stored with the statement
     if (this.fatal) return;
@@ -585,7 +609,7 @@ export class Pipeline {
 
   /** Applies one partition: rounds of concurrent lane batches, acknowledging each batch once committed. */
   private async consume(partition: number, limit: ReturnType<typeof pLimit>): Promise<void> {
-    const { transport, sink } = this.o;
+    const { transport } = this.o;
     for (;;) {
       if (this.fatal) return;
       const items = await transport.take(partition, this.scheduler.roundCapacity);
@@ -596,7 +620,7 @@ export class Pipeline {
           applyBatch: async (b) => {
             if (this.fatal) throw this.fatal;
             const started = this.metrics.enabled ? performance.now() : 0;
-            await sink.applyBatch(b.mutations);
+            await this.applyOrPark(b.mutations);
             this.batches++;
             this.mutationsApplied += b.mutations.length;
             if (this.metrics.enabled) this.countApplied(b.mutations, started);
@@ -620,6 +644,43 @@ export class Pipeline {
     for (const m of mutations) tally.add(m.table, m.op);
     this.metrics.batchApplied(tally, mutations.length, (performance.now() - startedMs) / 1000);
     tally.clear();
+  }
+
+  /**
+   * Applies a lane batch. With quarantine, the changes of parked tables go to the dead-letter table
+   * instead; a table whose changes the target refuses is parked (with this batch's changes of it) and
+   * the rest of the batch is applied again. Either way the batch is acknowledged as a whole after.
+   */
+  private async applyOrPark(mutations: readonly Mutation[]): Promise<void> {
+    const q = this.o.quarantine;
+    if (!q) return this.o.sink.applyBatch(mutations);
+    const { apply, park } = this.parked.split(mutations);
+    for (const [table, ms] of park) {
+      await q.store.park(this.o.name, table, ms, null);
+      this.parkedChanges += ms.length;
+    }
+    let rest = apply;
+    while (rest.length > 0) {
+      try {
+        await this.o.sink.applyBatch(rest);
+        return;
+      } catch (err) {
+        const table = q.parkRefused ? parkableTable(err, rest) : null;
+        if (!table) throw err;
+        const own = rest.filter((m) => tableKey(m.table) === table);
+        const error = err instanceof Error ? err.message : String(err);
+        await q.store.park(this.o.name, table, own, { table, error, position: own[0]!.txStart });
+        this.parkedChanges += own.length;
+        if (!this.parked.has(table)) {
+          this.parked.add(table);
+          this.o.logger.error(
+            { table, code: (err as BinlogSyncError).code, err: error, position: formatPosition(own[0]!.txStart) },
+            `QUARANTINED ${table}: the target refuses its changes, so they go to _binlog_sync.quarantine from now on, in order, while the other tables keep syncing. Fix the cause, stop the daemon and run \`binlog-sync quarantine retry ${table}\``,
+          );
+        }
+        rest = rest.filter((m) => tableKey(m.table) !== table);
+      }
+    }
   }
 
   /** The checkpoint as stored: naming the server its position is in. */

@@ -45,6 +45,11 @@ export interface PreflightOptions {
    * (a source outage must not stop draining the topic: then the comparison is a warning).
    */
   readonly role?: 'pipeline' | 'publisher' | 'sink-worker';
+  /**
+   * Tables parked in quarantine (`db.table`): their changes wait in the dead-letter table until
+   * `quarantine retry`, so a target definition that cannot take them is a warning, not a refusal.
+   */
+  readonly parkedTables?: readonly string[];
 }
 
 interface Endpoint {
@@ -190,7 +195,7 @@ export async function runPreflight(config: PipelineConfig, options: PreflightOpt
     if (settings) checks.push(settings);
     if (target && source && tables.length > 0) {
       const [tgt, src] = [target, source];
-      checks.push(...(await guarded('target.tables', 'Target tables and columns', () => targetTablesCheck(tgt, src, tables, routing))));
+      checks.push(...(await guarded('target.tables', 'Target tables and columns', () => targetTablesCheck(tgt, src, tables, routing, new Set(options.parkedTables ?? [])))));
       checks.push(
         ...(await guarded('target.triggers', 'Target tables without triggers', async () =>
           targetTriggersCheck(await readTriggers(tgt, [...new Map(tables.map((t) => routing.target(t)).map((t) => [qualifiedName(t), t])).values()]), config.target.allowTriggers),

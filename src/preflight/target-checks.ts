@@ -50,7 +50,7 @@ export function columnDefinitions(create: string): Map<string, string> {
   return defs;
 }
 
-export async function targetTablesCheck(target: Connection, source: Connection, tables: readonly SourceTable[], routing: TableRouting = NO_ROUTING): Promise<PreflightCheck> {
+export async function targetTablesCheck(target: Connection, source: Connection, tables: readonly SourceTable[], routing: TableRouting = NO_ROUTING, parked: ReadonlySet<string> = new Set()): Promise<PreflightCheck> {
   const id = 'target.tables';
   const title = 'Target tables and columns';
   const schemas = [...new Set(tables.map((t) => t.db))];
@@ -58,6 +58,7 @@ export async function targetTablesCheck(target: Connection, source: Connection, 
   const [existing, sourceColumns] = await Promise.all([columnDefinitionsOf(target, targetSchemas), columnDefinitionsOf(source, schemas)]);
   const problems: string[] = [];
   const fixes: string[] = [];
+  let parkedProblems = 0;
   const createdDbs = new Set<string>();
   for (const t of tables) {
     const name = qualifiedName(t);
@@ -89,8 +90,11 @@ export async function targetTablesCheck(target: Connection, source: Connection, 
     if (missing.length === 0 && incompatible.length === 0) continue;
     const defs = columnDefinitions(await createStatement(source, t.db, t.table));
     const definition = (c: string): string => defs.get(c) ?? `${quoteIdent(c)} <type as on the source>`;
-    if (missing.length > 0) problems.push(`${routed} on the target lacks column${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`);
-    for (const i of incompatible) problems.push(`${toName}.${i.column} on the target cannot hold the source's values${toName === name ? '' : ` (${name}.${i.column})`}: ${i.why}`);
+    // A parked table's changes wait in quarantine: the others may run while its definition is fixed.
+    const note = parked.has(name) ? ' (parked in quarantine: fix it, then `binlog-sync quarantine retry`)' : '';
+    if (missing.length > 0) problems.push(`${routed} on the target lacks column${missing.length === 1 ? '' : 's'} ${missing.join(', ')}${note}`);
+    for (const i of incompatible) problems.push(`${toName}.${i.column} on the target cannot hold the source's values${toName === name ? '' : ` (${name}.${i.column})`}: ${i.why}${note}`);
+    if (note) parkedProblems += (missing.length > 0 ? 1 : 0) + incompatible.length;
     fixes.push(
       `ALTER TABLE ${quoteIdent(to.db)}.${quoteIdent(to.table)} ${[...missing.map((c) => `ADD COLUMN ${definition(c)}`), ...incompatible.map((i) => `MODIFY COLUMN ${definition(i.column)}`)].join(', ')};`,
     );
@@ -106,7 +110,8 @@ export async function targetTablesCheck(target: Connection, source: Connection, 
   return {
     id,
     title,
-    status: 'fail',
+    // Only parked tables wrong: a warning, as their changes do not reach them until retried.
+    status: parkedProblems === problems.length ? 'warn' : 'fail',
     detail: problems.join('\n'),
     fix: `On the target (definitions taken from the source's SHOW CREATE TABLE):\n${fixes.join('\n')}`,
   };

@@ -71,7 +71,7 @@ describe('config files shipped in config/', () => {
       },
       target: { host: '127.0.0.1', port: 3307, user: 'sync', password: 'b', poolSize: 8, allowTriggers: false, allowMissingForeignKeys: false, createTables: true },
       transport: { kind: 'embedded', partitions: 8, queueCapacity: 2000, queueBytes: 8388608 },
-      sink: { lanes: 16, batchSize: 500 },
+      sink: { lanes: 16, batchSize: 500, onApplyError: 'stop' },
       checkpoint: { intervalMs: 1000 },
       snapshot: { chunkSize: 5000, parallelism: 2 },
       metrics: { host: '127.0.0.1' },
@@ -312,6 +312,13 @@ describe('validation messages (exact text)', () => {
     expect(problemsOf(file({ source: 'include: ["shop.*"]\nstatementEvents: apply', rest: 'transport:\n  kind: kafka\n  brokers: ["k1:9092"]\n  topic: cdc' }))).toEqual([
       'source.statementEvents: apply is not available with transport.kind: kafka (a statement-format change is a barrier across all partitions, which separate sink workers cannot share): use stop',
     ]);
+  });
+
+  it('sink.onApplyError: quarantine is refused with the kafka transport, and an unknown value is named', () => {
+    expect(problemsOf(file({ rest: 'transport:\n  kind: kafka\n  brokers: ["k1:9092"]\n  topic: cdc\nsink:\n  onApplyError: quarantine' }))).toEqual([
+      'sink.onApplyError: quarantine is not available with transport.kind: kafka in this version (parked tables are kept by the embedded pipeline): use stop',
+    ]);
+    expect(problemsOf(file({ rest: 'sink:\n  onApplyError: skip' }))).toEqual(['sink.onApplyError: expected stop or quarantine, got "skip"']);
   });
 
   it('reports every problem of a file at once, in one ConfigError', () => {

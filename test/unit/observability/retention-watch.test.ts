@@ -19,7 +19,7 @@ const inventory = {
 function stats(position: BinlogPosition, sourceTimestampMs: number): PipelineStats {
   return {
     changes: 0, statements: 0, mutationsApplied: 0, transactions: 0, schemaChanges: 0, batches: 0, queued: 0, inFlightTransactions: 0,
-    lastReadPosition: position, checkpoint: { position, sourceTimestampMs }, savedCheckpoint: null, lagMs: 0, checkpointCurrentAtMs: null,
+    lastReadPosition: position, checkpoint: { position, sourceTimestampMs }, savedCheckpoint: null, lagMs: 0, checkpointCurrentAtMs: null, parkedTables: [], parkedChanges: 0,
   };
 }
 
