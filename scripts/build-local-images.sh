@@ -5,7 +5,7 @@
 #   bash scripts/build-local-images.sh [mariadb] [node] [kafka]     default: all three
 #     local/mariadb:10.11            the tests' docker mode and compose's source/target (scripts/build-test-image.sh)
 #     local/node:20-bookworm-slim    the Dockerfile's base: Debian minbase plus this machine's node and npm,
-#                                    with a `node` user (uid 1000) as in the official image
+#                                    and CA certificates, with a `node` user (uid 1000) as in the official image
 #     local/kafka:4.1.1              KRaft broker from the Maven jars of scripts/kafka.sh, configured by
 #                                    KAFKA_* variables as the official apache/kafka image is
 # All of them start from local/debian:bookworm (debootstrap --variant=minbase, ~1 min, made once).
@@ -54,6 +54,8 @@ build_base() {
   # Smaller: no package caches, lists, documentation or locales (apt-get update brings the lists back).
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc/* \
     "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/usr/share/locale/*
+  # mktemp made the folder 0700, and it becomes the image's `/`: unprivileged users could not reach anything.
+  chmod 755 "$rootfs"
   tar -C "$rootfs" -c . | docker import - "$BASE" >/dev/null
   rm -rf "$rootfs" "$rootfs.log"
 }
@@ -86,11 +88,16 @@ build_node() {
   context="$(mktemp -d /tmp/binlog-sync-node-XXXXXX)"
   cp "$node" "$context/node"
   cp -r "$npm_dir" "$context/npm"
+  # npm in the image reaches the registry the way this machine does (here through a proxy with its own
+  # CA): trust what this machine trusts.
+  cp /etc/ssl/certs/ca-certificates.crt "$context/ca-certificates.crt"
   say "$NODE: $BASE + node $("$node" --version) and npm $(node "$npm_dir/bin/npm-cli.js" --version)"
   build_from "$NODE" "$context" <<EOF
 FROM $BASE
 COPY node /usr/local/bin/node
 COPY npm /usr/local/lib/node_modules/npm
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
  && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \\
  && groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node
