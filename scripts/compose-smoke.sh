@@ -55,6 +55,12 @@ with open(path) as f:
     merged = yaml.safe_load(f)
 for service in merged["services"].values():
     service.pop("ports", None)
+# v1 links a one-off `run` container to the running containers of its own service, which the host
+# network refuses ("host type networking cannot be used with links", says the engine): `run` the CLI as a twin service.
+cli = dict(merged["services"]["binlog-sync"])
+cli.pop("restart", None)
+cli["profiles"] = ["cli"]
+merged["services"]["binlog-sync-cli"] = cli
 with open(path, "w") as f:
     yaml.safe_dump(merged, f, sort_keys=False)
 ' "$LOGS/merged.yml" || fail "removing ports from the merged configuration"
@@ -124,7 +130,9 @@ say "compose started the killed daemon again (same container ${daemon:0:12})"
 write_rows 200 3
 wait_equal "after the kill and restart"
 
-status_out="$("${DC[@]}" run --rm -T binlog-sync status --config /etc/binlog-sync/pipeline.yaml 2>&1)" || {
+CLI_SERVICE=binlog-sync
+[ "${COMPOSE[0]}" != docker-compose ] || CLI_SERVICE=binlog-sync-cli
+status_out="$("${DC[@]}" run --rm -T "$CLI_SERVICE" status --config /etc/binlog-sync/pipeline.yaml 2>&1)" || {
   echo "$status_out" >&2
   fail "binlog-sync status through compose run"
 }
