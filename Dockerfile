@@ -1,6 +1,9 @@
 # binlog-sync daemon image: `docker build -t binlog-sync .` then
 # `docker run -v $PWD/pipeline.yaml:/etc/binlog-sync/pipeline.yaml binlog-sync run --config /etc/binlog-sync/pipeline.yaml`
-FROM node:20-bookworm-slim AS build
+# NODE_IMAGE: compose/local.override.yml builds on local/node:20-bookworm-slim (scripts/build-local-images.sh)
+# where no registry is reachable.
+ARG NODE_IMAGE=node:20-bookworm-slim
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -9,7 +12,7 @@ COPY bench ./bench
 COPY bin ./bin
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM ${NODE_IMAGE}
 WORKDIR /app
 ENV NODE_ENV=production LOG_FORMAT=json
 COPY --from=build /app/node_modules ./node_modules

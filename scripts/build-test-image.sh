@@ -49,6 +49,8 @@ rm -f "$rootfs.log"
 # The package's data dir and socket dir are created at container start by the harness; drop apt caches.
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 
+# mktemp made the folder 0700, and it becomes the image's `/`: unprivileged users could not reach anything.
+chmod 755 "$rootfs"
 echo "build-test-image: importing as $IMAGE"
 tar -C "$rootfs" -c . | docker import - "$IMAGE" >/dev/null
 docker image inspect "$IMAGE" --format "build-test-image: built {{.RepoTags}} ({{.Size}} bytes)"

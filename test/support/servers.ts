@@ -4,8 +4,7 @@
  *   docker  testcontainers on the locally built image local/mariadb:10.11 (scripts/build-test-image.sh),
  *           host networking; kill/restart (docker kill + start) and freeze (docker pause) supported
  *   env     two servers given by BINLOG_SYNC_TEST_SOURCE_URL / BINLOG_SYNC_TEST_TARGET_URL; no kill
- * Chosen by BINLOG_SYNC_TEST_SERVERS; the default is docker when an engine answers and the image exists,
- * else local. The choice is printed once per process.
+ * Chosen by BINLOG_SYNC_TEST_SERVERS; the default is local. The choice is printed once per process.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -109,23 +108,32 @@ async function dockerUsable(): Promise<{ ok: boolean; why: string }> {
   try {
     await execFileP('docker', ['image', 'inspect', DOCKER_IMAGE], { timeout: 5_000 });
   } catch {
-    return { ok: false, why: `image ${DOCKER_IMAGE} missing (scripts/build-test-image.sh)` };
+    return { ok: false, why: `image ${DOCKER_IMAGE} is missing` };
   }
   return { ok: true, why: '' };
 }
 
+function isServerMode(s: string): s is ServerMode {
+  return s === 'local' || s === 'docker' || s === 'env';
+}
+
 async function decideMode(): Promise<ServerMode> {
-  const asked = process.env.BINLOG_SYNC_TEST_SERVERS?.trim();
-  if (asked) {
-    if (asked !== 'local' && asked !== 'docker' && asked !== 'env') {
-      throw new Error(`BINLOG_SYNC_TEST_SERVERS must be local, docker or env, not "${asked}"`);
-    }
-    console.log(`[test-servers] mode=${asked} (${describeMode(asked)}; from BINLOG_SYNC_TEST_SERVERS)`);
-    return asked;
+  const asked = process.env.BINLOG_SYNC_TEST_SERVERS?.trim() || undefined;
+  if (asked !== undefined && !isServerMode(asked)) {
+    throw new Error(`BINLOG_SYNC_TEST_SERVERS must be local, docker or env, not "${asked}"`);
   }
-  const docker = await dockerUsable();
-  const mode: ServerMode = docker.ok ? 'docker' : 'local';
-  console.log(`[test-servers] mode=${mode} (${describeMode(mode)}; default${docker.ok ? '' : `: ${docker.why}`})`);
+  // Local stays the default even when an engine answers: docker mode is asked for by name (CI's docker
+  // subset, vitest.docker.config.ts), so a machine that happens to run dockerd does not switch suites.
+  const mode: ServerMode = asked ?? 'local';
+  if (mode === 'docker') {
+    const docker = await dockerUsable();
+    if (!docker.ok) {
+      throw new Error(
+        `BINLOG_SYNC_TEST_SERVERS=docker but ${docker.why}: run \`bash scripts/docker-engine.sh start\` and \`bash scripts/build-local-images.sh\``,
+      );
+    }
+  }
+  console.log(`[test-servers] mode=${mode} (${describeMode(mode)}; ${asked ? 'from BINLOG_SYNC_TEST_SERVERS' : 'default'})`);
   return mode;
 }
 
