@@ -114,13 +114,18 @@ export async function applyDdl(conn: mysql.PoolConnection, ev: SchemaChangeEvent
         if ((err as { errno?: unknown }).errno !== ER_BAD_DB_ERROR) throw err;
       });
     }
-    try {
-      await conn.query(ev.sql);
-    } catch (err) {
-      if (classifyMySqlError(err).retriable) throw err;
-      if (ev.synced && isExistenceError(ev.synced.action, err)) ctx.onDoneAlready(err, 'exists');
-      else if (step === 'run-again' && isDoneAlreadyError(err)) ctx.onDoneAlready(err, 'ran-before');
-      else throw ddlError(err, ev, where, ctx.excerpt);
+    const inPlace = ev.synced ? await alreadyInPlace(conn, ev.synced) : null;
+    if (inPlace) {
+      ctx.onDoneAlready(new Error(inPlace), 'exists');
+    } else {
+      try {
+        await conn.query(ev.sql);
+      } catch (err) {
+        if (classifyMySqlError(err).retriable) throw err;
+        if (ev.synced && isExistenceError(ev.synced.action, err)) ctx.onDoneAlready(err, 'exists');
+        else if (step === 'run-again' && isDoneAlreadyError(err)) ctx.onDoneAlready(err, 'ran-before');
+        else throw ddlError(err, ev, where, ctx.excerpt);
+      }
     }
     await conn.query('BEGIN');
     await conn.query(WRITE_APPLIED_SQL, [ctx.pipeline, SCHEMA_STREAM, ev.position.file, ev.position.pos, 0]);
@@ -131,6 +136,35 @@ export async function applyDdl(conn: mysql.PoolConnection, ev: SchemaChangeEvent
     await conn.query('ROLLBACK').catch(() => undefined);
     await conn.query('SET TIMESTAMP = DEFAULT').catch(() => undefined);
   }
+}
+
+/**
+ * For a CREATE or DROP of tables or databases: whether the target already is where it leads (what it
+ * creates exists, what it drops is gone), said in words; null otherwise. Checked before running it,
+ * not only by its error: a sink user without the privilege to create a database gets "access denied"
+ * even for `CREATE DATABASE IF NOT EXISTS` of one that exists (found by the fault drills).
+ */
+async function alreadyInPlace(conn: mysql.PoolConnection, scope: SchemaChangeEvent['synced'] & object): Promise<string | null> {
+  const creates = scope.action === 'CREATE TABLE' || scope.action === 'CREATE DATABASE';
+  const drops = scope.action === 'DROP TABLE' || scope.action === 'DROP DATABASE';
+  if ((!creates && !drops) || scope.orReplace) return null;
+  let present: number;
+  let total: number;
+  if (scope.action.endsWith('DATABASE')) {
+    total = scope.databases.length;
+    if (total === 0) return null;
+    const [rows] = await conn.query('SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (?)', [scope.databases]);
+    present = Number((rows as { n: number }[])[0]!.n);
+  } else {
+    total = scope.tables.length;
+    if (total === 0) return null;
+    const where = scope.tables.map(() => '(TABLE_SCHEMA = ? AND TABLE_NAME = ?)').join(' OR ');
+    const [rows] = await conn.query(`SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE ${where}`, scope.tables.flatMap((t) => [t.schema, t.name]));
+    present = Number((rows as { n: number }[])[0]!.n);
+  }
+  if (creates && present === total) return `${describeDdlScope(scope)}: exists on the target already`;
+  if (drops && present === 0) return `${describeDdlScope(scope)}: absent from the target already`;
+  return null;
 }
 
 function ddlError(err: unknown, ev: SchemaChangeEvent, where: string, excerpt: (sql: string) => string): TargetError {

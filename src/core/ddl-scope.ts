@@ -25,6 +25,8 @@ export interface DdlScope {
   readonly tables: readonly TableRef[];
   /** Included databases it creates or drops. */
   readonly databases: readonly string[];
+  /** `CREATE OR REPLACE`: it changes what exists, so an existing object does not mean it is done. */
+  readonly orReplace?: true;
 }
 
 export interface DdlFilter {
@@ -37,10 +39,10 @@ export function ddlScope(sql: string, defaultSchema: string, filter: DdlFilter):
   const head = readHead(sql);
   if (head === null || head.temporary) return null;
   if (head.database !== undefined) {
-    return head.verb !== 'ALTER' && filter.includesDatabase(head.database) ? { action: head.action, tables: [], databases: [head.database] } : null;
+    return head.verb !== 'ALTER' && filter.includesDatabase(head.database) ? { action: head.action, tables: [], databases: [head.database], ...(head.orReplace ? { orReplace: true as const } : {}) } : null;
   }
   const tables = tablesInDdl(sql, defaultSchema).filter((t) => t.name !== ALL_TABLES && filter.matches(t.schema, t.name));
-  return tables.length > 0 ? { action: head.action, tables, databases: [] } : null;
+  return tables.length > 0 ? { action: head.action, tables, databases: [], ...(head.orReplace ? { orReplace: true as const } : {}) } : null;
 }
 
 /** A short description for logs and messages: `shop.orders, shop.items` or `database shop`. */
@@ -52,6 +54,7 @@ interface DdlHead {
   readonly verb: string;
   readonly action: string;
   readonly temporary: boolean;
+  readonly orReplace: boolean;
   /** CREATE/ALTER/DROP DATABASE|SCHEMA: its name. */
   readonly database?: string;
 }
@@ -67,18 +70,23 @@ function readHead(sql: string): DdlHead | null {
     skipStatementWrappers(c);
     const verb = c.take();
     if (!verb || verb.kind !== 'word') return null;
-    if (verb.upper !== 'CREATE' && verb.upper !== 'ALTER' && verb.upper !== 'DROP') return { verb: verb.upper, action: `${verb.upper} TABLE`, temporary: false };
+    if (verb.upper !== 'CREATE' && verb.upper !== 'ALTER' && verb.upper !== 'DROP') return { verb: verb.upper, action: `${verb.upper} TABLE`, temporary: false, orReplace: false };
     let temporary = false;
-    while (c.isAnyWord(DDL_MODIFIERS)) if (c.take()?.upper === 'TEMPORARY') temporary = true;
+    let orReplace = false;
+    while (c.isAnyWord(DDL_MODIFIERS)) {
+      const word = c.take()?.upper;
+      if (word === 'TEMPORARY') temporary = true;
+      if (word === 'REPLACE') orReplace = true;
+    }
     const object = c.peek()?.upper ?? '';
     const action = `${verb.upper} ${OBJECT_NAMES.get(object) ?? object}`;
-    if (object !== 'DATABASE' && object !== 'SCHEMA') return { verb: verb.upper, action, temporary };
+    if (object !== 'DATABASE' && object !== 'SCHEMA') return { verb: verb.upper, action, temporary, orReplace };
     c.take();
     if (!c.takeWords('IF', 'NOT', 'EXISTS')) c.takeWords('IF', 'EXISTS');
     const name = c.take();
     // ALTER DATABASE without a name changes the default database.
     if (!name || (name.kind !== 'word' && name.kind !== 'ident')) return null;
-    return { verb: verb.upper, action, temporary, database: name.value };
+    return { verb: verb.upper, action, temporary, orReplace, database: name.value };
   } catch (err) {
     if (err instanceof SqlLexError) return null;
     throw err;

@@ -295,3 +295,27 @@ describe('schemaChanges: stop', () => {
     await assertSameData(servers.source, servers.target, DB);
   }, 300_000);
 });
+
+describe('schemaChanges: apply with a sink user that may not create or drop', () => {
+  it('takes a CREATE of what exists and a DROP of what is gone as done without running them (a least-privileged user is denied even IF [NOT] EXISTS)', async () => {
+    const db = 'ddl_grants';
+    await servers.target.rootQuery(
+      `CREATE USER ddl_sink@'%' IDENTIFIED BY 'ddl-pass'; CREATE USER ddl_sink@localhost IDENTIFIED BY 'ddl-pass';` +
+        `GRANT ALL ON _binlog_sync.* TO ddl_sink@'%', ddl_sink@localhost; GRANT SELECT ON *.* TO ddl_sink@'%', ddl_sink@localhost;`,
+    );
+    // The target already has the database and the table (copied by hand).
+    await servers.target.query(`CREATE DATABASE ${db}`);
+    await servers.target.query(`CREATE TABLE ${db}.t (id INT PRIMARY KEY, v INT NOT NULL)`);
+    await servers.target.rootQuery(`GRANT INSERT, UPDATE, DELETE ON ${db}.* TO ddl_sink@'%', ddl_sink@localhost`);
+    await servers.source.query(`CREATE DATABASE ${db}`);
+    const running = await startInProcess(servers.source, servers.target, { PIPELINE_NAME: 'ddl-grants', SYNC_DB: db, SCHEMA_CHANGES: 'apply', START: 'latest', TARGET_USER: 'ddl_sink', TARGET_PASSWORD: 'ddl-pass' });
+    await running.pipeline;
+    await servers.source.query(`CREATE DATABASE IF NOT EXISTS ${db}`);
+    await servers.source.query(`CREATE TABLE ${db}.t (id INT PRIMARY KEY, v INT NOT NULL)`);
+    await servers.source.query(`DROP TABLE IF EXISTS ${db}.never_there`);
+    await servers.source.query(`INSERT INTO ${db}.t VALUES (1, 10), (2, 20)`);
+    await running.caughtUp(120_000);
+    await running.stop();
+    await assertSameData(servers.source, servers.target, db);
+  }, 300_000);
+});
