@@ -13,7 +13,7 @@ describe('ddlScope', () => {
     expect(ddlScope('CREATE TABLE shop.scratch_tmp (id INT PRIMARY KEY)', '', filter)).toBeNull();
     expect(ddlScope('TRUNCATE TABLE crm_1.contacts', '', filter)).toEqual({ action: 'TRUNCATE TABLE', tables: [t('crm_1', 'contacts')], databases: [] });
     expect(ddlScope('DROP TABLE IF EXISTS other.a, shop.b', '', filter)).toEqual({ action: 'DROP TABLE', tables: [t('shop', 'b')], databases: [] });
-    expect(ddlScope('create or replace table shop.a (id INT PRIMARY KEY)', '', filter)).toEqual({ action: 'CREATE TABLE', tables: [t('shop', 'a')], databases: [] });
+    expect(ddlScope('create or replace table shop.a (id INT PRIMARY KEY)', '', filter)).toEqual({ action: 'CREATE TABLE', tables: [t('shop', 'a')], databases: [], orReplace: true });
     expect(ddlScope('DROP TABLES shop.a', '', filter)).toEqual({ action: 'DROP TABLE', tables: [t('shop', 'a')], databases: [] });
     expect(ddlScope('CREATE INDEX i ON shop.orders (note)', '', filter)).toEqual({ action: 'CREATE INDEX', tables: [t('shop', 'orders')], databases: [] });
   });
