@@ -4,39 +4,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BinlogSyncError, ConfigError } from '../../../src/core/errors.js';
+import { configProblems as problemsOf, pipelineFile as file } from '../../support/pipeline-file.js';
 import { formatPath, interpolate, loadPipelineConfig, parsePipelineConfig, snapshotMode, startSetting, suggestKey, type PipelineConfig } from '../../../src/config/load.js';
 
 const configDir = fileURLToPath(new URL('../../../config/', import.meta.url));
 
-/** A valid file with `extra` lines appended under the given top-level sections. */
-function file(parts: { source?: string; target?: string; rest?: string; name?: string } = {}): string {
-  return [
-    `name: ${parts.name ?? 'unit'}`,
-    'source:',
-    '  host: 127.0.0.1',
-    '  user: sync',
-    '  serverId: 5401',
-    ...(parts.source ?? 'include: ["shop.*"]').split('\n').map((l) => `  ${l}`),
-    'target:',
-    '  host: 127.0.0.1',
-    '  user: sync',
-    ...(parts.target ?? '').split('\n').filter(Boolean).map((l) => `  ${l}`),
-    parts.rest ?? '',
-  ].join('\n');
-}
-
-function problemsOf(text: string, env: Record<string, string> = {}): readonly string[] {
-  try {
-    parsePipelineConfig(text, 'p.yaml', env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    const e = err as ConfigError;
-    expect(e.code).toBe('CONFIG_INVALID');
-    expect(e.stack ?? '').not.toContain('ZodError');
-    return e.problems;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('config files shipped in config/', () => {
   it('example.yaml loads with its defaults and environment overrides', async () => {

@@ -1,20 +1,11 @@
 // The pipeline file's routes, tables (columns, mask, filter, keyless) and keyless keys.
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/core/errors.js';
 import { parsePipelineConfig } from '../../../src/config/load.js';
+import { configProblems as problemsOf, pipelineFile } from '../../support/pipeline-file.js';
 
+/** A valid file over shop_* tables, with `rest` (and a transport section) added. */
 function file(rest: string, transport = ''): string {
-  return ['name: unit', 'source:', '  host: h', '  user: u', '  serverId: 1', '  include: ["shop_*.*"]', 'target:', '  host: h', '  user: u', transport, rest].join('\n');
-}
-
-function problemsOf(text: string): readonly string[] {
-  try {
-    parsePipelineConfig(text, 'p.yaml', {});
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
+  return pipelineFile({ source: 'include: ["shop_*.*"]', rest: [transport, rest].join('\n') });
 }
 
 describe('routes, tables and keyless in the pipeline file', () => {
