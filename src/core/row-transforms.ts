@@ -17,6 +17,7 @@ import type { ChangeEvent, Mutation, Row, SqlValue, TableKeys, TableRef } from '
 import { tableKey } from './event.js';
 import { BinlogSyncError } from './errors.js';
 import { RowFilter, RowFilterError } from './row-filter.js';
+import { globPartToRegExp } from './table-filter.js';
 import { TableRoutes, type RouteRule } from './table-routes.js';
 
 export type MaskKind = 'hash' | 'null';
@@ -35,16 +36,6 @@ export interface TransformSettings {
   readonly routes: readonly RouteRule[];
   readonly tables: Readonly<Record<string, TableSettings>>;
   readonly keyless: KeylessMode;
-}
-
-function globRegExp(pattern: string): RegExp {
-  let re = '';
-  for (const ch of pattern) {
-    if (ch === '*') re += '[^]*';
-    else if (ch === '?') re += '[^]';
-    else re += ch.replace(/[\\^$+.()|{}[\]]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
 }
 
 /** SHA-256 of a value's bytes as 64 hex digits (numbers by their text): stable across runs and hosts. */
@@ -93,7 +84,7 @@ export class RowTransforms {
           throw err;
         }
       }
-      return { pattern, re: globRegExp(pattern), settings: s, filter };
+      return { pattern, re: globPartToRegExp(pattern), settings: s, filter };
     });
   }
 
@@ -138,8 +129,8 @@ export class RowTransforms {
   }
 
   private keeperOf(entry: (typeof this.entries)[number] | undefined): (column: string) => boolean {
-    const include = entry?.settings.columns?.include?.map(globRegExp);
-    const exclude = entry?.settings.columns?.exclude?.map(globRegExp) ?? [];
+    const include = entry?.settings.columns?.include?.map(globPartToRegExp);
+    const exclude = entry?.settings.columns?.exclude?.map(globPartToRegExp) ?? [];
     return (c) => (include === undefined || include.some((re) => re.test(c))) && !exclude.some((re) => re.test(c));
   }
 
@@ -154,13 +145,13 @@ export class RowTransforms {
     const where = entry ? `tables."${entry.pattern}"` : '';
     for (const c of keys.primaryKey) {
       if (!keep(c)) {
-        const field = entry?.settings.columns?.include && !entry.settings.columns.include.some((g) => globRegExp(g).test(c)) ? 'columns.include' : 'columns.exclude';
+        const field = entry?.settings.columns?.include && !entry.settings.columns.include.some((g) => globPartToRegExp(g).test(c)) ? 'columns.include' : 'columns.exclude';
         throw configError(`${where}.${field}`, name, `${c} is a key column (${keys.primaryKey.join(', ')}): the target needs it to find rows. Keep it, or exclude the table.`);
       }
     }
     const masks = new Map<string, MaskKind>();
     for (const [glob, kind] of Object.entries(entry?.settings.mask ?? {})) {
-      const re = globRegExp(glob);
+      const re = globPartToRegExp(glob);
       for (const c of keys.primaryKey) {
         if (re.test(c)) throw configError(`${where}.mask."${glob}"`, name, `${c} is a key column (${keys.primaryKey.join(', ')}): masking it (${kind}) would lose or change the key the target finds rows by. Mask other columns only.`);
       }
@@ -243,7 +234,7 @@ export class RowTransforms {
       if (!columns.includes(c)) throw configError(`${where}.filter`, name, `the filter reads column ${c}, which the table does not have (columns: ${columns.join(', ')})`);
     }
     for (const glob of p.masks.keys()) {
-      const re = globRegExp(glob);
+      const re = globPartToRegExp(glob);
       if (!columns.some((c) => re.test(c))) throw configError(`${where}.mask."${glob}"`, name, `no column matches (columns: ${columns.join(', ')})`);
     }
   }
@@ -258,7 +249,7 @@ function maskOf(p: TablePlan, column: string): MaskKind | null {
   if (known !== undefined) return known;
   let kind: MaskKind | null = null;
   for (const [glob, k] of p.masks) {
-    if (globRegExp(glob).test(column)) {
+    if (globPartToRegExp(glob).test(column)) {
       kind = k;
       break;
     }

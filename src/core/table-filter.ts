@@ -24,7 +24,7 @@ function globToRegExp(pattern: string): RegExp {
 }
 
 /** A glob (`*`, `?`) as an anchored expression; every other character stands for itself. */
-function globPartToRegExp(glob: string): RegExp {
+export function globPartToRegExp(glob: string): RegExp {
   let re = '';
   for (const ch of glob) {
     if (ch === '*') re += '[^]*';
