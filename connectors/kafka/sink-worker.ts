@@ -270,7 +270,7 @@ export class KafkaSinkWorker {
       }
       if (err instanceof BinlogSyncError && err.retriable) {
         // A closing sink, a lost target: the batch is not resolved, so kafkajs fetches it again.
-        this.o.logger.warn({ partition: batch.partition, err: describeError(err) }, 'kafka sink worker: batch not applied; it is fetched again');
+        this.o.logger.warn({ partition: batch.partition, err: describeError(err), retryInMs: 0 }, 'kafka sink worker: batch not applied; it is fetched again');
         this.states.delete(batch.partition);
         throw err;
       }

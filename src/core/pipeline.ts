@@ -167,6 +167,7 @@ export class Pipeline {
     this.scheduler = new LaneScheduler(o.lanes, o.batchSize);
     this.parked = new QuarantineSet(o.quarantine?.parked ?? []);
     this.metrics = o.metrics ?? noMetrics;
+    for (const table of this.parked.list()) this.metrics.setQuarantined(table, true);
     this.laneDepth = new Array<number>(o.transport.partitions).fill(0);
   }
 
@@ -673,6 +674,7 @@ export class Pipeline {
         this.parkedChanges += own.length;
         if (!this.parked.has(table)) {
           this.parked.add(table);
+          this.metrics.setQuarantined(table, true);
           this.o.logger.error(
             { table, code: (err as BinlogSyncError).code, err: error, position: formatPosition(own[0]!.txStart) },
             `QUARANTINED ${table}: the target refuses its changes, so they go to _binlog_sync.quarantine from now on, in order, while the other tables keep syncing. Fix the cause, stop the daemon and run \`binlog-sync quarantine retry ${table}\``,
@@ -706,7 +708,7 @@ export class Pipeline {
       } catch (err) {
         // The store retries what can succeed on retry itself; what reaches here (the pipeline lock was
         // lost, a privilege is missing) would fail again: stop rather than run on without checkpoints.
-        if (err instanceof BinlogSyncError && err.retriable) this.o.logger.warn({ err: describeError(err) }, 'could not store the checkpoint; will retry');
+        if (err instanceof BinlogSyncError && err.retriable) this.o.logger.warn({ code: err.code, err: describeError(err), retryInMs: this.o.checkpointIntervalMs }, 'could not store the checkpoint; will retry');
         else this.fail(err);
       }
     });

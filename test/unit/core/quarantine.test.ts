@@ -11,6 +11,7 @@ import { BinlogSyncError, TargetError } from '../../../src/core/errors.js';
 import { exactIdentity, rowId } from '../../../src/core/key.js';
 import { tableKey, type ChangeEvent, type Mutation, type Row, type TableKeys } from '../../../src/core/event.js';
 import type { AppliedChange, Checkpoint, CheckpointStore, SinkConnector, SourceConnector, SourceReadOptions, SourceStreamEvent } from '../../../src/core/ports.js';
+import { PrometheusMetrics } from '../../../src/observability/metrics.js';
 import { QuarantineSet, mutationFromJson, mutationToJson, orderedBatches, parkableTable, parkedOrder, type ParkReason, type ParkedTable, type QuarantineStore } from '../../../src/core/quarantine.js';
 import { refusesTableData } from '../../../connectors/mysql-sink/error-classifier.js';
 import { ordersKeys, upsert, usersKeys } from './fixtures.js';
@@ -164,11 +165,11 @@ class Checkpoints implements CheckpointStore {
   async clear() {}
 }
 
-function run(txs: ChangeEvent[][], sink: Sink, checkpoints: Checkpoints, quarantine: { store: QuarantineStore; parked: string[]; parkRefused: boolean }) {
+function run(txs: ChangeEvent[][], sink: Sink, checkpoints: Checkpoints, quarantine: { store: QuarantineStore; parked: string[]; parkRefused: boolean }, metrics?: PrometheusMetrics) {
   return new Pipeline({
     name: 't', source: new Source(txs), sink, checkpoints, transport: new EmbeddedTransport(4, 16),
     from: { kind: 'position', position: POS(4) }, initialCheckpoint: null, lanes: 4, batchSize: 8, concurrency: 4,
-    checkpointIntervalMs: 5, logger: silentLogger(), quarantine,
+    checkpointIntervalMs: 5, logger: silentLogger(), quarantine, ...(metrics ? { metrics } : {}),
   }).run(new AbortController().signal);
 }
 
@@ -189,9 +190,13 @@ describe('Pipeline with a refused table', () => {
     const sink = new Sink();
     const store = new DeadLetters();
     const checkpoints = new Checkpoints();
-    const result = await run(txs, sink, checkpoints, { store, parked: [], parkRefused: true });
+    const metrics = new PrometheusMetrics();
+    const result = await run(txs, sink, checkpoints, { store, parked: [], parkRefused: true }, metrics);
     expect(result.reason).toBe('source-ended');
     expect(result.stats.parkedTables).toEqual(['shop.orders']);
+    const text = await metrics.render();
+    expect(text).toContain('binlog_sync_quarantined_tables 1\n');
+    expect(text).toContain('binlog_sync_table_quarantined{table="shop.orders"} 1\n');
     expect(checkpoints.saves.at(-1)!.position).toEqual(POS(200 * 100));
     // The users table is complete; every orders change from the first refused one on is parked, none lost.
     const all = applied(txs.flat());
@@ -220,7 +225,9 @@ describe('Pipeline with a refused table', () => {
     const txs = transactions();
     const sink = new Sink();
     const store = new DeadLetters();
-    await run(txs, sink, new Checkpoints(), { store, parked: ['shop.orders'], parkRefused: false });
+    const metrics = new PrometheusMetrics();
+    await run(txs, sink, new Checkpoints(), { store, parked: ['shop.orders'], parkRefused: false }, metrics);
+    expect(await metrics.render()).toContain('binlog_sync_quarantined_tables 1\n');
     expect([...sink.state.keys()].some((k) => k.startsWith('shop.orders'))).toBe(false);
     // Several changes of one row in one lane batch are folded into the last, as they would be applied.
     expect(store.ordered().length).toBeGreaterThanOrEqual(7);
