@@ -3,33 +3,18 @@
  * the rows written, the gauges settle once caught up, /readyz answers 503 while the source is frozen
  * (SIGSTOP) or killed and 200 again after, /healthz stays 200.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { cliSuite } from '../support/cli-suite.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServerPair, type ServerPair } from '../support/servers.js';
-import { killStartedClis, pipelineEnv, startCli, TEST_PIPELINE, waitForCatchUp, type CliRun } from '../support/pipeline-process.js';
+import { pipelineEnv, startCli, TEST_PIPELINE, waitForCatchUp, type CliRun } from '../support/pipeline-process.js';
 import { waitFor, within } from '../support/wait-for.js';
 import { freePort } from '../../src/local/mariadb-server.js';
 import { assertSameData } from '../support/digest.js';
 
 const DB = 'met';
-let servers: ServerPair;
-const dir = mkdtempSync(join(tmpdir(), 'binlog-sync-metrics-'));
-
-beforeAll(async () => {
-  servers = await startServerPair();
-  for (const s of [servers.source, servers.target]) {
-    await s.query(`CREATE DATABASE ${DB}`);
-    await s.query(`CREATE TABLE ${DB}.items (id INT PRIMARY KEY, name VARCHAR(40), qty INT NOT NULL DEFAULT 0)`);
-  }
-});
-
-afterAll(async () => {
-  killStartedClis();
-  await servers?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const suite = cliSuite('metrics', { db: DB, tables: [`CREATE TABLE ${DB}.items (id INT PRIMARY KEY, name VARCHAR(40), qty INT NOT NULL DEFAULT 0)`] });
+const dir = suite.dir;
 
 /** The test pipeline file with a metrics section. */
 function pipelineFileWithMetrics(): string {
@@ -56,10 +41,10 @@ function samples(text: string): Map<string, number> {
 
 describe('metrics endpoint', () => {
   it('counts the rows written, and /readyz follows the source going away and coming back', async (ctx) => {
-    if (!servers.source.supports.freeze || !servers.source.supports.kill) ctx.skip();
+    if (!suite.servers.source.supports.freeze || !suite.servers.source.supports.kill) ctx.skip();
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const env = pipelineEnv(servers.source.endpoint(), servers.target.endpoint(), { PIPELINE_NAME: 'metrics', SYNC_DB: DB, SILENT_AFTER_MS: '3000', METRICS_PORT: String(port) });
+    const env = pipelineEnv(suite.servers.source.endpoint(), suite.servers.target.endpoint(), { PIPELINE_NAME: 'metrics', SYNC_DB: DB, SILENT_AFTER_MS: '3000', METRICS_PORT: String(port) });
     const daemon: CliRun = startCli(['run', '--config', pipelineFileWithMetrics()], env, join(dir, 'run.log'));
     const scrape = async (): Promise<Map<string, number>> => samples((await get(`${base}/metrics`)).body);
     const ready = async (): Promise<number> => (await get(`${base}/readyz`)).status;
@@ -70,13 +55,13 @@ describe('metrics endpoint', () => {
       // Distinct rows per phase, each phase applied before the next: no folding, so applied counts are exact too.
       for (let i = 1; i <= 300; i += 50) {
         const values = Array.from({ length: 50 }, (_, k) => `(${i + k}, 'item ${i + k}', ${k})`).join(',');
-        await servers.source.query(`INSERT INTO ${DB}.items VALUES ${values}`);
+        await suite.servers.source.query(`INSERT INTO ${DB}.items VALUES ${values}`);
       }
-      await waitForCatchUp(servers.source.endpoint(), servers.target.endpoint(), 'metrics');
-      await servers.source.query(`UPDATE ${DB}.items SET qty = qty + 1000 WHERE id <= 50`);
-      await waitForCatchUp(servers.source.endpoint(), servers.target.endpoint(), 'metrics');
-      await servers.source.query(`DELETE FROM ${DB}.items WHERE id > 280`);
-      await waitForCatchUp(servers.source.endpoint(), servers.target.endpoint(), 'metrics');
+      await waitForCatchUp(suite.servers.source.endpoint(), suite.servers.target.endpoint(), 'metrics');
+      await suite.servers.source.query(`UPDATE ${DB}.items SET qty = qty + 1000 WHERE id <= 50`);
+      await waitForCatchUp(suite.servers.source.endpoint(), suite.servers.target.endpoint(), 'metrics');
+      await suite.servers.source.query(`DELETE FROM ${DB}.items WHERE id > 280`);
+      await waitForCatchUp(suite.servers.source.endpoint(), suite.servers.target.endpoint(), 'metrics');
 
       const read = (op: string): string => `binlog_sync_changes_read_total{table="${DB}.items",op="${op}"}`;
       const applied = (op: string): string => `binlog_sync_mutations_applied_total{table="${DB}.items",op="${op}"}`;
@@ -101,24 +86,24 @@ describe('metrics endpoint', () => {
       expect(m.get('binlog_sync_quarantined_tables')).toBe(0);
 
       // Frozen source: no heartbeat arrives, so /readyz says 503 within silentAfterMs (3 s) and a tick.
-      await servers.source.freeze();
+      await suite.servers.source.freeze();
       try {
         await waitFor(async () => (await ready()) === 503, { what: '/readyz to answer 503 while the source is frozen', timeoutMs: 60_000 });
         const r = await get(`${base}/readyz`);
         expect(r.body).toMatch(/^not ready: (no binlog data from the source|no binlog connection)/);
         expect((await get(`${base}/healthz`)).status).toBe(200);
       } finally {
-        await servers.source.thaw();
+        await suite.servers.source.thaw();
       }
       await waitFor(async () => (await ready()) === 200, { what: '/readyz to answer 200 after the source thawed', timeoutMs: 90_000 });
 
       // Killed source: the connection is lost, the reader reconnects with backoff (errors and retries counted).
-      await servers.source.kill();
+      await suite.servers.source.kill();
       await waitFor(async () => (await ready()) === 503, { what: '/readyz to answer 503 while the source is down', timeoutMs: 60_000 });
-      await servers.source.restart();
+      await suite.servers.source.restart();
       await waitFor(async () => (await ready()) === 200, { what: '/readyz to answer 200 after the source restarted', timeoutMs: 90_000 });
-      await servers.source.query(`INSERT INTO ${DB}.items VALUES (1000, 'after restart', 1)`);
-      await waitForCatchUp(servers.source.endpoint(), servers.target.endpoint(), 'metrics');
+      await suite.servers.source.query(`INSERT INTO ${DB}.items VALUES (1000, 'after restart', 1)`);
+      await waitForCatchUp(suite.servers.source.endpoint(), suite.servers.target.endpoint(), 'metrics');
       const after = await waitFor(async () => {
         const s = await scrape();
         return s.get(read('insert')) === 301 ? s : null;
@@ -130,7 +115,7 @@ describe('metrics endpoint', () => {
 
       daemon.proc.kill('SIGTERM');
       expect(await within(daemon.exited, { what: 'the daemon to stop on SIGTERM', timeoutMs: 60_000 })).toBe(0);
-      await assertSameData(servers.source, servers.target, DB);
+      await assertSameData(suite.servers.source, suite.servers.target, DB);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n--- daemon log ---\n${daemon.output().slice(-6000)}`, { cause: err });
     } finally {

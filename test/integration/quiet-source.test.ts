@@ -4,56 +4,42 @@
  * source's head and `status` shows no lag (before, the checkpoint stayed in the previous binlog file,
  * and status counted the whole quiet time as lag).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { cliSuite } from '../support/cli-suite.js';
 import { join } from 'node:path';
-import { startServerPair, type ServerPair } from '../support/servers.js';
-import { killStartedClis, pipelineEnv, runCli, sourceHead, startCli, storedCheckpoint, TEST_PIPELINE, waitForCatchUp, type CliRun } from '../support/pipeline-process.js';
+import { pipelineEnv, runCli, sourceHead, startCli, storedCheckpoint, TEST_PIPELINE, waitForCatchUp, type CliRun } from '../support/pipeline-process.js';
 import { within } from '../support/wait-for.js';
 import type { PipelineStatus } from '../../src/cli/status.js';
 
 const DB = 'quiet';
-let servers: ServerPair;
-const dir = mkdtempSync(join(tmpdir(), 'binlog-sync-quiet-'));
-
-beforeAll(async () => {
-  servers = await startServerPair();
-  for (const s of [servers.source, servers.target]) {
-    await s.query(`CREATE DATABASE ${DB}`);
-    await s.query(`CREATE TABLE ${DB}.items (id INT PRIMARY KEY, qty INT NOT NULL)`);
-  }
-  await servers.source.query('CREATE DATABASE elsewhere');
-  await servers.source.query('CREATE TABLE elsewhere.noise (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40))');
+const suite = cliSuite('quiet', {
+  db: DB,
+  tables: [`CREATE TABLE ${DB}.items (id INT PRIMARY KEY, qty INT NOT NULL)`],
+  sourceOnly: ['CREATE DATABASE elsewhere', 'CREATE TABLE elsewhere.noise (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40))'],
 });
-
-afterAll(async () => {
-  killStartedClis();
-  await servers?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const dir = suite.dir;
 
 describe('quiet source', () => {
   it('moves the checkpoint past writes to other tables and a rotation, and status shows no lag after a quiet period', async () => {
-    const env = pipelineEnv(servers.source.endpoint(), servers.target.endpoint(), { PIPELINE_NAME: 'quiet', SYNC_DB: DB, SILENT_AFTER_MS: '4000' });
+    const env = pipelineEnv(suite.servers.source.endpoint(), suite.servers.target.endpoint(), { PIPELINE_NAME: 'quiet', SYNC_DB: DB, SILENT_AFTER_MS: '4000' });
     const daemon: CliRun = startCli(['run', '--config', TEST_PIPELINE], env, join(dir, 'run.log'));
     try {
       await within(daemon.running, { what: 'the daemon to start', timeoutMs: 60_000 });
-      await servers.source.query(`INSERT INTO ${DB}.items VALUES (1, 1), (2, 2)`);
-      await waitForCatchUp(servers.source.endpoint(), servers.target.endpoint(), 'quiet');
+      await suite.servers.source.query(`INSERT INTO ${DB}.items VALUES (1, 1), (2, 2)`);
+      await waitForCatchUp(suite.servers.source.endpoint(), suite.servers.target.endpoint(), 'quiet');
 
       // Only tables the pipeline does not sync change: the checkpoint follows anyway.
-      for (let i = 0; i < 30; i++) await servers.source.query(`INSERT INTO elsewhere.noise (v) VALUES ('n${i}')`);
-      const afterNoise = await sourceHead(servers.source.endpoint());
-      await waitForCatchUp(servers.source.endpoint(), servers.target.endpoint(), 'quiet', 60_000);
-      const cp = await storedCheckpoint(servers.target.endpoint(), 'quiet');
+      for (let i = 0; i < 30; i++) await suite.servers.source.query(`INSERT INTO elsewhere.noise (v) VALUES ('n${i}')`);
+      const afterNoise = await sourceHead(suite.servers.source.endpoint());
+      await waitForCatchUp(suite.servers.source.endpoint(), suite.servers.target.endpoint(), 'quiet', 60_000);
+      const cp = await storedCheckpoint(suite.servers.target.endpoint(), 'quiet');
       expect(cp!.file >= afterNoise.file && (cp!.file > afterNoise.file || cp!.pos >= afterNoise.pos)).toBe(true);
 
       // A rotation with nothing after it: the new file's head is past every transaction.
-      await servers.source.query('FLUSH BINARY LOGS');
-      const rotated = await sourceHead(servers.source.endpoint());
+      await suite.servers.source.query('FLUSH BINARY LOGS');
+      const rotated = await sourceHead(suite.servers.source.endpoint());
       expect(rotated.file > afterNoise.file).toBe(true);
-      await waitForCatchUp(servers.source.endpoint(), servers.target.endpoint(), 'quiet', 60_000);
+      await waitForCatchUp(suite.servers.source.endpoint(), suite.servers.target.endpoint(), 'quiet', 60_000);
 
       // Quiet for longer than the checkpoint interval and the heartbeat period: nothing to apply, so no lag.
       const quietMs = 6_000;
@@ -73,13 +59,13 @@ describe('quiet source', () => {
       daemon.proc.kill('SIGTERM');
       expect(await within(daemon.exited, { what: 'the daemon to stop on SIGTERM', timeoutMs: 60_000 })).toBe(0);
       // Stopped and still quiet: the stored checkpoint is the head, so a restart reads nothing again.
-      expect(await storedCheckpoint(servers.target.endpoint(), 'quiet')).toEqual(await sourceHead(servers.source.endpoint()).then((h) => ({ file: h.file, pos: h.pos })));
+      expect(await storedCheckpoint(suite.servers.target.endpoint(), 'quiet')).toEqual(await sourceHead(suite.servers.source.endpoint()).then((h) => ({ file: h.file, pos: h.pos })));
 
       // The retention guard: with the daemon stopped, the checkpoint's file is rotated away from, and
       // the source keeps binlogs 900 s after their last write: less than the margin (15 min) is left.
-      await servers.source.query(`INSERT INTO ${DB}.items VALUES (3, 3)`);
-      await servers.source.query('FLUSH BINARY LOGS');
-      await servers.source.rootQuery('SET GLOBAL binlog_expire_logs_seconds = 900');
+      await suite.servers.source.query(`INSERT INTO ${DB}.items VALUES (3, 3)`);
+      await suite.servers.source.query('FLUSH BINARY LOGS');
+      await suite.servers.source.rootQuery('SET GLOBAL binlog_expire_logs_seconds = 900');
       try {
         const risky = await runCli(['status', '--config', TEST_PIPELINE, '--json'], env);
         expect(risky.code, risky.stderr).toBe(0);
@@ -91,7 +77,7 @@ describe('quiet source', () => {
         expect(text.stdout).toMatch(/^retention +AT-RISK: the checkpoint mysql-bin\.\d+:\d+ .*may be purged by the source in/m);
         expect(text.stdout).toMatch(/^stored +[\d.]+ s ago/m);
       } finally {
-        await servers.source.rootQuery('SET GLOBAL binlog_expire_logs_seconds = 0');
+        await suite.servers.source.rootQuery('SET GLOBAL binlog_expire_logs_seconds = 0');
       }
     } catch (err) {
       throw new Error(`${(err as Error).message}\n--- daemon log ---\n${daemon.output().slice(-6000)}`, { cause: err });
