@@ -1,7 +1,7 @@
 /**
  * Fault drills beyond pipeline-recovery.test.ts (which kills and restarts each server and freezes the
  * source): network faults through a misbehaving proxy between the pipeline and each server (a stall,
- * slowness; connections cut mid-packet on the target side), repeated binlog rotation under load, a
+ * slowness; connections cut mid-packet on both sides), repeated binlog rotation under load, a
  * target that turns read-only (retried until it is writable again) and a privilege revoked on the
  * target (the pipeline stops naming it; after the grant a restart resumes). Every drill runs under a
  * concurrent workload and ends with the target equal to the source (ordered digest of every table).
@@ -27,6 +27,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await servers?.stop();
 });
+
+/** Bytes a connection carried from the source before it counts as the binlog stream (metadata reads carry far less). */
+const BINLOG_STREAM_BYTES = 64 * 1024;
 
 /** The server as the pipeline sees it: through the proxy. */
 function via(proxy: FaultProxy): TestServer {
@@ -55,7 +58,8 @@ async function createSchema(db: string): Promise<void> {
 
 async function startDrill(db: string, source: TestServer, target: TestServer, vars: Record<string, string> = {}): Promise<Drill> {
   await createSchema(db);
-  const { lines, logger } = captureLogs('warn');
+  // Debug: the source drill waits for 'binlog session started'.
+  const { lines, logger } = captureLogs('debug');
   const running = await startInProcess(source, target, { PIPELINE_NAME: db.replace(/_/g, '-'), SYNC_DB: db, ...vars }, { logger });
   const pipeline = await running.pipeline;
   const applied = (): number => pipeline.stats().mutationsApplied;
@@ -79,8 +83,16 @@ async function startDrill(db: string, source: TestServer, target: TestServer, va
   };
 }
 
+/** The drills' common end: the pipeline still applies through a slow network, then ends equal. */
+async function slowThenFinish(d: Drill, proxy: FaultProxy): Promise<void> {
+  proxy.slow(20);
+  await d.progresses('the pipeline to apply changes through a slow network');
+  proxy.heal();
+  await d.finish();
+}
+
 describe('fault drills', () => {
-  it('between the pipeline and the source: a stall past the watchdog, slowness', async () => {
+  it('between the pipeline and the source: a stall past the watchdog, drops mid-packet, slowness', async () => {
     const proxy = await startFaultProxy(servers.source.endpoint());
     try {
       const d = await startDrill('drill_src', via(proxy), servers.target, { SILENT_AFTER_MS: '2000' });
@@ -92,11 +104,21 @@ describe('fault drills', () => {
       proxy.heal();
       await d.progresses('the pipeline to apply changes after the stall');
 
+      // The binlog stream cut mid-packet, three times: the reader notices, reconnects after the last
+      // transaction it handed on, and goes on. Only a connection that carried a good deal (the binlog
+      // stream, not an idle metadata one) is cut, and the next cut waits for the new stream to carry
+      // as much: the proxy spares connections opened after a cut was asked for.
+      for (let i = 0; i < 3; i++) {
+        const mark = d.lines.length;
+        await proxy.dropMidPacket(BINLOG_STREAM_BYTES);
+        await waitFor(() => d.logged(/binlog connection lost/, mark), { what: `the daemon to notice drop ${i + 1}`, timeoutMs: 60_000 });
+        proxy.heal();
+        await waitFor(() => d.logged(/binlog session started/, mark), { what: `the binlog session to start again after drop ${i + 1}`, timeoutMs: 60_000 });
+        await d.progresses(`the pipeline to apply changes after drop ${i + 1}`, 300);
+      }
+      expect(proxy.dropped).toBeGreaterThanOrEqual(3);
 
-      proxy.slow(20);
-      await d.progresses('the pipeline to apply changes through a slow network');
-      proxy.heal();
-      await d.finish();
+      await slowThenFinish(d, proxy);
     } finally {
       await proxy.close();
     }
@@ -127,10 +149,7 @@ describe('fault drills', () => {
       }
       expect(proxy.dropped).toBeGreaterThanOrEqual(3);
 
-      proxy.slow(20);
-      await d.progresses('the pipeline to apply changes through a slow network');
-      proxy.heal();
-      await d.finish();
+      await slowThenFinish(d, proxy);
     } finally {
       await proxy.close();
     }

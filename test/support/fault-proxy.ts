@@ -34,6 +34,8 @@ interface Link {
   readonly upstream: Socket;
   /** Set by dropMidPacket: the next chunk is cut in half and the link closed; resolves when it is. */
   cut: (() => void) | null;
+  /** Cut: the rest of what either side sends is dropped until the link is closed. */
+  severed: boolean;
   closed: boolean;
   /** Bytes carried from the server to the client. */
   served: number;
@@ -63,9 +65,13 @@ export async function startFaultProxy(server: ServerEndpoint): Promise<FaultProx
         while (stalled) await stalled.promise;
         if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
         if (link.closed) return;
+        // After the cut nothing more goes through: the peer sees a packet truncated, then the end
+        // (a real network loses bytes at a cut; it never splices the halves of later chunks in).
+        if (link.severed) return;
         if (link.cut) {
           const cut = link.cut;
-          link.cut = () => undefined;
+          link.cut = null;
+          link.severed = true;
           cut();
           dropped++;
           to.write(chunk.subarray(0, Math.max(1, chunk.length >> 1)));
@@ -80,7 +86,7 @@ export async function startFaultProxy(server: ServerEndpoint): Promise<FaultProx
 
   const listener: Server = createServer((client) => {
     const upstream = new Socket();
-    const link: Link = { client, upstream, cut: null, closed: false, served: 0 };
+    const link: Link = { client, upstream, cut: null, severed: false, closed: false, served: 0 };
     links.add(link);
     client.on('error', () => close(link)).on('close', () => close(link));
     upstream.on('error', () => close(link)).on('close', () => close(link));
