@@ -100,7 +100,7 @@ export class KafkaPublisher {
   private readonly watermark: Watermark;
   private readonly stop = new AbortController();
   /** Messages buffered per partition, not yet sent, and their size as records. */
-  private buffer = new Map<number, EncodedMessage[]>();
+  private buffer = new Map<number, OutgoingMessage[]>();
   private partitionBytes = new Map<number, number>();
   private bufferedBytes = 0;
   /** The most record bytes one partition's batch may hold: one send is one record batch per partition. */
@@ -214,7 +214,7 @@ export class KafkaPublisher {
             const routed = this.partitioner.route(m);
             this.watermark.track(m.txSeq);
             this.tracked.set(m.txSeq, (this.tracked.get(m.txSeq) ?? 0) + 1);
-            const msg = encodeMutation(ev, m, { pipeline: this.o.pipeline, serverId: this.o.serverId, version: this.o.version, nowMs: Date.now() });
+            const msg = outgoing(encodeMutation(ev, m, { pipeline: this.o.pipeline, serverId: this.o.serverId, version: this.o.version, nowMs: Date.now() }));
             const record = recordBytes(msg);
             if (record > this.maxBatchRecordBytes) throw this.tooLarge(m, ev.position, record);
             // One partition's messages go out as one record batch, which the broker refuses above
@@ -381,9 +381,23 @@ export function fencedError(pipeline: string, cause: unknown): BinlogSyncError {
   );
 }
 
+/**
+ * A message as buffered for sending: the value (the large part) encoded to UTF-8 once, so that
+ * neither sizing it nor kafkajs's record encoder scans the text again.
+ */
+export interface OutgoingMessage {
+  readonly key: string;
+  readonly value: Buffer;
+  readonly headers: Record<string, string>;
+}
+
+export function outgoing(msg: EncodedMessage): OutgoingMessage {
+  return { key: msg.key, value: Buffer.from(msg.value, 'utf8'), headers: msg.headers };
+}
+
 /** A message's size as a record: key, value and headers in UTF-8, plus the record's framing. */
-export function recordBytes(msg: EncodedMessage): number {
-  let n = Buffer.byteLength(msg.value) + Buffer.byteLength(msg.key) + RECORD_FRAMING_BYTES;
+export function recordBytes(msg: OutgoingMessage): number {
+  let n = msg.value.length + Buffer.byteLength(msg.key) + RECORD_FRAMING_BYTES;
   for (const name in msg.headers) n += name.length + Buffer.byteLength(msg.headers[name]!) + 2;
   return n;
 }
