@@ -36,6 +36,8 @@ export interface ChildSpec {
   readonly lag?: { readonly table: string; readonly column: string };
   /** Kafka modes: the cluster and the topic (fresh per run). */
   readonly kafka?: { readonly brokers: readonly string[]; readonly topic: string };
+  /** Pipeline mode: count into Prometheus metrics as the daemon does with metrics.port, scraped every 5 s. */
+  readonly metrics?: boolean;
 }
 
 export interface LagFigures {

@@ -32,6 +32,7 @@ Scenarios
   --profile               one extra binlog-sync run per scenario under node --cpu-prof; prints the top
                           frames (profiles kept in .tmp/bench-profiles/)
   --skip-source-only      do not time binlog-sync's source connector alone
+  --skip-metrics          do not time a binlog-sync run with the daemon's Prometheus metrics on (their cost)
   --skip-kafka            do not time the Kafka transport (a local one-node cluster from scripts/kafka.sh fetch)
   --skip-verify           do not time binlog-sync verify (against CHECKSUM TABLE on both servers)
   --out FILE              JSON results (default bench-results.json)
@@ -90,6 +91,7 @@ function parseFlags(argv: string[]) {
       profile: { type: 'boolean', default: false },
       'skip-source-only': { type: 'boolean', default: false },
       'skip-kafka': { type: 'boolean', default: false },
+      'skip-metrics': { type: 'boolean', default: false },
       'skip-verify': { type: 'boolean', default: false },
       out: { type: 'string' },
       'memory-rows': { type: 'string' },
@@ -150,6 +152,7 @@ function parse(argv: string[]) {
     profile: v.profile === true,
     sourceOnly: v['skip-source-only'] !== true,
     kafka: v['skip-kafka'] !== true,
+    metrics: v['skip-metrics'] !== true,
     verify: v['skip-verify'] === true ? null : { rows: num('verify-rows', 1_000_000, 100_000)!, runs: num('runs', 3, 1)! },
     out: (v.out as string | undefined) ?? 'bench-results.json',
     childNodeArgs: ((v['child-node-args'] as string | undefined) ?? '').split(/\s+/).filter(Boolean),
@@ -210,7 +213,7 @@ async function main(argv: string[]): Promise<number> {
     const cluster = kafka;
     onCleanup('kafka', () => cluster.stop());
   }
-  const catchUp: CatchUpOptions = { runs: o.runs, sourceOnly: o.sourceOnly, profile: o.profile, profileDir, tuning: o.tuning, log, kafka: kafka ? { brokers: kafka.brokers } : null };
+  const catchUp: CatchUpOptions = { runs: o.runs, sourceOnly: o.sourceOnly, profile: o.profile, profileDir, tuning: o.tuning, log, kafka: kafka ? { brokers: kafka.brokers } : null, metrics: o.metrics };
   const scenarios: CatchUpScenario[] = [];
   const targetSettings: string[] = [];
   for (const flush of o.flushes) {

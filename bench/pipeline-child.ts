@@ -17,6 +17,7 @@ import type { Mutation } from '../src/core/event.js';
 import { comparePositions, formatPosition, type BinlogPosition } from '../src/core/position.js';
 import { resolveStart } from '../src/core/start-position.js';
 import { createPipeline, openConnectors, openKafkaConnectors, readPublishedPosition, runKafkaMode as runKafka } from '../src/assembly/index.js';
+import { PrometheusMetrics } from '../src/observability/metrics.js';
 import { decodeRange } from './decoder-only.js';
 import { RESULT_PREFIX, SPEC_ENV, type ChildMessage, type ChildResult, type ChildSpec, type LagFigures, type ParentMessage } from './child-spec.js';
 
@@ -102,6 +103,9 @@ async function runPipelineMode(spec: ChildSpec, logger: Logger): Promise<ChildRe
   const config = parsePipelineConfig(pipelineConfigText(spec), 'bench pipeline');
   const end = rangeEnd(spec);
   const lag = spec.lag ? new LagRecorder(spec.lag) : null;
+  // The daemon's metrics (metrics.port): counted on the hot path, rendered as a scrape would every 5 s.
+  const metrics = spec.metrics ? new PrometheusMetrics() : null;
+  const scrapes = metrics ? setInterval(() => void metrics.render(), 5000) : null;
   const c = await openConnectors(config, logger);
   try {
     await c.lock.acquire();
@@ -111,6 +115,7 @@ async function runPipelineMode(spec: ChildSpec, logger: Logger): Promise<ChildRe
       initialCheckpoint: start.checkpoint,
       sourceIdentity: start.source,
       checkpoints: c.checkpoints,
+      ...(metrics ? { metrics } : {}),
       ...(lag ? { onApplied: (m: readonly Mutation[], at: number) => lag.record(m, at) } : {}),
     });
     const stop = new AbortController();
@@ -149,6 +154,7 @@ async function runPipelineMode(spec: ChildSpec, logger: Logger): Promise<ChildRe
       ...(lag ? { lag: lag.figures() } : {}),
     };
   } finally {
+    if (scrapes) clearInterval(scrapes);
     await c.close();
   }
 }

@@ -22,6 +22,8 @@ export interface CatchUpRun {
   readonly decoder: ReaderFigures;
   /** The Kafka transport: publisher and sink worker in two processes; `ms` until the sink applied everything. */
   readonly kafka?: Timed & { readonly publisherMs: number; readonly publisherPeakRssBytes: number; readonly sinkPeakRssBytes: number };
+  /** binlog-sync again, counting into the daemon's Prometheus metrics (scraped every 5 s). */
+  readonly withMetrics?: ReaderFigures;
   /** Every table's row count and checksum, equal on the native replica, the pipeline's target and the source. */
   readonly tables: readonly TableFigure[];
 }
@@ -52,6 +54,9 @@ export interface CatchUpScenario {
     readonly kafkaRowsPerSec: number | null;
     readonly kafkaVsEmbedded: number | null;
     readonly kafkaPeakRssBytes: { readonly publisher: number; readonly sink: number } | null;
+    /** With metrics on: rows/s, and its cost relative to the run without (positive: slower). */
+    readonly metricsRowsPerSec: number | null;
+    readonly metricsCost: number | null;
   };
   /** CPU profiles (`--profile`) of one extra binlog-sync run, source-only run and Kafka run (publisher and sink worker). */
   readonly profiles?: ScenarioProfiles;
@@ -124,6 +129,7 @@ export function summarise(name: string, backlog: Backlog, runs: readonly CatchUp
   const dec = median(runs.map((r) => r.decoder.rowsPerSec));
   const src = runs.every((r) => r.source) ? median(runs.map((r) => r.source!.rowsPerSec)) : null;
   const kafka = runs.length > 0 && runs.every((r) => r.kafka) ? median(runs.map((r) => r.kafka!.rowsPerSec)) : null;
+  const withMetrics = runs.length > 0 && runs.every((r) => r.withMetrics) ? median(runs.map((r) => r.withMetrics!.rowsPerSec)) : null;
   return {
     name,
     backlog,
@@ -139,6 +145,8 @@ export function summarise(name: string, backlog: Backlog, runs: readonly CatchUp
       kafkaRowsPerSec: kafka,
       kafkaVsEmbedded: kafka === null ? null : kafka / pipe,
       kafkaPeakRssBytes: kafka === null ? null : { publisher: Math.max(...runs.map((r) => r.kafka!.publisherPeakRssBytes)), sink: Math.max(...runs.map((r) => r.kafka!.sinkPeakRssBytes)) },
+      metricsRowsPerSec: withMetrics,
+      metricsCost: withMetrics === null ? null : 1 - withMetrics / pipe,
     },
     ...(Object.keys(profiles).length > 0 ? { profiles } : {}),
   };
@@ -202,6 +210,24 @@ export function formatReport(r: BenchReport): string {
             ratio(s.median.kafkaRowsPerSec! / s.median.nativeRowsPerSec),
             mb(s.median.kafkaPeakRssBytes!.publisher),
             mb(s.median.kafkaPeakRssBytes!.sink),
+          ]),
+        ),
+      );
+    }
+    const withMetrics = r.scenarios.filter((s) => s.median.metricsRowsPerSec !== null);
+    if (withMetrics.length) {
+      out.push('');
+      out.push('the cost of metrics (binlog-sync counting into the Prometheus registry that metrics.port serves, rendered every 5 s; target: within 3%)');
+      out.push(
+        formatTable(
+          ['scenario', 'without rows/s', 'with metrics rows/s', 'cost', 'runs without', 'runs with'],
+          withMetrics.map((s) => [
+            s.name,
+            int(s.median.pipelineRowsPerSec),
+            int(s.median.metricsRowsPerSec!),
+            `${(s.median.metricsCost! * 100).toFixed(1)}%`,
+            s.runs.map((run) => ms(run.pipeline.ms)).join(', '),
+            s.runs.map((run) => (run.withMetrics ? ms(run.withMetrics.ms) : '–')).join(', '),
           ]),
         ),
       );

@@ -37,6 +37,8 @@ export interface CatchUpOptions {
   readonly log: (line: string) => void;
   /** Also time the Kafka transport (publisher and sink worker processes) on this cluster. */
   readonly kafka?: { readonly brokers: readonly string[] } | null;
+  /** Also time a binlog-sync run that counts into the daemon's Prometheus metrics (their hot-path cost). */
+  readonly metrics?: boolean;
 }
 
 let serverIds = 100;
@@ -101,6 +103,14 @@ async function catchUp(name: string, source: LocalMariaDb, targets: Targets, b: 
     const pipe = await runChild(spec('pipeline', `bench-${name}-${run}`, src, targets.target.endpoint(), b.from, b.to, o.tuning));
     const tables = await verify(`${name} run ${run}`, targets.target.endpoint(), { 'native replica': targets.replica.endpoint(), source: src });
     o.log(`${name} run ${run}/${o.runs}: binlog-sync ${pipe.ms.toFixed(0)} ms, target verified; ${o.sourceOnly ? 'source-only, ' : ''}decoder-only…`);
+    let withMetrics: CatchUpRun['withMetrics'];
+    if (o.metrics) {
+      o.log(`${name} run ${run}/${o.runs}: binlog-sync with metrics…`);
+      await prepareDatabase(targets.target.endpoint(), b.schema);
+      const m = await runChild({ ...spec('pipeline', `bench-${name}-met-${run}`, src, targets.target.endpoint(), b.from, b.to, o.tuning), metrics: true });
+      await verify(`${name} run ${run} with metrics`, targets.target.endpoint(), { source: src });
+      withMetrics = { ms: m.ms, rowsPerSec: 0, peakRssBytes: m.peakRssBytes, peakHeapUsedBytes: m.peakHeapUsedBytes };
+    }
     let kafka: CatchUpRun['kafka'];
     if (o.kafka) {
       o.log(`${name} run ${run}/${o.runs}: binlog-sync over Kafka (publisher and sink worker processes)…`);
@@ -127,6 +137,7 @@ async function catchUp(name: string, source: LocalMariaDb, targets: Targets, b: 
       ...(sourceOnly ? { source: readerFigures(sourceOnly, rowEvents) } : {}),
       decoder: readerFigures(decoder, rowEvents),
       ...(kafka ? { kafka: { ...kafka, rowsPerSec: rate(rowEvents, kafka.ms) } } : {}),
+      ...(withMetrics ? { withMetrics: { ...withMetrics, rowsPerSec: rate(rowEvents, withMetrics.ms) } } : {}),
       tables,
     });
     o.log(`${name} run ${run}/${o.runs}: ${rowEvents} row events; native ${rate(rowEvents, native.ms).toFixed(0)}/s, binlog-sync ${rate(rowEvents, pipe.ms).toFixed(0)}/s, decoder ${rate(rowEvents, decoder.ms).toFixed(0)}/s`);

@@ -19,7 +19,7 @@ describe('npm run bench --quick', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('reports catch-up figures for the native replica, binlog-sync (embedded and over Kafka) and the decoder, with matching digests, and verify beside CHECKSUM TABLE', async () => {
+  it('reports catch-up figures for the native replica, binlog-sync (embedded, with metrics and over Kafka) and the decoder, with matching digests, and verify beside CHECKSUM TABLE', async () => {
     expect(existsSync(MAIN), `${MAIN} is missing: run npm run build first`).toBe(true);
     dir = await mkdtemp(join(tmpdir(), 'binlog-sync-bench-smoke-'));
     const out = join(dir, 'results.json');
@@ -27,6 +27,7 @@ describe('npm run bench --quick', () => {
     const { stdout } = await execFileP(process.execPath, [MAIN, ...args], { timeout: 210_000, maxBuffer: 10 << 20 });
     expect(stdout).toContain('binlog-sync rows/s');
     expect(stdout).toContain('kafka/embedded');
+    expect(stdout).toContain('the cost of metrics');
     expect(stdout).toContain('binlog-sync verify (chunk checksums on both servers');
     const report = JSON.parse(await readFile(out, 'utf8')) as BenchReport;
     expect(report.durability.targets).toContain('innodb_flush_log_at_trx_commit=1');
@@ -35,7 +36,8 @@ describe('npm run bench --quick', () => {
       expect(s.backlog.rowEvents).toBeGreaterThan(0);
       expect(s.runs).toHaveLength(1);
       const run = s.runs[0]!;
-      for (const figure of [run.native, run.pipeline, run.decoder]) {
+      expect(s.median.metricsRowsPerSec).toBeGreaterThan(0);
+      for (const figure of [run.native, run.pipeline, run.decoder, run.withMetrics!]) {
         expect(figure.ms).toBeGreaterThan(0);
         expect(Number.isFinite(figure.rowsPerSec)).toBe(true);
       }
