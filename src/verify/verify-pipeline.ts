@@ -12,9 +12,10 @@ import type { BinlogPosition } from '../core/position.js';
 import { binlogHead } from '../local/binlog-head.js';
 import { listIncludedTables, qualifiedName } from '../preflight/source-checks.js';
 import { AppliedPositionWaiter, type AppliedShortfall } from './applied-position.js';
-import { planTables } from './table-plan.js';
+import { planTables, type TablePlan } from './table-plan.js';
 import { RowTransforms } from '../core/row-transforms.js';
-import { verifyTable, type TableVerdict, type TableVerifyContext } from './table-verifier.js';
+import { verifyTable, type TableVerdict, type TableVerifyContext, type VerifyJob } from './table-verifier.js';
+import { sqlSide, type SideQuery } from './verify-side.js';
 
 export interface VerifyOptions {
   /** The pipeline's applied position (its checkpoint on the target), null when it has none. */
@@ -134,8 +135,6 @@ export async function verifyPipeline(config: PipelineConfig, options: VerifyOpti
     const plans = await source.using((s) => target.using((t) => planTables(s, t, tables, config.source.keys)));
     const applied = new AppliedPositionWaiter(o.readApplied, { timeoutMs: o.waitMs });
     const ctx: TableVerifyContext = {
-      source: source.query,
-      target: target.query,
       sourceHead: () => source.using((conn) => binlogHead(conn)),
       applied,
       limit: pLimit(o.parallel),
@@ -151,7 +150,7 @@ export async function verifyPipeline(config: PipelineConfig, options: VerifyOpti
           const verdict = refused
             ? failedVerdict(refused.name, [], refused.problem)
             : 'plan' in p
-              ? await verifyTable(ctx, p.plan).catch((err: unknown) => failedVerdict(p.plan.name, p.plan.key, `${describeError(err)}`))
+              ? await verifyTable(ctx, plainJob(p.plan, source.query, target.query)).catch((err: unknown) => failedVerdict(p.plan.name, p.plan.key, `${describeError(err)}`))
               : failedVerdict(p.name, [], p.problem);
           options.onTable?.(verdict);
           return verdict;
@@ -162,6 +161,11 @@ export async function verifyPipeline(config: PipelineConfig, options: VerifyOpti
   } finally {
     await Promise.allSettled([source.close(), target.close()]);
   }
+}
+
+/** A table copied as it is: both sides' checksums computed by their servers. */
+function plainJob(plan: TablePlan, source: SideQuery, target: SideQuery): VerifyJob {
+  return { name: plan.name, key: plan.key, source: sqlSide(source, plan, plan.sourceColumns), target: sqlSide(target, plan, plan.targetColumns) };
 }
 
 /**
