@@ -58,8 +58,10 @@ export interface KeyList {
 }
 
 export interface TableVerdict {
-  /** `db.table`. */
+  /** `db.table` (of the target, for a routed or transformed table). */
   readonly table: string;
+  /** The source tables of a routed or transformed target table (several when a route merges them). */
+  readonly sources?: readonly string[];
   readonly keyColumns: readonly KeyColumn[];
   readonly sourceRows: number;
   readonly targetRows: number;
