@@ -11,7 +11,7 @@
  * hashed column's part is the text of the SHA-256 the pipeline writes, as the target column stores it.
  */
 import { createHash } from 'node:crypto';
-import { columnRead, toRow } from '../core/decoder-form.js';
+import { columnRead, toRow, type ColumnRead } from '../core/decoder-form.js';
 import { BinlogSyncError } from '../core/errors.js';
 import { hashValue } from '../core/row-transforms.js';
 import { quoteIdent, type TableName } from '../preflight/sql.js';
@@ -53,14 +53,20 @@ function maskedPart(part: Exclude<ColumnPart, { kind: 'copy' }>, value: unknown)
   return columnText(part.target.name, part.target.dataType).kind === 'hex' ? `v${Buffer.from(digest, 'utf8').toString('hex').toUpperCase()}` : `v${digest}`;
 }
 
+/** Per source table: its decoder-form reads and how many copied parts precede them (rows are many). */
+const layouts = new WeakMap<TransformedSource, { readonly reads: readonly ColumnRead[]; readonly copied: number }>();
+
+function layoutOf(source: TransformedSource): { readonly reads: readonly ColumnRead[]; readonly copied: number } {
+  let l = layouts.get(source);
+  if (!l) layouts.set(source, (l = { reads: source.reads.map((c) => columnRead(c.name, c.dataType)), copied: source.parts.filter((p) => p.kind === 'copy').length }));
+  return l;
+}
+
 /** A row of `sourceRowsSql` as the target should hold it, or null when the row filter keeps it off the target. */
 export function expectedRow(source: TransformedSource, key: readonly KeyColumn[], row: readonly unknown[]): KeyedRow | null {
   const keyCells = key.reduce((n, c) => n + (c.kind === 'string' ? 2 : 1), 0);
-  const copied = source.parts.filter((p) => p.kind === 'copy').length;
-  const values = toRow(
-    source.reads.map((c) => columnRead(c.name, c.dataType)),
-    row.slice(keyCells + copied),
-  );
+  const { reads, copied } = layoutOf(source);
+  const values = toRow(reads, row.slice(keyCells + copied));
   if (source.filter && !source.filter.passes(values)) return null;
   let c = keyCells;
   const parts = source.parts.map((p) => (p.kind === 'copy' ? (cellText(row[c++]) ?? 'n') : maskedPart(p, p.kind === 'hash' ? values[p.column] : null)));

@@ -193,6 +193,37 @@ describe('routes and transforms (config/routing.yaml)', () => {
     }
   }, 420_000);
 
+  it('verify names the keys two merged tables share instead of guessing which row the target should hold', async () => {
+    const src = servers.source;
+    const tgt = servers.target;
+    for (const [n, from] of [
+      [1, 1],
+      [2, 4],
+    ] as const) {
+      await src.query(`CREATE DATABASE clash_${n}`);
+      await src.query(`CREATE TABLE clash_${n}.t (id INT PRIMARY KEY, v VARCHAR(10))`);
+      await src.query(`INSERT INTO clash_${n}.t SELECT seq, 'shard ${n}' FROM clash_${n}.seq_${from}_to_${from + 4}`);
+    }
+    await tgt.query('CREATE DATABASE clashed');
+    await tgt.query('CREATE TABLE clashed.t (id INT PRIMARY KEY, v VARCHAR(10))');
+    await tgt.query("INSERT INTO clashed.t SELECT seq, IF(seq < 6, 'shard 1', 'shard 2') FROM clashed.seq_1_to_8");
+    const file = join(logDir, 'clash.yaml');
+    writeFileSync(
+      file,
+      readFileSync(CONFIG, 'utf8')
+        .replace('include: ["shop_*.orders", "crm.*"]', 'include: ["clash_*.t"]')
+        .replace('- { from: "shop_*.orders", to: "all_shops.orders" }', '- { from: "clash_*.t", to: "clashed.t" }'),
+    );
+    const env = pipelineEnv(src.endpoint(), tgt.endpoint(), { PIPELINE_NAME: 'routing-clash' });
+    const r = await runCli(['verify', '--config', file, '--json', '--wait-seconds', '0'], env);
+    const doc = JSON.parse(r.stdout) as { tables: VerifiedTable[] };
+    expect(doc.tables.map((t) => [t.table, t.status, t.sources])).toEqual([['clashed.t', 'error', ['clash_1.t', 'clash_2.t']]]);
+    expect(doc.tables[0]!.error).toContain(
+      'not compared: the source tables merged into clashed.t have rows with the same key that pass the table settings (id=4 in clash_1.t and clash_2.t; id=5 in clash_1.t and clash_2.t)',
+    );
+    expect(r.code).toBe(2);
+  }, 120_000);
+
   it('check names a key column excluded by the table settings, and the merged tables', async () => {
     const file = join(logDir, 'bad.yaml');
     writeFileSync(file, readFileSync(CONFIG, 'utf8').replace('exclude: ["internal_*"]', 'exclude: ["internal_*", "id"]'));
