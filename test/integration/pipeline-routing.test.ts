@@ -186,6 +186,15 @@ describe('routes and transforms (config/routing.yaml)', () => {
       expect(orders.status).toBe('different');
       expect(orders.missing.keys.map((k) => k.display)).toEqual([`(shop_id=2, id=${merged!.id})`]);
       expect(orders.extra.count + orders.different.count).toBe(0);
+      // A routed, transformed table is repaired through its source table: the daemon copies the keys
+      // again through the transforms (the row outside the filter is deleted), and verify finds it equal.
+      const repaired = await runCli(['verify', '--config', CONFIG, '--tables', 'crm.customers', '--repair'], env);
+      expect(repaired.stdout).toMatch(/after the repair:\n.*\n {2}crm_copy\.customers +equal/);
+      expect(repaired.code).toBe(0);
+      // A merged target has no one source table to copy from: it is left alone, and said so.
+      const merged2 = await runCli(['verify', '--config', CONFIG, '--tables', 'shop_2.orders', '--repair'], env);
+      expect(merged2.stderr).toContain('verify --repair: all_shops.orders is not repaired: it merges shop_1.orders, shop_2.orders');
+      expect(merged2.code).toBe(1);
       second.proc.kill('SIGTERM');
       expect(await second.exited).toBe(0);
     } finally {
