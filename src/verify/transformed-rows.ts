@@ -81,6 +81,14 @@ export function checksumOf(rows: readonly KeyedRow[]): Checksum {
   return { rows: rows.length, xor: xor.toString() };
 }
 
+/** Rows of two tables merged into one target table share a key: there is no expected row to compare with. */
+export class MergedKeyCollision extends BinlogSyncError {
+  override readonly name = 'MergedKeyCollision';
+  constructor(message: string) {
+    super('VERIFY', message);
+  }
+}
+
 /** How many colliding keys a collision report lists. */
 const LISTED_COLLISIONS = 5;
 
@@ -108,8 +116,7 @@ export function mergeExpected(target: string, key: readonly KeyColumn[], bySourc
   if (collisions.length > 0) {
     const shown = collisions.slice(0, LISTED_COLLISIONS).join('; ');
     const more = collisions.length > LISTED_COLLISIONS ? `; … ${collisions.length - LISTED_COLLISIONS} more in this chunk` : '';
-    throw new BinlogSyncError(
-      'VERIFY',
+    throw new MergedKeyCollision(
       `not compared: the source tables merged into ${target} have rows with the same key that pass the table settings (${shown}${more}). ` +
         'The target holds one row per key, whichever change came last, so verify cannot tell which is expected. Give the merged tables distinct keys (e.g. a shard column in the primary key).',
     );

@@ -4,7 +4,7 @@ import { RowFilter } from '../../../src/core/row-filter.js';
 import { readKeyedRow } from '../../../src/verify/checksum-sql.js';
 import { keyColumn } from '../../../src/verify/key-columns.js';
 import type { TransformedSource } from '../../../src/verify/transformed-plan.js';
-import { checksumOf, expectedRow, mergeExpected, sourceRowsSql, unionBoundarySql } from '../../../src/verify/transformed-rows.js';
+import { checksumOf, expectedRow, mergeExpected, MergedKeyCollision, sourceRowsSql, unionBoundarySql } from '../../../src/verify/transformed-rows.js';
 
 const int = (name: string) => keyColumn({ name, dataType: 'int', charset: null, collation: null, maxChars: null, padSpace: false });
 const text = (name: string) => keyColumn({ name, dataType: 'varchar', charset: 'utf8mb4', collation: 'utf8mb4_general_ci', maxChars: 20, padSpace: true });
@@ -84,6 +84,7 @@ describe('expected rows of a transformed table', () => {
   it('merges the rows of merged tables, and reports keys two of them share rather than guess which row the target should hold', () => {
     const row = (id: string, hash: string) => readKeyedRow(key, [id, hash]);
     expect(mergeExpected('all.orders', key, [{ source: 's1.orders', rows: [row('1', 'aa'), row('3', 'bb')] }, { source: 's2.orders', rows: [row('2', 'cc')] }]).map((r) => r.key)).toEqual([['1'], ['3'], ['2']]);
+    expect(() => mergeExpected('all.orders', key, [{ source: 's1.orders', rows: [row('1', 'aa'), row('3', 'bb')] }, { source: 's2.orders', rows: [row('3', 'cc'), row('4', 'dd')] }])).toThrow(MergedKeyCollision);
     expect(() => mergeExpected('all.orders', key, [{ source: 's1.orders', rows: [row('1', 'aa'), row('3', 'bb')] }, { source: 's2.orders', rows: [row('3', 'cc'), row('4', 'dd')] }])).toThrow(
       'not compared: the source tables merged into all.orders have rows with the same key that pass the table settings (id=3 in s1.orders and s2.orders)',
     );
