@@ -10,6 +10,7 @@ export * from './core/backoff.js';
 export * from './core/log.js';
 export * from './core/table-filter.js';
 export * from './core/json.js';
+export * from './core/decoder-form.js';
 export * from './core/quarantine.js';
 export { RowIdentifier, exactIdentity, exactToken, mutationRowId, FOLDED_MARK, type ColumnFold, type KeyPlace } from './core/key.js';
 export { orderGroups, OrderGroupProgress, type ForeignKeyLink } from './core/order-groups.js';

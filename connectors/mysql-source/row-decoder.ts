@@ -35,7 +35,7 @@
  * - GEOMETRY: the stored bytes (4-byte SRID + WKB). zongji itself parses them into objects and loses
  *   the bytes; our row reader reads them raw in every mode (fixGeometry only checks).
  */
-import { SourceError } from '../../src/index.js';
+import { SourceError, normalizeInteger } from '../../src/index.js';
 import type { Row, SqlValue, TableRef } from '../../src/index.js';
 
 /** MySQL column type codes as they appear in table map events (after zongji resolved ENUM/SET). */
@@ -90,15 +90,8 @@ export class DecodeError extends SourceError {
   }
 }
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
-
-/** Integer in the number-or-exact-string convention: a number when a safe integer, else the digits. */
-export function normalizeInteger(value: number | string | bigint): number | string {
-  if (typeof value === 'number') return value;
-  const big = typeof value === 'bigint' ? value : BigInt(value);
-  return big >= MIN_SAFE && big <= MAX_SAFE ? Number(big) : big.toString();
-}
+/** Integer in the number-or-exact-string convention (shared with the snapshot's SELECTs). */
+export { normalizeInteger };
 
 /** zongji adds 1900 to YEAR's stored byte, so the zero year (byte 0) arrives as 1900. */
 export function normalizeYear(value: number): number {

@@ -13,62 +13,26 @@
  *   temporal types as text with their exact fraction digits, BIGINT as a number when safe, DECIMAL as
  *   exact text, FLOAT widened to DOUBLE by the server (a plain SELECT prints 6 digits), JSON as text,
  *   GEOMETRY as its stored bytes, INET4/INET6 as their binary form. Generated columns are left out:
- *   the target computes them. `test/integration/snapshot-reader.test.ts` compares both readers.
+ *   the target computes them (src/core/decoder-form.ts, shared with `verify`).
+ *   `test/integration/snapshot-reader.test.ts` compares both readers.
  * - Keys: `WHERE k1 > ? OR (k1 = ? AND k2 > ?) …  ORDER BY k1, k2 LIMIT n`, compared and ordered by
  *   the server itself (its collations), with the last key's values as parameters. The target's keys
  *   in a chunk's range are read the same way (`keysOn`), so a re-copy deletes what the source lacks.
  */
 import mysql from 'mysql2/promise';
-import { SourceError, describeError, isNetworkError, type TableFilter } from '../../src/index.js';
+import { DECODER_FORM_OPTIONS, SourceError, columnRead, describeError, isNetworkError, toRow, type ColumnRead, type TableFilter } from '../../src/index.js';
 import type { BinlogPosition, Row, RowIdentity, SnapshotChunk, SnapshotRow, SnapshotSource, SnapshotTable, SnapshotTarget, SqlValue, TableKeys, TableRef } from '../../src/index.js';
-import { normalizeInteger } from './row-decoder.js';
 import type { SchemaCache, TableInfo } from './schema-cache.js';
 import type { CollationFolder } from './collation-folder.js';
 import { TableIdentity } from './row-identity.js';
 
 const q = (id: string): string => '`' + id.replace(/`/g, '``') + '`';
 
-interface ColumnRead {
-  readonly name: string;
-  /** The SELECT expression. */
-  readonly expr: string;
-  /** Turns what mysql2 returned into the decoder's form. */
-  readonly fix: ((v: unknown) => SqlValue) | null;
-}
-
 interface TablePlan {
   readonly info: TableInfo;
   readonly identity: TableIdentity;
   readonly columns: readonly ColumnRead[];
   readonly select: string;
-}
-
-/** How each DATA_TYPE is read so that it arrives in the binlog decoder's form. */
-function columnRead(name: string, dataType: string): ColumnRead {
-  const c = q(name);
-  switch (dataType) {
-    case 'bigint':
-      return { name, expr: c, fix: (v) => (v === null ? null : normalizeInteger(v as string | number)) };
-    case 'float':
-      // A plain SELECT prints a FLOAT with 6 significant digits; as DOUBLE it is the stored float32 exactly.
-      return { name, expr: `CAST(${c} AS DOUBLE)`, fix: null };
-    case 'inet4':
-      return { name, expr: `CAST(${c} AS BINARY(4))`, fix: null };
-    case 'inet6':
-      return { name, expr: `CAST(${c} AS BINARY(16))`, fix: null };
-    default:
-      return { name, expr: c, fix: null };
-  }
-}
-
-/** A row of `reads` from what mysql2 returned (rowsAsArray), in the decoder's forms. */
-function toRow(reads: readonly ColumnRead[], values: readonly unknown[]): Row {
-  const row: Record<string, SqlValue> = {};
-  reads.forEach((r, i) => {
-    const v = values[i] ?? null;
-    row[r.name] = r.fix ? r.fix(v) : (v as SqlValue);
-  });
-  return row;
 }
 
 /** A conservative size of a row's values (queues are bounded by bytes). */
@@ -99,13 +63,7 @@ function decoderFormPool(endpoint: ServerEndpoint): mysql.Pool {
     connectTimeout: endpoint.connectTimeoutMs,
     connectionLimit: 8,
     enableKeepAlive: true,
-    charset: 'utf8mb4_general_ci',
-    dateStrings: true,
-    supportBigNumbers: true,
-    bigNumberStrings: true,
-    jsonStrings: true,
-    // GEOMETRY as its stored bytes (SRID + WKB), as the binlog carries it; mysql2 would parse it.
-    typeCast: (field, next) => (field.type === 'GEOMETRY' ? field.buffer() : next()),
+    ...DECODER_FORM_OPTIONS,
   });
   pool.on('connection', (conn) => {
     conn.on('error', () => {});

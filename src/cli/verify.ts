@@ -79,13 +79,20 @@ async function repair(config: PipelineConfig, result: VerifyResult): Promise<voi
   const whole: string[] = [];
   for (const v of result.tables) {
     if (tableStatus(v) !== 'different') continue;
+    // A routed or transformed table is repaired through its source table (the daemon copies source
+    // rows through the same transforms); a merged target has no one source to copy from.
+    if (v.sources && v.sources.length !== 1) {
+      console.error(`verify --repair: ${v.table} is not repaired: it merges ${v.sources.join(', ')}, and a repair copies the rows of one source table`);
+      continue;
+    }
+    const table = v.sources?.[0] ?? v.table;
     const lists = [v.missing, v.extra, v.different];
     if (lists.some((l) => l.count > l.keys.length)) {
-      whole.push(v.table);
+      whole.push(table);
       continue;
     }
     const keys = lists.flatMap((l) => l.keys.flatMap((k) => (k.targetKey ? [k.key, k.targetKey] : [k.key])));
-    repairs.push({ table: v.table, columns: v.keyColumns, keys });
+    repairs.push({ table, columns: v.keyColumns, keys });
   }
   const logger = createLogger({ name: config.name, level: 'warn', destination: 2 });
   const c = await openConnectors(config, logger, { sink: false, oneShot: true });

@@ -242,7 +242,8 @@ export class RowTransforms {
 
 const maskMemo = new WeakMap<TablePlan, Map<string, MaskKind | null>>();
 
-function maskOf(p: TablePlan, column: string): MaskKind | null {
+/** How a column of a table is masked (its first matching `mask` glob), or null. */
+export function maskOf(p: TablePlan, column: string): MaskKind | null {
   let memo = maskMemo.get(p);
   if (!memo) maskMemo.set(p, (memo = new Map()));
   const known = memo.get(column);

@@ -39,16 +39,18 @@ export function tableRef(t: { db: string; table: string }): string {
   return `${quoteIdent(t.db)}.${quoteIdent(t.table)}`;
 }
 
+/** One column's part of a row's text: `n` (NULL), `v` and its lossless text, or `m` and the MD5 of a long value. */
+export function columnPartExpr(col: ComparedColumn): string {
+  const c = quoteIdent(col.name);
+  const text = columnText(col.name, col.dataType);
+  const value = text.kind === 'hex' ? `IF(LENGTH(${c}) > ${LONG_VALUE_BYTES}, CONCAT('m', MD5(${c})), CONCAT('v', ${text.expr}))` : `CONCAT('v', ${text.expr})`;
+  return `IF(${c} IS NULL, 'n', ${value})`;
+}
+
 /** The text of a row: lossless, NULL-safe, the same on every server for equal data. */
 export function rowTextExpr(columns: readonly ComparedColumn[]): string {
   if (columns.length === 0) throw new TypeError('rowTextExpr: no columns');
-  const parts = columns.map((col) => {
-    const c = quoteIdent(col.name);
-    const text = columnText(col.name, col.dataType);
-    const value = text.kind === 'hex' ? `IF(LENGTH(${c}) > ${LONG_VALUE_BYTES}, CONCAT('m', MD5(${c})), CONCAT('v', ${text.expr}))` : `CONCAT('v', ${text.expr})`;
-    return `IF(${c} IS NULL, 'n', ${value})`;
-  });
-  return `CONCAT(${parts.join(", '#', ")})`;
+  return `CONCAT(${columns.map(columnPartExpr).join(", '#', ")})`;
 }
 
 /**
@@ -85,7 +87,7 @@ function keyBound(key: readonly KeyColumn[], values: KeyTuple, direction: 'after
   return `(${lead} AND (${terms.join(' OR ')}))`;
 }
 
-const keyOrder = (t: ChecksumTable): string => t.key.map((c) => quoteIdent(c.name)).join(', ');
+export const keyOrder = (t: ChecksumTable): string => t.key.map((c) => quoteIdent(c.name)).join(', ');
 
 /** The WHERE condition of a range ('' for the whole table). */
 export function rangeCondition(key: readonly KeyColumn[], range: KeyRange): string {

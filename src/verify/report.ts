@@ -113,14 +113,15 @@ export function formatVerifyText(r: VerifyResult, listedKeys = DEFAULT_LISTED_KE
   const width = Math.max(12, ...r.tables.map((v) => v.table.length));
   for (const v of r.tables) {
     const status = tableStatus(v);
+    const from = v.sources ? ` (from ${v.sources.join(', ')})` : '';
     if (status === 'error') {
-      lines.push(`  ${v.table.padEnd(width)}  ERROR      ${v.error}`);
+      lines.push(`  ${v.table.padEnd(width)}  ERROR      ${v.error}${from}`);
       continue;
     }
     const mark = status === 'equal' ? 'equal    ' : 'DIFFERENT';
     const figures = `source ${v.sourceRows} rows, target ${v.targetRows} rows, ${plural(v.chunks, 'chunk')}, ${rate(v.sourceRows, v.elapsedMs)} rows/s`;
     const counts = status === 'different' ? `: ${v.missing.count} missing, ${v.extra.count} extra, ${v.different.count} different` : '';
-    lines.push(`  ${v.table.padEnd(width)}  ${mark}  ${figures}${counts}${status === 'different' && !v.confirmed ? ' (not confirmed)' : ''}`);
+    lines.push(`  ${v.table.padEnd(width)}  ${mark}  ${figures}${counts}${status === 'different' && !v.confirmed ? ' (not confirmed)' : ''}${from}`);
     for (const kind of ['missing', 'extra', 'different', 'stillChanging'] as const) {
       const list: KeyList = v[kind];
       if (list.count === 0) continue;
@@ -163,6 +164,7 @@ export function verifyJson(r: VerifyResult, listedKeys = DEFAULT_LISTED_KEYS) {
       : null,
     tables: r.tables.map((v) => ({
       table: v.table,
+      ...(v.sources ? { sources: v.sources } : {}),
       status: tableStatus(v),
       ...(v.error !== undefined ? { error: v.error } : {}),
       keyColumns: v.keyColumns.map((c) => ({ name: c.name, type: c.dataType, encoding: c.kind === 'number' || c.kind === 'temporal' ? 'text' : 'hex' })),

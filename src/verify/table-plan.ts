@@ -90,7 +90,7 @@ export function planTable(f: TableFacts): PlanOutcome {
   };
 }
 
-async function readColumns(conn: Queryable, tables: readonly TableName[]): Promise<Map<string, ColumnInfo[]>> {
+export async function readColumns(conn: Queryable, tables: readonly TableName[]): Promise<Map<string, ColumnInfo[]>> {
   const out = new Map<string, ColumnInfo[]>();
   if (tables.length === 0) return out;
   const wanted = new Set(tables.map(qualifiedName));
@@ -124,7 +124,25 @@ export async function planTables(
   tables: readonly TableName[],
   configuredKeys: Readonly<Record<string, readonly string[]>>,
 ): Promise<PlanOutcome[]> {
-  const [sourceColumns, targetColumns, keys] = await Promise.all([readColumns(source, tables), readColumns(target, tables), readTableKeys(source, tables)]);
+  const facts = await readTableFacts(source, target, tables, configuredKeys);
+  return tables.map((t, i) => {
+    const f = facts[i];
+    return f ? planTable(f) : { name: qualifiedName(t), problem: 'the table no longer exists on the source' };
+  });
+}
+
+/**
+ * What both servers say about each of `tables` (null: no longer on the source). `targetOf` names the
+ * table whose columns the target has for it (a routed table's target; default: the same name).
+ */
+export async function readTableFacts(
+  source: Queryable,
+  target: Queryable,
+  tables: readonly TableName[],
+  configuredKeys: Readonly<Record<string, readonly string[]>>,
+  targetOf: (t: TableName) => TableName = (t) => t,
+): Promise<(TableFacts | null)[]> {
+  const [sourceColumns, targetColumns, keys] = await Promise.all([readColumns(source, tables), readColumns(target, tables.map(targetOf)), readTableKeys(source, tables)]);
   // PAD SPACE or not, as the source's server says, for every collation of a key column.
   const padSpace = new Map<string, boolean>();
   for (const t of tables) {
@@ -139,14 +157,14 @@ export async function planTables(
   return tables.map((t) => {
     const name = qualifiedName(t);
     const cols = sourceColumns.get(name);
-    if (!cols) return { name, problem: 'the table no longer exists on the source' };
-    return planTable({
+    if (!cols) return null;
+    return {
       table: t,
       sourceColumns: cols,
-      targetColumns: targetColumns.get(name) ?? null,
+      targetColumns: targetColumns.get(qualifiedName(targetOf(t))) ?? null,
       primaryKey: keys.get(name)?.primaryKey?.parts ?? null,
       configuredKey: configuredKeys[name],
       padSpace,
-    });
+    };
   });
 }

@@ -1,10 +1,11 @@
 /**
- * Compares one table on the source and the target, chunk by chunk, with the checksums computed by the
- * servers, and narrows a chunk that differs down to its keys.
+ * Compares one table on the source and the target, chunk by chunk, by the checksums each side gives
+ * (`verify-side.ts`: computed by the servers, or in Node for a transformed table's source rows), and
+ * narrows a chunk that differs down to its keys.
  *
- * Scan: the source's key is paged by keyset (`boundarySql`); each chunk's checksum runs on both sides at
- * once, a bounded number of chunks in flight. Both sides select the chunk by the same key range, each
- * under its own collation (preflight makes the target's key collations the source's).
+ * Scan: the source's key is paged by keyset (`ScannedSide.boundary`); each chunk's checksum runs on both
+ * sides at once, a bounded number of chunks in flight. Both sides select the chunk by the same key
+ * range, each under its own collation (preflight makes the target's key collations the source's).
  *
  * Under live writes a chunk can differ only because the pipeline has not applied the latest changes.
  * So a chunk that differs is checked again once the pipeline has applied past the source position taken
@@ -16,17 +17,21 @@
 import type { LimitFunction } from 'p-limit';
 import type { BinlogPosition } from '../core/position.js';
 import type { AppliedPositionWaiter } from './applied-position.js';
-import { boundarySql, chunkChecksumSql, keyRowsSql, rangeRowsSql, readKeyedRow, type ComparedColumn, type KeyRange } from './checksum-sql.js';
+import type { KeyRange } from './checksum-sql.js';
 import type { KeyColumn, KeyTuple } from './key-columns.js';
-import { differingKeys, groupRows, judgeRound, lookupKey, type KeyedRows, type KeyJudgement } from './key-match.js';
-import type { TablePlan } from './table-plan.js';
+import { differingKeys, judgeRound, lookupKey, type KeyedRows, type KeyJudgement } from './key-match.js';
+import type { Checksum, ScannedSide, VerifySide } from './verify-side.js';
 
-/** Runs a SELECT on one side; rows as arrays. */
-export type SideQuery = (sql: string) => Promise<unknown[][]>;
+/** One table's comparison: its name and key as reported, and how each side is read. */
+export interface VerifyJob {
+  /** `db.table` as reported (a transformed table's target name). */
+  readonly name: string;
+  readonly key: readonly KeyColumn[];
+  readonly source: ScannedSide;
+  readonly target: VerifySide;
+}
 
 export interface TableVerifyContext {
-  readonly source: SideQuery;
-  readonly target: SideQuery;
   /** The source's binlog position now. */
   readonly sourceHead: () => Promise<BinlogPosition>;
   readonly applied: AppliedPositionWaiter;
@@ -53,8 +58,10 @@ export interface KeyList {
 }
 
 export interface TableVerdict {
-  /** `db.table`. */
+  /** `db.table` (of the target, for a routed or transformed table). */
   readonly table: string;
+  /** The source tables of a routed or transformed target table (several when a route merges them). */
+  readonly sources?: readonly string[];
   readonly keyColumns: readonly KeyColumn[];
   readonly sourceRows: number;
   readonly targetRows: number;
@@ -111,11 +118,6 @@ class KeyTally {
   }
 }
 
-interface Checksum {
-  readonly rows: number;
-  readonly xor: string;
-}
-
 /** A chunk that differed at first. */
 interface Suspect {
   readonly index: number;
@@ -124,13 +126,11 @@ interface Suspect {
   readonly target: Checksum;
 }
 
-/** Keys per lookup statement. */
-const LOOKUP_BATCH = 500;
 /** Chunks a table's scan may run ahead of their checksums. */
 const SCAN_AHEAD = 8;
 
-export async function verifyTable(ctx: TableVerifyContext, plan: TablePlan): Promise<TableVerdict> {
-  return new TableVerifier(ctx, plan).run();
+export async function verifyTable(ctx: TableVerifyContext, job: VerifyJob): Promise<TableVerdict> {
+  return new TableVerifier(ctx, job).run();
 }
 
 class TableVerifier {
@@ -143,7 +143,7 @@ class TableVerifier {
 
   constructor(
     private readonly ctx: TableVerifyContext,
-    private readonly plan: TablePlan,
+    private readonly job: VerifyJob,
   ) {
     this.tally = new KeyTally(ctx.keptKeys);
   }
@@ -154,8 +154,8 @@ class TableVerifier {
     await Promise.all(this.suspects.map((s) => this.ctx.limit(() => this.recheckChunk(s))));
     const t = this.tally;
     return {
-      table: this.plan.name,
-      keyColumns: this.plan.key,
+      table: this.job.name,
+      keyColumns: this.job.key,
       sourceRows: this.sourceRows,
       targetRows: this.targetRows,
       chunks: this.chunks,
@@ -175,12 +175,11 @@ class TableVerifier {
     let failure: { err: unknown } | null = null;
     let lo: KeyTuple | null = null;
     for (;;) {
-      const rows = await this.ctx.source(boundarySql(this.plan, lo, this.ctx.chunkSize));
-      const hi: KeyTuple | null = rows[0] ? (rows[0] as unknown[]).map((v) => (v === null ? null : String(v))) : null;
+      const hi = await this.job.source.boundary(lo, this.ctx.chunkSize);
       const range: KeyRange = { lo, hi };
       const index = this.chunks++;
       const task = this.ctx
-        .limit(() => Promise.all([this.checksum(this.ctx.source, this.plan.sourceColumns, range), this.checksum(this.ctx.target, this.plan.targetColumns, range)]))
+        .limit(() => Promise.all([this.job.source.checksum(range), this.job.target.checksum(range)]))
         .then(([source, target]) => {
           this.sourceRows += source.rows;
           this.targetRows += target.rows;
@@ -199,11 +198,6 @@ class TableVerifier {
     if (failure) throw (failure as { err: unknown }).err;
   }
 
-  private async checksum(side: SideQuery, columns: readonly ComparedColumn[], range: KeyRange): Promise<Checksum> {
-    const row = (await side(chunkChecksumSql(this.plan, columns, range)))[0] ?? [];
-    return { rows: Number(row[0] ?? 0), xor: String(row[1] ?? '0') };
-  }
-
   /** Reads the source, waits for the pipeline to apply past the source's position, reads the target. */
   private async sourceThenTarget<T>(readSource: () => Promise<T>, readTarget: () => Promise<T>): Promise<{ source: T; target: T }> {
     const source = await readSource();
@@ -215,9 +209,10 @@ class TableVerifier {
 
   private async recheckChunk(first: Suspect): Promise<void> {
     const { range } = first;
+    const { source, target } = this.job;
     const again = await this.sourceThenTarget(
-      () => this.checksum(this.ctx.source, this.plan.sourceColumns, range),
-      () => this.checksum(this.ctx.target, this.plan.targetColumns, range),
+      () => source.checksum(range),
+      () => target.checksum(range),
     );
     // The later counts replace the first pass's: under live writes they are the closer pair.
     this.sourceRows += again.source.rows - first.source.rows;
@@ -225,15 +220,15 @@ class TableVerifier {
     if (again.source.rows === again.target.rows && again.source.xor === again.target.xor) return;
 
     let judged = await this.round(
-      () => this.rangeRows(this.ctx.source, this.plan.sourceColumns, range),
-      () => this.rangeRows(this.ctx.target, this.plan.targetColumns, range),
+      () => source.rangeRows(range),
+      () => target.rangeRows(range),
     );
     const place = new Map(judged.map((j, i) => [j.match, i]));
     for (let round = 2; round <= this.ctx.rounds && judged.length > 0; round++) {
       const keys = judged.map(lookupKey);
       judged = await this.round(
-        () => this.keyRows(this.ctx.source, this.plan.sourceColumns, keys),
-        () => this.keyRows(this.ctx.target, this.plan.targetColumns, keys),
+        () => source.keyRows(keys),
+        () => target.keyRows(keys),
       );
     }
     for (const j of judged) this.tally.add(j, [first.index, place.get(j.match) ?? 0]);
@@ -245,18 +240,7 @@ class TableVerifier {
     const differing = differingKeys(source, target);
     if (differing.length === 0) return [];
     const keys = differing.map((m) => lookupKey({ sourceKey: source.get(m)?.key ?? null, targetKey: target.get(m)?.key ?? null }));
-    const sourceAgain = await this.keyRows(this.ctx.source, this.plan.sourceColumns, keys);
+    const sourceAgain = await this.job.source.keyRows(keys);
     return judgeRound(differing, source, target, sourceAgain);
-  }
-
-  private async rangeRows(side: SideQuery, columns: readonly ComparedColumn[], range: KeyRange): Promise<KeyedRows> {
-    const rows = await side(rangeRowsSql(this.plan, columns, range));
-    return groupRows(rows.map((r) => readKeyedRow(this.plan.key, r)));
-  }
-
-  private async keyRows(side: SideQuery, columns: readonly ComparedColumn[], keys: readonly KeyTuple[]): Promise<KeyedRows> {
-    const rows: unknown[][] = [];
-    for (let i = 0; i < keys.length; i += LOOKUP_BATCH) rows.push(...(await side(keyRowsSql(this.plan, columns, keys.slice(i, i + LOOKUP_BATCH)))));
-    return groupRows(rows.map((r) => readKeyedRow(this.plan.key, r)));
   }
 }

@@ -1,8 +1,12 @@
 /**
  * `verify` for a pipeline file: every table the pipeline syncs (source.include/exclude, the filter the
  * binlog reader applies) compared on the source and the target by `verifyTable`, a few tables and
- * chunks at a time, over plain connections to both servers. The pipeline's applied position comes from
- * the caller (its checkpoint; src/cli/verify.ts reads it through the composition root).
+ * chunks at a time, over plain connections to both servers. A table copied as it is is compared with
+ * the same-named target table, both checksums computed by the servers; a table the pipeline routes or
+ * transforms (`routes`, `tables`) is compared with its target table as the pipeline's row transforms
+ * make it, the expected rows computed in Node from the source rows (all the tables merged into that
+ * target together). The pipeline's applied position comes from the caller (its checkpoint;
+ * src/cli/verify.ts reads it through the composition root).
  */
 import mysql from 'mysql2/promise';
 import pLimit from 'p-limit';
@@ -12,9 +16,15 @@ import type { BinlogPosition } from '../core/position.js';
 import { binlogHead } from '../local/binlog-head.js';
 import { listIncludedTables, qualifiedName } from '../preflight/source-checks.js';
 import { AppliedPositionWaiter, type AppliedShortfall } from './applied-position.js';
-import { planTables } from './table-plan.js';
+import { planTables, readTableFacts, type PlanOutcome, type TableFacts, type TablePlan } from './table-plan.js';
+import { planTransformed, type TransformedOutcome, type TransformedPlan } from './transformed-plan.js';
+import { transformedSourceSide } from './transformed-source.js';
+import { DECODER_FORM_OPTIONS } from '../core/decoder-form.js';
+import type { TableRef } from '../core/event.js';
+import type { Queryable, TableName } from '../preflight/sql.js';
 import { RowTransforms } from '../core/row-transforms.js';
-import { verifyTable, type TableVerdict, type TableVerifyContext } from './table-verifier.js';
+import { verifyTable, type TableVerdict, type TableVerifyContext, type VerifyJob } from './table-verifier.js';
+import { sqlSide } from './verify-side.js';
 
 export interface VerifyOptions {
   /** The pipeline's applied position (its checkpoint on the target), null when it has none. */
@@ -60,13 +70,15 @@ class Side {
   private readonly pool: mysql.Pool;
   private readonly prepared = new WeakSet<object>();
 
+  /** `options`: more mysql2 options (the decoder's value forms, for a transformed table's source rows). */
   constructor(
     readonly label: 'source' | 'target',
     readonly endpoint: Endpoint,
     connections: number,
+    options: mysql.PoolOptions = {},
   ) {
     const { host, port, user, password } = endpoint;
-    this.pool = mysql.createPool({ host, port, user, password, connectionLimit: connections, connectTimeout: 10_000, charset: 'UTF8MB4_GENERAL_CI', enableKeepAlive: true });
+    this.pool = mysql.createPool({ host, port, user, password, connectionLimit: connections, connectTimeout: 10_000, charset: 'UTF8MB4_GENERAL_CI', enableKeepAlive: true, ...options });
     // An idle connection that dies must not crash the process; the next query reports the error.
     this.pool.pool.on('connection', (c) => c.on('error', () => {}));
   }
@@ -89,6 +101,13 @@ class Side {
       const [rows] = await conn.query({ sql, rowsAsArray: true });
       // Every value verify selects is ASCII text; a binary-flagged one arrives as a Buffer.
       return (rows as unknown[][]).map((r) => r.map((v) => (Buffer.isBuffer(v) ? v.toString('latin1') : v)));
+    });
+
+  /** Rows as mysql2 returns them under this side's options. */
+  readonly rows = (sql: string): Promise<unknown[][]> =>
+    this.using(async (conn) => {
+      const [rows] = await conn.query({ sql, rowsAsArray: true });
+      return rows as unknown[][];
     });
 
   async check(): Promise<void> {
@@ -127,15 +146,15 @@ export async function verifyPipeline(config: PipelineConfig, options: VerifyOpti
   const started = Date.now();
   const source = new Side('source', config.source, o.parallel + TABLES_AT_ONCE + 1);
   const target = new Side('target', config.target, o.parallel + 1);
+  const decoded = new Side('source', config.source, o.parallel + TABLES_AT_ONCE, DECODER_FORM_OPTIONS);
   try {
     await Promise.all([source.check(), target.check()]);
     const synced = await source.using((conn) => listIncludedTables(conn, config.source));
-    const tables = chooseTables(synced, o.tables);
-    const plans = await source.using((s) => target.using((t) => planTables(s, t, tables, config.source.keys)));
+    const chosen = chooseTables(synced, o.tables);
+    const transforms = new RowTransforms({ routes: config.routes, tables: config.tables, keyless: config.keyless });
+    const items = await source.using((s) => target.using((t) => planItems(s, t, synced, chosen, transforms, config.source.keys)));
     const applied = new AppliedPositionWaiter(o.readApplied, { timeoutMs: o.waitMs });
     const ctx: TableVerifyContext = {
-      source: source.query,
-      target: target.query,
       sourceHead: () => source.using((conn) => binlogHead(conn)),
       applied,
       limit: pLimit(o.parallel),
@@ -143,42 +162,81 @@ export async function verifyPipeline(config: PipelineConfig, options: VerifyOpti
       rounds: o.rounds,
       keptKeys: o.keptKeys,
     };
+    const jobOf = (plan: TablePlan | TransformedPlan): VerifyJob =>
+      'sources' in plan
+        ? // The source's expected rows computed in Node, the target's checksums by its server.
+          { name: plan.name, key: plan.key, source: transformedSourceSide(decoded.rows, plan), target: sqlSide(target.query, plan.target, plan.targetColumns) }
+        : // A table copied as it is: both sides' checksums computed by their servers.
+          { name: plan.name, key: plan.key, source: sqlSide(source.query, plan, plan.sourceColumns), target: sqlSide(target.query, plan, plan.targetColumns) };
     const tableLimit = pLimit(TABLES_AT_ONCE);
     const verdicts = await Promise.all(
-      plans.map((p) =>
+      items.map((item) =>
         tableLimit(async () => {
-          const refused = transformedProblem(config, p);
-          const verdict = refused
-            ? failedVerdict(refused.name, [], refused.problem)
-            : 'plan' in p
-              ? await verifyTable(ctx, p.plan).catch((err: unknown) => failedVerdict(p.plan.name, p.plan.key, `${describeError(err)}`))
-              : failedVerdict(p.name, [], p.problem);
-          options.onTable?.(verdict);
-          return verdict;
+          const p = item.outcome;
+          const verdict = 'plan' in p ? await runJob(ctx, jobOf(p.plan)) : failedVerdict(p.name, [], p.problem);
+          const withSources = item.sources ? { ...verdict, sources: item.sources } : verdict;
+          options.onTable?.(withSources);
+          return withSources;
         }),
       ),
     );
     return { pipeline: config.name, chunkSize: o.chunkSize, tables: verdicts, elapsedMs: Date.now() - started, shortfall: applied.shortfall };
   } finally {
-    await Promise.allSettled([source.close(), target.close()]);
+    await Promise.allSettled([source.close(), target.close(), decoded.close()]);
   }
 }
 
+async function runJob(ctx: TableVerifyContext, job: VerifyJob): Promise<TableVerdict> {
+  return verifyTable(ctx, job).catch((err: unknown) => failedVerdict(job.name, job.key, describeError(err)));
+}
+
+/** One comparison: a table copied as it is, or a target table of routed or transformed source tables. */
+interface PlanItem {
+  readonly outcome: PlanOutcome | TransformedOutcome;
+  /** The source tables of a routed or transformed target table. */
+  readonly sources?: readonly string[];
+}
+
 /**
- * A table the pipeline routes or transforms (routes, tables.…columns/mask/filter) is not compared:
- * verify compares a table with the same-named one on the target, row for row and column for column.
+ * Plans the chosen tables in their order. A chosen table the pipeline routes or transforms brings its
+ * target table, compared against every synced table routed there (a merged target holds them all).
  */
-function transformedProblem(config: PipelineConfig, p: { readonly name: string } | { readonly plan: { readonly name: string } }): { name: string; problem: string } | null {
-  const name = 'plan' in p ? p.plan.name : p.name;
-  const dot = name.indexOf('.');
-  const table = { schema: name.slice(0, dot), name: name.slice(dot + 1) };
-  const transforms = new RowTransforms({ routes: config.routes, tables: config.tables, keyless: config.keyless });
-  if (!transforms.transformed(table)) return null;
-  const to = transforms.target(table);
-  return {
-    name,
-    problem: `not compared: the pipeline routes or transforms this table (to ${to.schema}.${to.name}; routes / tables in the pipeline file), and verify compares only tables copied as they are. Compare it with your own query over the same rules (see the README, Routing and transforms).`,
+async function planItems(
+  source: Queryable,
+  target: Queryable,
+  synced: readonly TableName[],
+  chosen: readonly TableName[],
+  transforms: RowTransforms,
+  configuredKeys: Readonly<Record<string, readonly string[]>>,
+): Promise<PlanItem[]> {
+  const ref = (t: TableName): TableRef => ({ schema: t.db, name: t.table });
+  const targetOf = (t: TableName): TableName => {
+    const to = transforms.target(ref(t));
+    return { db: to.schema, table: to.name };
   };
+  const routed = new Set(synced.filter((t) => transforms.transformed(ref(t))).map((t) => qualifiedName(targetOf(t))));
+  const plain = chosen.filter((t) => !routed.has(qualifiedName(targetOf(t))));
+  const plainPlans = new Map((await planTables(source, target, plain, configuredKeys)).map((p, i) => [qualifiedName(plain[i]!), p]));
+  const items: PlanItem[] = [];
+  const done = new Set<string>();
+  for (const t of chosen) {
+    const plainPlan = plainPlans.get(qualifiedName(t));
+    if (plainPlan) {
+      items.push({ outcome: plainPlan });
+      continue;
+    }
+    const to = targetOf(t);
+    const name = qualifiedName(to);
+    if (done.has(name)) continue;
+    done.add(name);
+    const feeding = synced.filter((s) => qualifiedName(targetOf(s)) === name);
+    const facts = await readTableFacts(source, target, feeding, configuredKeys, targetOf);
+    const gone = feeding.filter((_, i) => facts[i] === null).map(qualifiedName);
+    const outcome: TransformedOutcome =
+      gone.length > 0 ? { name, problem: `not compared: ${gone.join(', ')} no longer exist${gone.length === 1 ? 's' : ''} on the source` } : planTransformed(to, facts as TableFacts[], transforms);
+    items.push({ outcome, sources: feeding.map(qualifiedName) });
+  }
+  return items;
 }
 
 function failedVerdict(table: string, keyColumns: TableVerdict['keyColumns'], error: string): TableVerdict {

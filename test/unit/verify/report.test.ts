@@ -82,6 +82,20 @@ describe('text report', () => {
   });
 });
 
+describe('routed and transformed tables', () => {
+  it('are reported by their target table, naming the source tables they come from', () => {
+    const routed = verdict({ table: 'all.orders', sources: ['s1.orders', 's2.orders'], missing: { count: 1, keys: [{ key: ['7'] }] } });
+    const failed = verdict({ table: 'all.t', sources: ['a.t'], error: 'not compared: …' });
+    const text = formatVerifyText(result([routed, failed]));
+    expect(text).toContain('  all.orders    DIFFERENT  source 1000 rows, target 1000 rows, 1 chunk, 2000 rows/s: 1 missing, 0 extra, 0 different (from s1.orders, s2.orders)');
+    expect(text).toContain('      missing on the target (1): id=7');
+    expect(text).toContain('  all.t         ERROR      not compared: … (from a.t)');
+    const doc = verifyJson(result([routed, verdict({})]));
+    expect(doc.tables[0]).toMatchObject({ table: 'all.orders', sources: ['s1.orders', 's2.orders'], status: 'different' });
+    expect(doc.tables[1]).not.toHaveProperty('sources');
+  });
+});
+
 describe('JSON report', () => {
   it('carries the same content, keys exact (with their encoding) and readable', () => {
     const doc = verifyJson(result([verdict({ keyColumns: [id, name], different: { count: 1, keys: [{ key: ['1', hex('a')], targetKey: ['1', hex('A')] }] } })]), 5);

@@ -1,0 +1,71 @@
+/**
+ * Reading a table's rows with SELECT so that the values arrive in the forms the binlog decoder gives
+ * (connectors/mysql-source/row-decoder.ts): the snapshot copies rows this way, so a copied row and a
+ * streamed change of it are the same values, and `verify` reads a transformed table's source rows this
+ * way, so its row filter and masks see what the pipeline's saw.
+ *
+ * With `DECODER_FORM_OPTIONS` on the connection and `time_zone = '+00:00'` in its session: TIMESTAMP as
+ * UTC text, temporal types as text with their exact fraction digits, BIGINT as a number when safe,
+ * DECIMAL as exact text, FLOAT widened to DOUBLE by the server (a plain SELECT prints 6 digits), JSON as
+ * text, GEOMETRY as its stored bytes, INET4/INET6 as their binary form.
+ */
+import type { ConnectionOptions } from 'mysql2/promise';
+import type { Row, SqlValue } from './event.js';
+import { quoteIdent } from '../preflight/sql.js';
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+
+/** Integer in the number-or-exact-string convention: a number when a safe integer, else the digits. */
+export function normalizeInteger(value: number | string | bigint): number | string {
+  if (typeof value === 'number') return value;
+  const big = typeof value === 'bigint' ? value : BigInt(value);
+  return big >= MIN_SAFE && big <= MAX_SAFE ? Number(big) : big.toString();
+}
+
+/** mysql2 connection options under which `columnRead`'s expressions give the decoder's forms. */
+export const DECODER_FORM_OPTIONS = {
+  charset: 'utf8mb4_general_ci',
+  dateStrings: true,
+  supportBigNumbers: true,
+  bigNumberStrings: true,
+  jsonStrings: true,
+  // GEOMETRY as its stored bytes (SRID + WKB), as the binlog carries it; mysql2 would parse it.
+  typeCast: (field, next) => (field.type === 'GEOMETRY' ? field.buffer() : next()),
+} as const satisfies ConnectionOptions;
+
+export interface ColumnRead {
+  readonly name: string;
+  /** The SELECT expression. */
+  readonly expr: string;
+  /** Turns what mysql2 returned into the decoder's form. */
+  readonly fix: ((v: unknown) => SqlValue) | null;
+}
+
+/** How a column of this DATA_TYPE is read so that it arrives in the binlog decoder's form. */
+export function columnRead(name: string, dataType: string): ColumnRead {
+  const c = quoteIdent(name);
+  switch (dataType) {
+    case 'bigint':
+      return { name, expr: c, fix: (v) => (v === null ? null : normalizeInteger(v as string | number)) };
+    case 'float':
+      // A plain SELECT prints a FLOAT with 6 significant digits; as DOUBLE it is the stored float32 exactly.
+      return { name, expr: `CAST(${c} AS DOUBLE)`, fix: null };
+    case 'inet4':
+      return { name, expr: `CAST(${c} AS BINARY(4))`, fix: null };
+    case 'inet6':
+      return { name, expr: `CAST(${c} AS BINARY(16))`, fix: null };
+    default:
+      return { name, expr: c, fix: null };
+  }
+}
+
+/** A row of `reads` from what mysql2 returned (rowsAsArray), in the decoder's forms. */
+export function toRow(reads: readonly ColumnRead[], values: readonly unknown[]): Row {
+  const row: Record<string, SqlValue> = {};
+  reads.forEach((r, i) => {
+    const v = values[i] ?? null;
+    row[r.name] = r.fix ? r.fix(v) : (v as SqlValue);
+  });
+  return row;
+}
