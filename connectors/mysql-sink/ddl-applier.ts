@@ -17,7 +17,7 @@
  * made at start, read from a binlog that still holds their CREATE TABLE, is the usual case.
  */
 import type mysql from 'mysql2/promise';
-import { TargetError, comparePositions, describeError, describeDdlScope, formatPosition, sourceKey, type BinlogPosition, type Checkpoint, type SchemaChangeEvent } from '../../src/index.js';
+import { TargetError, comparePositions, describeError, describeDdlScope, formatPosition, type BinlogPosition, type Checkpoint, type SchemaChangeEvent } from '../../src/index.js';
 import { READ_APPLIED_SQL, WRITE_APPLIED_SQL, appliedMarkOf, type AppliedMark } from './applied-log.js';
 import { saveValues, writeCheckpoint } from './checkpoint-store.js';
 import { classifyMySqlError } from './error-classifier.js';
@@ -93,6 +93,8 @@ export interface DdlApplyContext {
   /** Stored in the transaction that records the DDL as done (null: leave the checkpoint alone). */
   readonly save: { readonly pipeline: string; readonly checkpoint: Checkpoint } | null;
   readonly proof: LockProof | null;
+  /** The server the DDL was read from (`sourceKey`), null when not known: keys its schema history entry. */
+  readonly source: string | null;
   readonly excerpt: (sql: string) => string;
   /**
    * Told when a DDL is taken as done by its error: `ran-before` (it was started before a crash) or
@@ -105,7 +107,7 @@ export interface DdlApplyContext {
 export async function applyDdl(conn: mysql.PoolConnection, ev: SchemaChangeEvent, ctx: DdlApplyContext): Promise<'applied' | 'already-applied'> {
   const where = formatPosition(ev.position);
   // After `run --reset-to` the marks are gone, but the target's tables still have the shape it gave them.
-  if (await isRecorded(conn, ctx.pipeline, ev.position)) return 'already-applied';
+  if (await isRecorded(conn, ctx.pipeline, ctx.source, ev.position)) return 'already-applied';
   const step = ddlStep(await readMark(conn, ctx.pipeline, SCHEMA_STREAM), await readMark(conn, ctx.pipeline, SCHEMA_STARTED_STREAM), ev.position);
   if (step === 'skip') return 'already-applied';
   if (step === 'run') await conn.query(WRITE_APPLIED_SQL, [ctx.pipeline, SCHEMA_STARTED_STREAM, ev.position.file, ev.position.pos, 0]);
@@ -133,8 +135,7 @@ export async function applyDdl(conn: mysql.PoolConnection, ev: SchemaChangeEvent
     }
     await conn.query('BEGIN');
     await conn.query(WRITE_APPLIED_SQL, [ctx.pipeline, SCHEMA_STREAM, ev.position.file, ev.position.pos, 0]);
-    const source = ctx.save?.checkpoint.source;
-    await conn.query(RECORD_DDL_SQL, [ctx.pipeline, ev.position.file, ev.position.pos, source ? sourceKey(source) : null, ev.defaultSchema, ev.sql]);
+    await conn.query(RECORD_DDL_SQL, [ctx.pipeline, ev.position.file, ev.position.pos, ctx.source ?? '', ev.defaultSchema, ev.sql]);
     if (ctx.save) await writeCheckpoint(conn, ctx.save.pipeline, saveValues(ctx.save.pipeline, ctx.save.checkpoint), ctx.proof);
     await conn.query('COMMIT');
     return 'applied';

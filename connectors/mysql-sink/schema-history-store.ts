@@ -16,11 +16,11 @@ export const CREATE_SCHEMA_HISTORY_SQL = `CREATE TABLE IF NOT EXISTS ${QUALIFIED
   pipeline VARCHAR(191) NOT NULL,
   binlog_file VARCHAR(255) NOT NULL,
   binlog_pos BIGINT UNSIGNED NOT NULL,
-  source VARCHAR(191) NULL,
+  source VARCHAR(191) NOT NULL DEFAULT '',
   default_schema VARCHAR(64) NOT NULL,
   statement LONGTEXT NOT NULL,
   applied_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-  PRIMARY KEY (pipeline, binlog_file, binlog_pos)
+  PRIMARY KEY (pipeline, source, binlog_file, binlog_pos)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
 
 /** Idempotent: the DDL run again after a crash between its run and its record finds its row there. */
@@ -28,16 +28,23 @@ export const RECORD_DDL_SQL = `INSERT IGNORE INTO ${QUALIFIED} (pipeline, binlog
 
 const READ_HISTORY_SQL = `SELECT binlog_file, binlog_pos, default_schema, statement FROM ${QUALIFIED} WHERE pipeline = ?`;
 const RECORDED_AT_SQL = `SELECT 1 FROM ${QUALIFIED} WHERE pipeline = ? AND binlog_file = ? AND binlog_pos = ?`;
+/** Positions are places in one server's binlog: another server's entries say nothing about this one's. */
+const OF_SOURCE = ' AND source = ?';
 
 type HistoryRow = { binlog_file: string; binlog_pos: number | string; default_schema: string; statement: string };
 
-export async function readSchemaHistory(conn: mysql.PoolConnection, pipeline: string): Promise<RecordedDdl[]> {
-  const [rows] = await conn.query(READ_HISTORY_SQL, [pipeline]);
+/**
+ * The DDL recorded for `pipeline` while reading `source` (`sourceKey`; '' when the sink was not told
+ * it); all of them when `source` is null (a sink not told its source: one source assumed).
+ */
+export async function readSchemaHistory(conn: mysql.PoolConnection, pipeline: string, source: string | null): Promise<RecordedDdl[]> {
+  const [rows] = source === null ? await conn.query(READ_HISTORY_SQL, [pipeline]) : await conn.query(READ_HISTORY_SQL + OF_SOURCE, [pipeline, source]);
   return (rows as HistoryRow[]).map((r) => ({ position: { file: r.binlog_file, pos: Number(r.binlog_pos) }, sql: r.statement, defaultSchema: r.default_schema }));
 }
 
-/** Whether the DDL at `position` ran on the target already. */
-export async function isRecorded(conn: mysql.PoolConnection, pipeline: string, position: BinlogPosition): Promise<boolean> {
-  const [rows] = await conn.query(RECORDED_AT_SQL, [pipeline, position.file, position.pos]);
+/** Whether the DDL at `position` (of `source`, as for `readSchemaHistory`) ran on the target already. */
+export async function isRecorded(conn: mysql.PoolConnection, pipeline: string, source: string | null, position: BinlogPosition): Promise<boolean> {
+  const params = [pipeline, position.file, position.pos];
+  const [rows] = source === null ? await conn.query(RECORDED_AT_SQL, params) : await conn.query(RECORDED_AT_SQL + OF_SOURCE, [...params, source]);
   return (rows as unknown[]).length > 0;
 }

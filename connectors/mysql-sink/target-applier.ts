@@ -10,7 +10,7 @@ import type mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/index.js';
-import { BinlogSyncError, SchemaHistory, TargetError, describeError } from '../../src/index.js';
+import { BinlogSyncError, SchemaHistory, TargetError, describeError, sourceKey, type SourceIdentity } from '../../src/index.js';
 import type { Mutation, SchemaChangeEvent, SqlValue, StatementEvent } from '../../src/index.js';
 import { formatPosition } from '../../src/index.js';
 import { APPLIED_TABLE_REF, CREATE_APPLIED_SQL, ORDER_STREAM_PREFIX, READ_APPLIED_SQL, READ_APPLIED_FOR_UPDATE_SQL, READ_STREAMS_SQL, orderStream, STATEMENTS_STREAM, WRITE_APPLIED_SQL, appliedMarkOf, isApplied } from './applied-log.js';
@@ -69,6 +69,8 @@ export class MySqlSink implements SinkConnector {
   private appliedReady: Promise<void> | null = null;
   /** The target's schema history (read once, then kept up to date by `applySchemaChange`). */
   private history: Promise<SchemaHistory> | null = null;
+  /** `sourceKey` of the server the pipeline reads (`readingFrom`); null until told. */
+  private source: string | null = null;
   private readonly fence: WriteFence | undefined;
 
   constructor(options: MySqlSinkOptions) {
@@ -142,6 +144,7 @@ export class MySqlSink implements SinkConnector {
         pipeline: this.pipeline,
         save,
         proof,
+        source: this.source,
         excerpt,
         onDoneAlready: (err, why) => {
           const fields = { position: where, statement: excerpt(ev.sql), err: describeError(err) };
@@ -154,11 +157,18 @@ export class MySqlSink implements SinkConnector {
     return outcome;
   }
 
+  readingFrom(source: SourceIdentity): void {
+    const key = sourceKey(source);
+    if (key === this.source) return;
+    this.source = key;
+    this.history = null;
+  }
+
   /** Reads the schema history once; a target without one (no DDL ever applied) has an empty history. */
   private schemaHistory(): Promise<SchemaHistory> {
     this.history ??= this.withConnection('read the schema history', async (conn) => {
       try {
-        const recorded = await readSchemaHistory(conn, this.pipeline);
+        const recorded = await readSchemaHistory(conn, this.pipeline, this.source);
         if (recorded.length > 0) this.logger.info({ ddl: recorded.length }, 'schema history: changes read again from before these DDL statements are carried forward through them');
         return new SchemaHistory(recorded);
       } catch (err) {
