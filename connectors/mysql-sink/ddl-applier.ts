@@ -6,8 +6,9 @@
  * 2. the DDL;
  * 3. `schema` = its position, with the checkpoint just after it, in one transaction.
  * The same transaction adds it to the schema history (schema-history-store.ts), which a reset keeps.
- * Found again after a crash: `schema` at or past it, or in the schema history → it ran (skip). `schema-started` at it → it may
- * have run (killed between 2 and 3, or a connection lost during 2): it runs again, and the errors that
+ * Found again after a crash: `schema` at or past it, or in the schema history → it ran (skip).
+ * `schema-started` at it → it may have run (killed between 2 and 3, or a connection lost during 2):
+ * it runs again, and the errors that
  * mean "this is done already" (the column exists, the table is gone, …) count as done. Otherwise it
  * never ran, and any error is a real one. Only the one DDL between the two marks is ever uncertain,
  * because the pipeline applies nothing after a DDL before its `schema` mark is written.

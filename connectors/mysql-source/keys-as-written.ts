@@ -32,8 +32,9 @@ const NONE: ReadonlyMap<string, number> = new Map();
  * key. `unknown` is the error to throw when neither can key the rows.
  */
 export function keysAsWritten(table: TableRef, info: TableInfo | null, written: WrittenTable, unknown: () => Error): TableInfo {
-  const present = new Set(written.columns.map((c) => c.toLowerCase()));
-  const has = (c: string): boolean => present.has(c.toLowerCase());
+  // Exact names: the row image is keyed by the names as written (a case-only rename since counts).
+  const present = new Set(written.columns);
+  const has = (c: string): boolean => present.has(c);
   if (info?.keys.fullRow && !info.keys.primaryKey.every(has)) {
     // keyless: full-row matches a row by every column it was written with (the sink drops those a
     // later DDL dropped); a column added since is not part of it.
