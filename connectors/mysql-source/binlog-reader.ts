@@ -162,6 +162,11 @@ export class BinlogReader {
     paused: false,
   };
   private readonly decoders = new Map<number, TableDecoder>();
+  /**
+   * The last definition INFORMATION_SCHEMA gave of each table: a reader behind a RENAME or DROP of a
+   * table still knows its key's collations for the rows before it.
+   */
+  private readonly lastKnown = new Map<string, TableInfo>();
   private session: BinlogSession | null = null;
   private state: ReadState | null = null;
 
@@ -564,11 +569,14 @@ export class BinlogReader {
     this.config.schema.invalidate(table);
     let known: TableInfo | null = null;
     let unknown: UnknownTableError | null = null;
+    const key = `${table.schema}.${table.name}`;
     try {
       known = await this.config.schema.get(table);
+      this.lastKnown.set(key, known);
     } catch (err) {
       if (!(err instanceof UnknownTableError)) throw err;
       unknown = err;
+      known = this.lastKnown.get(key) ?? null;
     }
     // The binlog may be older than INFORMATION_SCHEMA's view of the table (read again from before a DDL).
     const info = keysAsWritten(table, known, { columns: entry.columns.map((c) => c.name), types: entry.columns.map((c) => c.type), ...(written.primaryKey ? { primaryKey: written.primaryKey } : {}) }, () => unknown!);

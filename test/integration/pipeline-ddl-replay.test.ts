@@ -174,3 +174,41 @@ describe('replay across schema changes', () => {
     expect(await historyCount()).toBe(recorded + 1);
   }, 900_000);
 });
+
+describe('replay across a change it cannot carry exactly', () => {
+  it('stops with a message naming the table and what to do, and writes none of its rows', async () => {
+    const db = 'ddl_replay_loud';
+    const pipeline = 'ddl-replay-loud';
+    const env = pipelineEnv(servers.source.endpoint(), servers.target.endpoint(), { PIPELINE_NAME: pipeline, SYNC_DB: db, START: 'latest' });
+    await servers.source.query(`CREATE DATABASE ${db}`);
+    await servers.source.query(`CREATE TABLE ${db}.codes (code VARCHAR(10) PRIMARY KEY, v INT NOT NULL) COLLATE utf8mb4_general_ci`);
+    const cli = startCli(['run', '--config', TEST_PIPELINE], env, join(logDir, 'loud.log'));
+    await cli.running;
+    const before = await sourceHead(servers.source.endpoint());
+    // A text key compared case-insensitively: which rows are one row depends on the collation.
+    await servers.source.query(`INSERT INTO ${db}.codes VALUES ('a', 1), ('b', 2)`);
+    await servers.source.query(`UPDATE ${db}.codes SET code = 'A' WHERE code = 'a'`);
+    const caught = (): Promise<unknown> =>
+      Promise.race([
+        waitForCatchUp(servers.source.endpoint(), servers.target.endpoint(), pipeline, 180_000),
+        cli.exited.then((code) => {
+          throw new Error(`the daemon exited (${code}):\n${cli.output().slice(-3000)}`);
+        }),
+      ]);
+    await caught();
+    await servers.source.query(`RENAME TABLE ${db}.codes TO ${db}.codes2`);
+    await servers.source.query(`INSERT INTO ${db}.codes2 VALUES ('c', 3)`);
+    await caught();
+    cli.proc.kill('SIGTERM');
+    expect(await cli.exited, cli.output()).toBe(0);
+    await assertSameData(servers.source, servers.target, db);
+    await servers.target.query(`DELETE FROM ${db}.codes2`);
+
+    const replay = await runCli(['replay', '--config', TEST_PIPELINE, '--from', formatPosition(before)], env, 300_000);
+    expect(replay.code, `${replay.stdout}\n${replay.stderr}`).toBe(1);
+    expect(replay.stderr).toContain(`${db}.codes`);
+    expect(replay.stderr).toContain('collation');
+    expect(replay.stderr).toContain(`snapshot --tables ${db}.codes`);
+    expect(await servers.target.query(`SELECT code FROM ${db}.codes2`)).toEqual([]);
+  }, 300_000);
+});
