@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServerPair, type ServerPair, type TestServer } from '../support/servers.js';
 import { assertSameData } from '../support/digest.js';
+import { shapeOf } from '../support/table-shape.js';
 import { killStartedClis, type CliRun, pipelineEnv, runCli, sourceHead, startCli, TEST_PIPELINE, waitForCatchUp } from '../support/pipeline-process.js';
 import { formatPosition, type BinlogPosition } from '../../src/core/position.js';
 
@@ -76,15 +77,6 @@ async function writeRound(server: TestServer, n: number): Promise<void> {
       if (errno !== 1054 && errno !== 1146) throw err;
     }
   }
-}
-
-/** Columns (name, type, nullability, default) and indexes of every table of `db`, as text to compare. */
-async function shapeOf(server: TestServer, db: string): Promise<string[]> {
-  const columns = await server.query<{ t: string; c: string; ty: string; n: string; d: string | null }>(
-    'SELECT TABLE_NAME AS t, COLUMN_NAME AS c, COLUMN_TYPE AS ty, IS_NULLABLE AS n, COLUMN_DEFAULT AS d FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION',
-    [db],
-  );
-  return columns.map((r) => `${r.t}.${r.c} ${r.ty} null=${r.n} default=${String(r.d)}`);
 }
 
 /** Waits until the daemon caught up with the source; fails at once, with its log, when it exits instead. */
