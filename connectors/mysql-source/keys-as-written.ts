@@ -25,11 +25,15 @@ const CHARACTER_TYPE_CODES: ReadonlySet<number> = new Set([15, 252, 253, 254]);
 
 const NONE: ReadonlyMap<string, number> = new Map();
 
+function sameSet(a: readonly (string | undefined)[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((c) => c !== undefined && b.includes(c));
+}
+
 /**
  * `info` (null: INFORMATION_SCHEMA does not know the table any more) fitted to the columns the event
- * was written with: unchanged when its primary key columns are all there (unique keys that name a
- * column the event lacks are left out: they only route changes); otherwise the table map's own primary
- * key. `unknown` is the error to throw when neither can key the rows.
+ * was written with: unchanged when the event has its primary key columns and names no other primary
+ * key (unique keys that name a column the event lacks are left out: they only route changes);
+ * otherwise the table map's own primary key, with today's as a unique key when the event has it. `unknown` is the error to throw when neither can key the rows.
  */
 export function keysAsWritten(table: TableRef, info: TableInfo | null, written: WrittenTable, unknown: () => Error): TableInfo {
   // Exact names: the row image is keyed by the names as written (a case-only rename since counts).
@@ -41,7 +45,11 @@ export function keysAsWritten(table: TableRef, info: TableInfo | null, written: 
     const primaryKey = written.columns.filter((c) => !info.generated.has(c));
     return { ...info, keys: { ...info.keys, primaryKey, uniqueKeys: info.keys.uniqueKeys.filter((k) => k.every(has)) }, prefixes: { primary: NONE, unique: info.keys.uniqueKeys.flatMap((k, i) => (k.every(has) ? [info.prefixes.unique[i] ?? NONE] : [])) } };
   }
-  if (info && info.keys.primaryKey.every(has)) {
+  const writtenKey = written.primaryKey?.map((i) => written.columns[i]);
+  // The event names another primary key than the table has now (the key moved to other columns since):
+  // the event's own key says which row it changed.
+  const keyMoved = info !== null && !info.keys.fullRow && writtenKey !== undefined && writtenKey.length > 0 && !sameSet(writtenKey, info.keys.primaryKey);
+  if (info && !keyMoved && info.keys.primaryKey.every(has)) {
     if (info.keys.uniqueKeys.every((k) => k.every(has))) return info;
     const kept = info.keys.uniqueKeys.map((k, i) => i).filter((i) => info.keys.uniqueKeys[i]!.every(has));
     return {
@@ -75,8 +83,13 @@ export function keysAsWritten(table: TableRef, info: TableInfo | null, written: 
       { details: { table: full, key: primaryKey, uncertain } },
     );
   }
-  const uniqueKeys = info ? info.keys.uniqueKeys.filter((k) => k.every(has)) : [];
-  const prefixes: KeyPrefixes = { primary: NONE, unique: info ? info.keys.uniqueKeys.flatMap((k, i) => (k.every(has) ? [info.prefixes.unique[i] ?? NONE] : [])) : [] };
+  // The primary key the table has now is a unique key on the target: changes that collide in it are
+  // applied in source order (see LaneScheduler), whatever the event's own key.
+  const today = info && info.keys.primaryKey.every(has) && !sameSet(info.keys.primaryKey, primaryKey) ? [{ key: info.keys.primaryKey, prefixes: info.prefixes.primary }] : [];
+  const others = info ? info.keys.uniqueKeys.flatMap((k, i) => (k.every(has) ? [{ key: k, prefixes: info.prefixes.unique[i] ?? NONE }] : [])) : [];
+  const uniques = [...today, ...others];
+  const uniqueKeys = uniques.map((u) => u.key);
+  const prefixes: KeyPrefixes = { primary: NONE, unique: uniques.map((u) => u.prefixes) };
   return {
     keys: {
       table: info?.keys.table ?? { schema: table.schema, name: table.name },

@@ -1,6 +1,7 @@
 /**
  * Reading the binlog again from before schema changes (issue 13), against real servers. Rows are
  * written between DDL that adds, drops and renames columns (RENAME COLUMN, CHANGE, a key column too),
+ * moves a primary key to another column,
  * renames tables (RENAME TABLE, ALTER … RENAME), truncates one and drops and re-creates another; the
  * daemon applies it all (`schemaChanges: apply`). Then `binlog-sync replay --from` a position before
  * every DDL, and `run --reset-to` that position, must each leave the target equal to the source: the
@@ -31,6 +32,7 @@ beforeAll(async () => {
     `CREATE TABLE ${DB}.old_name (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL)`,
     `CREATE TABLE ${DB}.doomed (id INT PRIMARY KEY, v INT NOT NULL)`,
     `CREATE TABLE ${DB}.keyed (id INT PRIMARY KEY, v INT NOT NULL)`,
+    `CREATE TABLE ${DB}.moved (id INT PRIMARY KEY, code INT NOT NULL, v INT NOT NULL)`,
   ]) {
     await servers.source.query(sql);
   }
@@ -67,6 +69,11 @@ async function writeRound(server: TestServer, n: number): Promise<void> {
     `INSERT INTO ${DB}.keyed (kid, v) VALUES (${n}, ${n})`,
     `UPDATE ${DB}.keyed SET v = v + 1 WHERE id = ${1 + (n % 10)}`,
     `UPDATE ${DB}.keyed SET v = v + 1 WHERE kid = ${1 + (n % 10)}`,
+    // Two rows share a code while the key is id; one is deleted before the key moves to code.
+    `INSERT IGNORE INTO ${DB}.moved (id, code, v) VALUES (${n}, ${1000 + n}, ${n})`,
+    `INSERT IGNORE INTO ${DB}.moved (id, code, v) VALUES (${100_000 + n}, ${1000 + n}, ${n})`,
+    `DELETE FROM ${DB}.moved WHERE id = ${n}`,
+    `UPDATE ${DB}.moved SET v = v + 1 WHERE code = ${1000 + (n % 20)}`,
   ];
   for (const sql of statements) {
     try {
@@ -121,6 +128,7 @@ describe('replay across schema changes', () => {
       `ALTER TABLE ${DB}.items RENAME COLUMN extra TO extra2`,
       `ALTER TABLE ${DB}.items CHANGE COLUMN qty quantity BIGINT NOT NULL`,
       `ALTER TABLE ${DB}.keyed RENAME COLUMN id TO kid`,
+      `ALTER TABLE ${DB}.moved DROP PRIMARY KEY, ADD PRIMARY KEY (code)`,
       `RENAME TABLE ${DB}.old_name TO ${DB}.new_name`,
       `ALTER TABLE ${DB}.logs RENAME TO ${DB}.journal`,
       `TRUNCATE TABLE ${DB}.journal`,

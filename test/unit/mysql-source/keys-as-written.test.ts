@@ -43,6 +43,16 @@ describe('keysAsWritten', () => {
     expect(out.keys.primaryKey).toEqual(['id']);
   });
 
+  it("takes the table map's key when the primary key moved to other columns since, and today's as a unique key", () => {
+    const out = keysAsWritten(table, info(['code'], [['email']]), { columns: ['id', 'code', 'email'], types: [LONG, LONG, VARCHAR], primaryKey: [0] }, unknown);
+    expect(out.keys.primaryKey).toEqual(['id']);
+    expect(out.keys.uniqueKeys).toEqual([['code'], ['email']]);
+    expect(out.prefixes.unique).toHaveLength(2);
+    // The same columns in another order are the same key.
+    const same = info(['a', 'b']);
+    expect(keysAsWritten(table, same, { columns: ['a', 'b'], types: [LONG, LONG], primaryKey: [1, 0] }, unknown)).toBe(same);
+  });
+
   it("takes the table map's key for a table INFORMATION_SCHEMA does not know any more", () => {
     const out = keysAsWritten(table, null, { columns: ['a', 'id'], types: [VARCHAR, LONG], primaryKey: [1] }, unknown);
     expect(out.keys).toEqual({ table, primaryKey: ['id'], uniqueKeys: [] });
