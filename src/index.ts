@@ -19,6 +19,7 @@ export * from './core/network-errors.js';
 export * from './core/server-version.js';
 export { lexSql, tokenizeSql, SqlCursor, SqlLexError, type SqlToken, type SqlTokenKind } from './core/sql-lexer.js';
 export { ddlScope, describeDdlScope, type DdlScope } from './core/ddl-scope.js';
+export { SchemaHistory, historyOps, type HistoryOp, type RecordedDdl } from './core/schema-history.js';
 export { classifyStatement, dmlWriteTargets, parseXid, type StatementClass } from './core/sql-statement.js';
 // For the Kafka transport, which drives the same placement, lanes and watermark as the embedded one.
 export { Partitioner, type Routed } from './core/partitioner.js';

@@ -5,8 +5,10 @@
  * 1. `schema-started` = its position, committed before it runs;
  * 2. the DDL;
  * 3. `schema` = its position, with the checkpoint just after it, in one transaction.
- * Found again after a crash: `schema` at or past it → it ran (skip). `schema-started` at it → it may
- * have run (killed between 2 and 3, or a connection lost during 2): it runs again, and the errors that
+ * The same transaction adds it to the schema history (schema-history-store.ts), which a reset keeps.
+ * Found again after a crash: `schema` at or past it, or in the schema history → it ran (skip).
+ * `schema-started` at it → it may have run (killed between 2 and 3, or a connection lost during 2):
+ * it runs again, and the errors that
  * mean "this is done already" (the column exists, the table is gone, …) count as done. Otherwise it
  * never ran, and any error is a real one. Only the one DDL between the two marks is ever uncertain,
  * because the pipeline applies nothing after a DDL before its `schema` mark is written.
@@ -20,6 +22,7 @@ import { TargetError, comparePositions, describeError, describeDdlScope, formatP
 import { READ_APPLIED_SQL, WRITE_APPLIED_SQL, appliedMarkOf, type AppliedMark } from './applied-log.js';
 import { saveValues, writeCheckpoint } from './checkpoint-store.js';
 import { classifyMySqlError } from './error-classifier.js';
+import { RECORD_DDL_SQL, isRecorded } from './schema-history-store.js';
 import { quoteIdentifier } from './statement-builder.js';
 import type { LockProof } from './write-fence.js';
 
@@ -91,6 +94,8 @@ export interface DdlApplyContext {
   /** Stored in the transaction that records the DDL as done (null: leave the checkpoint alone). */
   readonly save: { readonly pipeline: string; readonly checkpoint: Checkpoint } | null;
   readonly proof: LockProof | null;
+  /** The server the DDL was read from (`sourceKey`), null when not known: keys its schema history entry. */
+  readonly source: string | null;
   readonly excerpt: (sql: string) => string;
   /**
    * Told when a DDL is taken as done by its error: `ran-before` (it was started before a crash) or
@@ -102,6 +107,8 @@ export interface DdlApplyContext {
 /** One attempt (the caller retries transient errors on a fresh connection): see the module comment. */
 export async function applyDdl(conn: mysql.PoolConnection, ev: SchemaChangeEvent, ctx: DdlApplyContext): Promise<'applied' | 'already-applied'> {
   const where = formatPosition(ev.position);
+  // After `run --reset-to` the marks are gone, but the target's tables still have the shape it gave them.
+  if (await isRecorded(conn, ctx.pipeline, ctx.source, ev.position)) return 'already-applied';
   const step = ddlStep(await readMark(conn, ctx.pipeline, SCHEMA_STREAM), await readMark(conn, ctx.pipeline, SCHEMA_STARTED_STREAM), ev.position);
   if (step === 'skip') return 'already-applied';
   if (step === 'run') await conn.query(WRITE_APPLIED_SQL, [ctx.pipeline, SCHEMA_STARTED_STREAM, ev.position.file, ev.position.pos, 0]);
@@ -129,6 +136,7 @@ export async function applyDdl(conn: mysql.PoolConnection, ev: SchemaChangeEvent
     }
     await conn.query('BEGIN');
     await conn.query(WRITE_APPLIED_SQL, [ctx.pipeline, SCHEMA_STREAM, ev.position.file, ev.position.pos, 0]);
+    await conn.query(RECORD_DDL_SQL, [ctx.pipeline, ev.position.file, ev.position.pos, ctx.source ?? '', ev.defaultSchema, ev.sql]);
     if (ctx.save) await writeCheckpoint(conn, ctx.save.pipeline, saveValues(ctx.save.pipeline, ctx.save.checkpoint), ctx.proof);
     await conn.query('COMMIT');
     return 'applied';

@@ -10,13 +10,14 @@ import type mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from '../../src/index.js';
-import { BinlogSyncError, TargetError, describeError } from '../../src/index.js';
+import { BinlogSyncError, SchemaHistory, TargetError, describeError, sourceKey, type SourceIdentity } from '../../src/index.js';
 import type { Mutation, SchemaChangeEvent, SqlValue, StatementEvent } from '../../src/index.js';
 import { formatPosition } from '../../src/index.js';
 import { APPLIED_TABLE_REF, CREATE_APPLIED_SQL, ORDER_STREAM_PREFIX, READ_APPLIED_SQL, READ_APPLIED_FOR_UPDATE_SQL, READ_STREAMS_SQL, orderStream, STATEMENTS_STREAM, WRITE_APPLIED_SQL, appliedMarkOf, isApplied } from './applied-log.js';
 import { quoteIdentifier } from './statement-builder.js';
 import { saveValues, writeCheckpoint } from './checkpoint-store.js';
 import { applyDdl } from './ddl-applier.js';
+import { CREATE_SCHEMA_HISTORY_SQL, readSchemaHistory } from './schema-history-store.js';
 import type { BinlogPosition, Checkpoint } from '../../src/index.js';
 import type { ClaimedOffset, SinkConnector } from '../../src/index.js';
 import { OWNER_SQL, fencedError, storeOffsetSql } from './partition-offsets.js';
@@ -52,6 +53,9 @@ export interface MySqlSinkOptions extends TargetEndpoint {
 
 export const DEFAULT_POOL_SIZE = 8;
 
+const ER_BAD_DB_ERROR = 1049;
+const ER_NO_SUCH_TABLE = 1146;
+
 /** How much of a failing statement an error message quotes. */
 const STATEMENT_EXCERPT_CHARS = 500;
 
@@ -63,6 +67,10 @@ export class MySqlSink implements SinkConnector {
   private readonly closing = new AbortController();
   private readonly pipeline: string;
   private appliedReady: Promise<void> | null = null;
+  /** The target's schema history (read once, then kept up to date by `applySchemaChange`). */
+  private history: Promise<SchemaHistory> | null = null;
+  /** `sourceKey` of the server the pipeline reads (`readingFrom`); null until told. */
+  private source: string | null = null;
   private readonly fence: WriteFence | undefined;
 
   constructor(options: MySqlSinkOptions) {
@@ -130,11 +138,13 @@ export class MySqlSink implements SinkConnector {
     if (this.closing.signal.aborted) throw new TargetError('TARGET_CONNECTION', 'target: applySchemaChange called on a closed sink', { retriable: false });
     await this.ensureAppliedLog();
     const where = formatPosition(ev.position);
-    return this.withConnection(`run the DDL at ${where}`, (conn, proof) =>
+    const history = await this.schemaHistory();
+    const outcome = await this.withConnection(`run the DDL at ${where}`, (conn, proof) =>
       applyDdl(conn, ev, {
         pipeline: this.pipeline,
         save,
         proof,
+        source: this.source,
         excerpt,
         onDoneAlready: (err, why) => {
           const fields = { position: where, statement: excerpt(ev.sql), err: describeError(err) };
@@ -143,6 +153,54 @@ export class MySqlSink implements SinkConnector {
         },
       }),
     );
+    if (outcome === 'applied') history.add({ position: ev.position, sql: ev.sql, defaultSchema: ev.defaultSchema });
+    return outcome;
+  }
+
+  readingFrom(source: SourceIdentity): void {
+    const key = sourceKey(source);
+    if (key === this.source) return;
+    this.source = key;
+    this.history = null;
+  }
+
+  /** Reads the schema history once; a target without one (no DDL ever applied) has an empty history. */
+  private schemaHistory(): Promise<SchemaHistory> {
+    this.history ??= this.withConnection('read the schema history', async (conn) => {
+      try {
+        const recorded = await readSchemaHistory(conn, this.pipeline, this.source);
+        if (recorded.length > 0) this.logger.info({ ddl: recorded.length }, 'schema history: changes read again from before these DDL statements are carried forward through them');
+        return new SchemaHistory(recorded);
+      } catch (err) {
+        const errno = (err as { errno?: unknown }).errno;
+        if (errno === ER_NO_SUCH_TABLE || errno === ER_BAD_DB_ERROR) return new SchemaHistory();
+        throw err;
+      }
+    }).catch((err: unknown) => {
+      this.history = null;
+      throw err;
+    });
+    return this.history;
+  }
+
+  /**
+   * The batch as it applies to the target's tables now: changes written before a DDL the target ran
+   * since are carried forward through it, and those a later DROP/TRUNCATE erased are left out (see
+   * src/core/schema-history.ts). In normal streaming nothing precedes a recorded DDL: the same batch.
+   */
+  private async forwardThroughHistory(mutations: readonly Mutation[]): Promise<readonly Mutation[]> {
+    const history = await this.schemaHistory();
+    if (history.size === 0) return mutations;
+    let out: Mutation[] | null = null;
+    for (let i = 0; i < mutations.length; i++) {
+      const m = mutations[i]!;
+      const f = history.forward(m);
+      if (f !== m && out === null) out = mutations.slice(0, i);
+      if (out !== null && f !== null) out.push(f);
+    }
+    if (out === null) return mutations;
+    this.logger.debug({ changes: mutations.length, applied: out.length }, 'changes from before recorded DDL carried forward');
+    return out;
   }
 
   /**
@@ -185,6 +243,7 @@ export class MySqlSink implements SinkConnector {
   private ensureAppliedLog(): Promise<void> {
     this.appliedReady ??= this.withConnection('create the applied log', async (conn) => {
       for (const sql of CREATE_APPLIED_SQL) await conn.query(sql);
+      await conn.query(CREATE_SCHEMA_HISTORY_SQL);
     }).catch((err: unknown) => {
       this.appliedReady = null;
       throw err;
@@ -210,12 +269,16 @@ export class MySqlSink implements SinkConnector {
       throw new TargetError('TARGET_CONNECTION', 'target: applyBatch called on a closed sink', { retriable: false });
     }
     if (mutations.length === 0) return;
-    const statements = buildStatements(mutations, this.limits);
+    // Kafka sink workers run no DDL (their pipelines refuse schemaChanges: apply), so no history either.
+    const forwarded = claimed ? mutations : await this.forwardThroughHistory(mutations);
+    const statements = forwarded.length > 0 ? buildStatements(forwarded, this.limits) : [];
+    // A change a later DDL erased counts as applied: its order group's mark moves past it all the same.
     const marks = this.orderMarkStatements(mutations);
     if (marks.length > 0) {
       await this.ensureAppliedLog();
       statements.push(...marks);
     }
+    if (statements.length === 0) return;
     try {
       await retryTransient(
         { policy: this.retry, logger: this.logger, signal: this.closing.signal, what: describeBatch(statements, mutations.length) },

@@ -18,7 +18,8 @@ import type { CollationFolder } from './collation-folder.js';
 import { classifyBinlogError } from './error-classes.js';
 import { compileRowDecoder, fspOf, type ColumnSpec, type RowDecoder } from './row-decoder.js';
 import { TableIdentity } from './row-identity.js';
-import type { SchemaCache } from './schema-cache.js';
+import { UnknownTableError, type SchemaCache, type TableInfo } from './schema-cache.js';
+import { keysAsWritten } from './keys-as-written.js';
 import type { TableFilter } from '../../src/index.js';
 import { TxAssembler, type DecodedChange } from './tx-assembler.js';
 import { XaTracker } from './xa-tracker.js';
@@ -161,6 +162,11 @@ export class BinlogReader {
     paused: false,
   };
   private readonly decoders = new Map<number, TableDecoder>();
+  /**
+   * The last definition INFORMATION_SCHEMA gave of each table: a reader behind a RENAME or DROP of a
+   * table still knows its key's collations for the rows before it.
+   */
+  private readonly lastKnown = new Map<string, TableInfo>();
   private session: BinlogSession | null = null;
   private state: ReadState | null = null;
 
@@ -553,13 +559,27 @@ export class BinlogReader {
     if (!this.config.filter.matches(ev.schemaName, ev.tableName)) return undefined;
     const known = this.decoders.get(ev.tableId);
     if (known && known.table.schema === ev.schemaName && known.table.name === ev.tableName && sameColumns(known.types, entry)) return undefined;
-    return this.buildDecoder(ev.tableId, { schema: ev.schemaName, name: ev.tableName }, entry as TableMapEntry & { columns: NonNullable<TableMapEntry['columns']> });
+    // zongji keeps the table map's primary key (binlog_row_metadata=FULL) on the event only.
+    const primaryKey = (ev as { primaryKey?: unknown }).primaryKey;
+    return this.buildDecoder(ev.tableId, { schema: ev.schemaName, name: ev.tableName }, entry as TableMapEntry & { columns: NonNullable<TableMapEntry['columns']> }, Array.isArray(primaryKey) ? { primaryKey: primaryKey as number[] } : {});
   }
 
-  private async buildDecoder(tableId: number, table: TableRef, entry: TableMapEntry & { columns: NonNullable<TableMapEntry['columns']> }): Promise<void> {
+  private async buildDecoder(tableId: number, table: TableRef, entry: TableMapEntry & { columns: NonNullable<TableMapEntry['columns']> }, written: { readonly primaryKey?: readonly number[] }): Promise<void> {
     // A table id we have not seen (first use, or a new id after ALTER TABLE / restart): re-read keys.
     this.config.schema.invalidate(table);
-    const info = await this.config.schema.get(table);
+    let known: TableInfo | null = null;
+    let unknown: UnknownTableError | null = null;
+    const key = `${table.schema}.${table.name}`;
+    try {
+      known = await this.config.schema.get(table);
+      this.lastKnown.set(key, known);
+    } catch (err) {
+      if (!(err instanceof UnknownTableError)) throw err;
+      unknown = err;
+      known = this.lastKnown.get(key) ?? null;
+    }
+    // The binlog may be older than INFORMATION_SCHEMA's view of the table (read again from before a DDL).
+    const info = keysAsWritten(table, known, { columns: entry.columns.map((c) => c.name), types: entry.columns.map((c) => c.type), ...(written.primaryKey ? { primaryKey: written.primaryKey } : {}) }, () => unknown!);
     const specs: ColumnSpec[] = entry.columns.map((c, i) => {
       const columnType = entry.columnSchemas[i]?.COLUMN_TYPE ?? '';
       const decimals = (c.metadata as { decimals?: unknown } | undefined)?.decimals;

@@ -52,6 +52,9 @@ export interface ForeignKeySource {
   readonly isSynced: (t: TableRef) => boolean;
 }
 
+/** INFORMATION_SCHEMA does not know the table (dropped or renamed since the binlog event, or no privilege). */
+export class UnknownTableError extends SourceError {}
+
 export class SchemaCache {
   private readonly entries = new Map<string, Promise<TableInfo>>();
   /** `db.table` → order group, for the whole foreign-key graph (reloaded after DDL). */
@@ -130,7 +133,7 @@ export class SchemaCache {
     const params = [table.schema, table.name];
     const [columns, uniques, orderGroup] = await Promise.all([this.query(COLUMNS_SQL, params), this.query(UNIQUE_SQL, params), this.orderGroup(full)]);
     if (columns.length === 0) {
-      throw new SourceError(
+      throw new UnknownTableError(
         'SOURCE_METADATA',
         `${full}: the binlog has changes for this table but INFORMATION_SCHEMA does not know it (dropped or renamed since, or the source user lacks privileges on it). Exclude it in source.exclude or grant SELECT on it.`,
         { details: { table: full } },

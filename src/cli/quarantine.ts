@@ -57,6 +57,10 @@ export async function quarantineCommand(argv: string[]): Promise<number> {
       }
       throw err;
     }
+    // The parked changes' positions are places in the binlog of the server the checkpoint names: the
+    // sink compares them with that server's schema history only.
+    const stored = await c.checkpoints.load(config.name);
+    if (stored?.source) c.sink.readingFrom?.(stored.source);
     let shown = 0;
     const applied = await retryParkedTable(c, config.name, table, config.sink.batchSize, (p) => {
       if (p.applied - shown >= 10_000) {

@@ -297,6 +297,7 @@ export class Pipeline {
     const { source, until } = this.o;
     const resolvedXa = this.o.initialCheckpoint?.resolvedXa;
     const identity = this.o.sourceIdentity;
+    if (identity) this.o.sink.readingFrom?.(identity);
     const read = { from: this.o.from, signal: this.stop.signal, ...(until ? { until } : {}), ...(resolvedXa ? { resolvedXa } : {}), ...(identity ? { source: identity } : {}) };
     for await (const batch of source.read(read)) {
       // One batch at a time, and never beside a snapshot chunk being placed (see place()).

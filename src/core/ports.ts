@@ -127,6 +127,12 @@ export interface SinkConnector {
    * one that may have run before a crash is run again, and "done already" errors count as done.
    */
   applySchemaChange(ddl: SchemaChangeEvent, checkpoint: { readonly pipeline: string; readonly checkpoint: Checkpoint } | null): Promise<'applied' | 'already-applied'>;
+  /**
+   * The server whose binlog the positions of everything handed on from now on are places in (called
+   * before the first change when the pipeline knows it). A sink that keeps a schema history keyed by
+   * position compares only positions of that server: another server's file:pos name other events.
+   */
+  readingFrom?(source: SourceIdentity): void;
   /** Where the last statement-format change this pipeline ran on the target was (null: none). */
   lastStatement(): Promise<BinlogPosition | null>;
   /**
