@@ -14,7 +14,7 @@ import { ALL_TYPES_COLUMNS, ALL_TYPES_ROWS } from '../support/all-types.js';
 import { createWorkloadSchemaOnPair, runWorkload } from '../support/workload.js';
 import { startServerPair } from '../support/servers.js';
 import { killStartedClis, pipelineEnv, runCli, startCli, type CliRun } from '../support/pipeline-process.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor, within } from '../support/wait-for.js';
 import { LocalKafkaCluster, TEST_KAFKA_PIPELINE, assertEachChangeOnce, kafkaEnv, readTopic, stopCli, waitForSameData } from '../support/kafka.js';
 
 let servers: ServerPair;
@@ -236,24 +236,33 @@ describe('kafka transport', () => {
     // start position). The fenced one must stop, not start again: that would fence the newer one in
     // turn, and both would stay alive. (Seen in CI: the older one restarted and the test hung.)
     const [a, b] = [publisher(1), publisher(2)];
+    // Each step is bounded, and a step that runs out of time shows what every process logged: a
+    // hang seen once in CI (the test's 180 s ran out with no more detail) must say where it was.
+    const runs: [string, CliRun][] = [['publisher 1', a], ['publisher 2', b]];
+    const bounded = <T,>(p: Promise<T>, what: string, timeoutMs: number): Promise<T> =>
+      within(p, { what, timeoutMs }).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}\n${runs.map(([name, r]) => `--- ${name} (exit ${r.proc.exitCode ?? 'none'}):\n${r.output().slice(-6000)}`).join('\n')}`);
+      });
     await runWorkload(servers.source.endpoint(), { db, transactions: 50, concurrency: 2, seed: 5 });
-    const loser = await Promise.race([a.exited.then(() => a), b.exited.then(() => b)]);
+    const loser = await bounded(Promise.race([a.exited.then(() => a), b.exited.then(() => b)]), 'one of two publishers started together to be fenced and stop', 60_000);
     const survivor = loser === a ? b : a;
     expect(await loser.exited, loser.output()).toBe(1);
     expect(loser.output()).toMatch(fenced);
-    await waitFor(() => survivor.output().includes('kafka publisher: starting'), { what: 'the surviving publisher to start', timeoutMs: 60_000 });
+    await bounded(waitFor(() => survivor.output().includes('kafka publisher: starting'), { what: 'the surviving publisher to start', timeoutMs: 60_000 }), 'the surviving publisher to start', 65_000);
     expect(survivor.output(), 'the survivor was fenced and started again, fencing the other').not.toMatch(/old epoch[^\n]*starting again/);
     // A third one started later fences the running survivor, on a quiet source: the survivor learns it
     // at its idle position probe and must stop without waiting for a binlog event (it used to stay
     // alive until the next write, and before that to hang in the source reader after it).
     const third = publisher(3);
-    await waitFor(() => third.output().includes('kafka publisher: starting'), { what: 'the third publisher to start', timeoutMs: 60_000 });
-    expect(await survivor.exited, survivor.output()).toBe(1);
+    runs.push(['publisher 3', third]);
+    await bounded(waitFor(() => third.output().includes('kafka publisher: starting'), { what: 'the third publisher to start', timeoutMs: 60_000 }), 'the third publisher to start', 65_000);
+    expect(await bounded(survivor.exited, 'the survivor to learn at its idle probe that the third fenced it, and stop', 45_000), survivor.output()).toBe(1);
     expect(survivor.output()).toMatch(fenced);
     await runWorkload(servers.source.endpoint(), { db, transactions: 1, concurrency: 1, seed: 6 });
     const sink = startCli(['sink', '--config', TEST_KAFKA_PIPELINE], e, join(logDir, 'fence-sink.log'));
+    runs.push(['sink worker', sink]);
     await waitForSameData(servers.source, servers.target, db);
-    await Promise.all([stopCli(third), stopCli(sink)]);
+    await bounded(Promise.all([stopCli(third), stopCli(sink)]), 'the third publisher and the sink worker to stop on SIGTERM', 60_000);
     assertEachChangeOnce(await readTopic(kafka.brokers, `${pipeline}.changes`), { gaps: true });
-  });
+  }, 420_000);
 });
