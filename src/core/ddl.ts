@@ -20,22 +20,15 @@
  * Each table once, in the order written; unqualified names get `defaultSchema`.
  */
 import type { TableRef } from './event.js';
-import { SqlCursor, SqlLexError } from './sql-lexer.js';
-import { DDL_MODIFIERS, addTable, readTableName, skipStatementWrappers } from './sql-statement.js';
+import type { SqlCursor } from './sql-lexer.js';
+import { DDL_MODIFIERS, addTable, collectFromTokens, readTableName, skipStatementWrappers } from './sql-statement.js';
 
 /** The name standing for every table of a database (DROP DATABASE). */
 export const ALL_TABLES = '*';
 
 /** Tables a DDL statement changes (see above); [] for any other statement. */
 export function tablesInDdl(sql: string, defaultSchema: string): TableRef[] {
-  const out: TableRef[] = [];
-  try {
-    readDdl(new SqlCursor(sql), defaultSchema, out);
-  } catch (err) {
-    // What was read before an unterminated string or comment stands.
-    if (!(err instanceof SqlLexError)) throw err;
-  }
-  return out;
+  return collectFromTokens<TableRef>(sql, (c, out) => readDdl(c, defaultSchema, out));
 }
 
 function readDdl(c: SqlCursor, db: string, out: TableRef[]): void {

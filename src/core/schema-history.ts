@@ -16,8 +16,8 @@
 import type { Mutation, Row, SqlValue, TableKeys, TableRef } from './event.js';
 import { BinlogSyncError } from './errors.js';
 import { comparePositions, formatPosition, type BinlogPosition } from './position.js';
-import { SqlCursor, SqlLexError, type SqlToken } from './sql-lexer.js';
-import { DDL_MODIFIERS, readTableName, skipStatementWrappers } from './sql-statement.js';
+import type { SqlCursor, SqlToken } from './sql-lexer.js';
+import { DDL_MODIFIERS, collectFromTokens, readTableName, skipStatementWrappers } from './sql-statement.js';
 
 /** What one DDL statement does to row changes written before it (in statement order). */
 export type HistoryOp =
@@ -38,13 +38,7 @@ export interface RecordedDdl {
 
 /** The operations of a DDL statement on row changes written before it; [] when it has none. */
 export function historyOps(sql: string, defaultSchema: string): HistoryOp[] {
-  const out: HistoryOp[] = [];
-  try {
-    readStatement(new SqlCursor(sql), defaultSchema, out);
-  } catch (err) {
-    if (!(err instanceof SqlLexError)) throw err;
-  }
-  return out;
+  return collectFromTokens<HistoryOp>(sql, (c, out) => readStatement(c, defaultSchema, out));
 }
 
 function readStatement(c: SqlCursor, db: string, out: HistoryOp[]): void {

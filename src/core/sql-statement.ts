@@ -76,6 +76,20 @@ const XA_VERBS_WITH_XID: ReadonlySet<string> = new Set(['START', 'BEGIN', 'END',
  * `ANALYZE [FORMAT=…]` before a DML statement (MariaDB runs it). Leaves table maintenance
  * (`ANALYZE TABLE`) alone.
  */
+/**
+ * What `read` collects from a statement's tokens. What was read before an unterminated string or
+ * comment stands (a statement cut short still names what it named before the cut).
+ */
+export function collectFromTokens<T>(sql: string, read: (c: SqlCursor, out: T[]) => void): T[] {
+  const out: T[] = [];
+  try {
+    read(new SqlCursor(sql), out);
+  } catch (err) {
+    if (!(err instanceof SqlLexError)) throw err;
+  }
+  return out;
+}
+
 export function skipStatementWrappers(c: SqlCursor): void {
   for (;;) {
     if (c.isWord('SET') && c.isWord('STATEMENT', 1)) {
