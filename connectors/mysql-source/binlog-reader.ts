@@ -12,7 +12,7 @@ import { DEFAULT_BACKOFF, backoffDelay, sleep, type BackoffPolicy } from '../../
 import { SourceError, describeError } from '../../src/index.js';
 import type { Row, SourceEvent, StatementEvent, TableKeys, TableRef } from '../../src/index.js';
 import { comparePositions, formatPosition, type BinlogPosition } from '../../src/index.js';
-import type { SourceReadOptions, SourceStreamEvent, StartFrom } from '../../src/index.js';
+import type { PositionEvent, SourceReadOptions, SourceStreamEvent, StartFrom } from '../../src/index.js';
 import { BinlogSession, type RawItem, type SessionConnection } from './binlog-session.js';
 import type { CollationFolder } from './collation-folder.js';
 import { classifyBinlogError } from './error-classes.js';
@@ -148,6 +148,28 @@ interface SessionBatch {
   readonly boundary: StartFrom | null;
 }
 
+/** The session's next raw event, or undefined once it ended (its frame, holding the event, ends here). */
+async function nextRawItem(buffer: BinlogSession['buffer']): Promise<RawItem | undefined> {
+  const pulled = await buffer.next();
+  return pulled.done ? undefined : pulled.value;
+}
+
+/**
+ * Appends one binlog event's converted events to the batch; true when the batch must end here (a halt,
+ * or `until` reached at a transaction end). Transaction ends set the batch's resume point.
+ */
+function appendConverted(converted: readonly SourceStreamEvent[], events: SourceStreamEvent[], until: BinlogPosition | undefined, setBoundary: (b: StartFrom) => void): boolean {
+  for (const event of converted) {
+    events.push(event);
+    if (event.kind === 'halt') return true;
+    if (event.kind === 'commit' || event.kind === 'schema-change') {
+      setBoundary({ kind: 'position', position: event.position });
+      if (until && comparePositions(event.position, until) >= 0) return true;
+    }
+  }
+  return false;
+}
+
 export class BinlogReader {
   readonly stats: ReaderStats = {
     reconnects: 0,
@@ -215,15 +237,27 @@ export class BinlogReader {
         await this.prepareSession(from, options.source, state);
         session.start(heartbeatPeriodMs(this.config.silentAfterMs));
         log.debug({ from: from.kind === 'gtid' ? from.gtid : formatPosition(from.position) }, 'binlog session started');
-        for await (const batch of this.sessionBatches(session, state, options)) {
-          yield batch.events;
-          if (batch.boundary) {
-            from = batch.boundary;
-            attempt = 0;
+        const batches = this.sessionBatches(session, state, options);
+        try {
+          // Not `for await`: its loop variable would keep the last batch (maybe a 64 MB row) alive while
+          // the next one is awaited. Each reference is dropped once the batch is handed on.
+          for (;;) {
+            let next: IteratorResult<SessionBatch, void> | null = await batches.next();
+            if (next.done) return;
+            let events: SourceStreamEvent[] | null = next.value.events;
+            const boundary = next.value.boundary;
+            next = null;
+            yield events;
+            events = null;
+            if (boundary) {
+              from = boundary;
+              attempt = 0;
+            }
+            if (signal.aborted) return;
           }
-          if (signal.aborted) return;
+        } finally {
+          await batches.return(undefined);
         }
-        return;
       } catch (err) {
         if (signal.aborted) return;
         failure = err;
@@ -307,48 +341,48 @@ export class BinlogReader {
           if (events.length > 0) yield take();
           if (options.signal.aborted) return;
           if (item === undefined) {
-            const pulled = await session.buffer.next();
-            if (pulled.done) return; // only an abort ends a session without an error
-            item = pulled.value;
+            item = await nextRawItem(session.buffer);
+            if (item === undefined) return; // only an abort ends a session without an error
           }
         }
         let converted = this.convert(item, state);
         if (converted instanceof Promise) converted = await converted;
+        // Non-transaction events between groups (format, GTID list, checkpoint) are positions too:
+        // they reach `until`, and the head may sit after them. (Not rotate: its header position
+        // belongs to the file it ends.)
+        const between = converted === null && asm.idle && item.name !== 'rotate' && item.event.nextPosition > 0 ? this.betweenGroups(item, asm) : null;
+        // Nothing of this event stays referenced from here while the generator is suspended: a suspended
+        // generator keeps its registers, and one holding a 64 MB rows event would keep it alive (the
+        // bounded-memory test for big BLOBs).
+        item = undefined;
         if (converted === null) {
-          // Non-transaction events between groups (format, GTID list, checkpoint) are positions too:
-          // they reach `until`, and the head may sit after them. (Not rotate: its header position
-          // belongs to the file it ends.)
-          if (asm.idle && item.name !== 'rotate' && item.event.nextPosition > 0) {
-            const position = asm.between(item.event.nextPosition);
-            // A heartbeat names the file it is in; one that disagrees with the rotations we followed says nothing here.
-            if (item.name === 'heartbeat' && (item.event as AnyBinlogEvent & { binlogName?: string }).binlogName !== position.file) continue;
-            events.push({ kind: 'position', position });
-            if (until && comparePositions(position, until) >= 0) {
-              yield take();
-              return;
-            }
-          }
-          continue;
-        }
-        for (const event of converted) {
-          events.push(event);
-          if (event.kind === 'halt') {
+          if (between === null) continue;
+          events.push(between);
+          if (until && comparePositions(between.position, until) >= 0) {
             yield take();
             return;
           }
-          if (event.kind === 'commit' || event.kind === 'schema-change') {
-            boundary = { kind: 'position', position: event.position };
-            if (until && comparePositions(event.position, until) >= 0) {
-              yield take();
-              return;
-            }
-          }
+          continue;
+        }
+        const end = appendConverted(converted, events, until, (b) => (boundary = b));
+        converted = null;
+        if (end) {
+          yield take();
+          return;
         }
       }
     } catch (err) {
       if (events.length > 0) yield take();
       throw err;
     }
+  }
+
+  /** The position after a non-transaction event between groups; null for a heartbeat naming another file than the one we follow. */
+  private betweenGroups(item: RawItem, asm: TxAssembler): PositionEvent | null {
+    const position = asm.between(item.event.nextPosition);
+    // A heartbeat names the file it is in; one that disagrees with the rotations we followed says nothing here.
+    if (item.name === 'heartbeat' && (item.event as AnyBinlogEvent & { binlogName?: string }).binlogName !== position.file) return null;
+    return { kind: 'position', position };
   }
 
   /** Converts one binlog event; null when it yields nothing (most non-row events). */

@@ -59,7 +59,9 @@ export class MySqlSource implements SourceConnector, SourceServer, SnapshotSourc
   }
 
   read(options: SourceReadOptions): AsyncIterable<readonly SourceStreamEvent[]> {
-    return this.stream(options);
+    // Not `yield*` in a generator: the delegating generator keeps the last result, and with it the last
+    // batch (maybe a 64 MB row), alive while the next one is read.
+    return { [Symbol.asyncIterator]: () => afterSetup(() => this.start(options)) };
   }
 
   /** Counters of the running read (reconnects, buffered bytes); null before the first read. */
@@ -67,7 +69,7 @@ export class MySqlSource implements SourceConnector, SourceServer, SnapshotSourc
     return this.reader?.refreshStats() ?? null;
   }
 
-  private async *stream(options: SourceReadOptions): AsyncGenerator<readonly SourceStreamEvent[], void, undefined> {
+  private async start(options: SourceReadOptions): Promise<AsyncIterator<readonly SourceStreamEvent[], void, undefined>> {
     if (this.closed) throw new SourceError('SOURCE_CONNECTION', 'the source connector is closed');
     await this.checkBinlogSettings();
     const decoder = installZongjiDecoder(); // throws SOURCE_DECODE when zongji is not the one our row reader mirrors
@@ -94,7 +96,7 @@ export class MySqlSource implements SourceConnector, SourceServer, SnapshotSourc
       sessionStart: (at) => this.onFreshConnection(async (query) => ({ identity: await this.identityOn(query), gtidPos: at ? await this.gtidPositionOrUnknown(query, at) : null })),
     });
     this.reader = reader;
-    yield* reader.read(options);
+    return reader.read(options);
   }
 
   /**
@@ -306,4 +308,35 @@ export class MySqlSource implements SourceConnector, SourceServer, SnapshotSourc
     this.closed = true;
     await Promise.all([this.pool.end().catch(() => {}), this.snapshots?.close()]);
   }
+}
+
+/**
+ * An iterator that runs `setup` at the first `next()` (so that setup errors reach the reader, as a
+ * generator's would) and then forwards to the iterator it returned.
+ */
+function afterSetup<T>(setup: () => Promise<AsyncIterator<T, void, undefined>>): AsyncIterator<T, void, undefined> {
+  let inner: Promise<AsyncIterator<T, void, undefined>> | null = null;
+  let finished = false;
+  const done: IteratorResult<T, void> = { done: true, value: undefined };
+  return {
+    async next() {
+      if (finished) return done;
+      inner ??= setup();
+      try {
+        return await (await inner).next();
+      } catch (err) {
+        finished = true;
+        throw err;
+      }
+    },
+    async return() {
+      if (finished || inner === null) {
+        finished = true;
+        return done;
+      }
+      finished = true;
+      const it = await inner;
+      return (await it.return?.(undefined)) ?? done;
+    },
+  };
 }

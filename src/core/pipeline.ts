@@ -16,7 +16,7 @@ import type { Checkpoint, CheckpointStore, SinkConnector, SnapshotProgress, Sour
 import { ChunkWindows, type ChunkRows, type ChunkWindow } from './snapshot-window.js';
 import type { BinlogPosition } from './position.js';
 import { comparePositions, formatPosition } from './position.js';
-import { Partitioner } from './partitioner.js';
+import { Partitioner, type Routed } from './partitioner.js';
 import { LaneScheduler } from './lanes.js';
 import { OrderGroupProgress } from './order-groups.js';
 import { applyRounds } from './partition-applier.js';
@@ -299,14 +299,26 @@ export class Pipeline {
     const identity = this.o.sourceIdentity;
     if (identity) this.o.sink.readingFrom?.(identity);
     const read = { from: this.o.from, signal: this.stop.signal, ...(until ? { until } : {}), ...(resolvedXa ? { resolvedXa } : {}), ...(identity ? { source: identity } : {}) };
-    for await (const batch of source.read(read)) {
-      // One batch at a time, and never beside a snapshot chunk being placed (see place()).
-      const outcome = await this.exclusive(() => this.dispatchBatch(batch));
-      if (this.readTally.size > 0) {
-        this.metrics.changesRead(this.readTally);
-        this.readTally.clear();
+    const batches = source.read(read)[Symbol.asyncIterator]();
+    try {
+      // Not `for await`: its loop variable would keep the last batch (maybe a 64 MB row) alive while
+      // the source reads the next one.
+      for (;;) {
+        let next: IteratorResult<readonly SourceStreamEvent[]> | null = await batches.next();
+        if (next.done) break;
+        let batch: readonly SourceStreamEvent[] | null = next.value;
+        next = null;
+        // One batch at a time, and never beside a snapshot chunk being placed (see place()).
+        const outcome = await this.exclusive(() => this.dispatchBatch(batch!));
+        batch = null;
+        if (this.readTally.size > 0) {
+          this.metrics.changesRead(this.readTally);
+          this.readTally.clear();
+        }
+        if (outcome === 'stopped') return 'stopped';
       }
-      if (outcome === 'stopped') return 'stopped';
+    } finally {
+      await batches.return?.(undefined);
     }
     if (this.stop.signal.aborted) return 'stopped';
     return until && this.lastReadPosition && comparePositions(this.lastReadPosition, until) >= 0 ? 'until-reached' : 'source-ended';
@@ -346,7 +358,11 @@ export class Pipeline {
               continue;
             }
             if (this.windows.watching) this.windows.observe(m);
-            if (m.bytes > (this.o.oversizeChangeBytes ?? Infinity)) {
+            // A change heavier than a partition's queue (a big BLOB) goes alone: after everything before
+            // it is applied, and nothing after it is taken from the source until it is applied, so one
+            // such value at a time is in memory beyond the source's read-ahead.
+            const oversize = m.bytes > (this.o.oversizeChangeBytes ?? Infinity);
+            if (oversize) {
               await this.drained();
               if (this.fatal) return 'stopped';
               collectGarbage();
@@ -358,7 +374,13 @@ export class Pipeline {
               await transport.waitForSpace(routed.partition);
               if (this.fatal) return 'stopped';
             }
+            if (oversize) {
+              await this.drained();
+              if (this.fatal) return 'stopped';
+              collectGarbage(); // its value and statement, before the source's next event is decoded
+            }
           }
+          ms.length = 0; // handed on: the scratch array does not keep them alive
           break;
         }
         case 'commit':
@@ -614,7 +636,9 @@ export class Pipeline {
     const { transport } = this.o;
     for (;;) {
       if (this.fatal) return;
-      const items = await transport.take(partition, this.scheduler.roundCapacity);
+      // Dropped after applying (below): a suspended async function keeps its variables, and the last
+      // batch (maybe a 64 MB row) would stay alive while the next take waits.
+      let items: readonly Routed[] | null = await transport.take(partition, this.scheduler.roundCapacity);
       if (items.length === 0 || this.fatal) return;
       this.laneDepth[partition]! += items.length;
       try {
@@ -637,6 +661,7 @@ export class Pipeline {
       } catch (err) {
         this.fail(err);
       }
+      items = null;
       if (this.fatal) return;
     }
   }
