@@ -94,7 +94,7 @@ class BinaryColumns {
 }
 
 /** The op letter a consumer sees: a key-changing update arrives as a delete of the old key and a create of the new one, as Debezium does. */
-function envelopeOp(change: ChangeEvent, m: Mutation): EnvelopeOp {
+export function envelopeOp(change: ChangeEvent, m: Mutation): EnvelopeOp {
   if (m.op === 'delete') return 'd';
   if (change.op === 'insert') return 'c';
   return m.op === 'upsert' && m.oldKey === null && change.beforeId && change.afterId && change.beforeId.key !== change.afterId.key ? 'c' : 'u';

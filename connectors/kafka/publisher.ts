@@ -35,7 +35,8 @@ import {
   type SourceIdentity,
   type StartFrom,
 } from '../../src/index.js';
-import { encodeMutation, type EncodedMessage } from './envelope.js';
+import type { EncodedMessage } from './envelope.js';
+import { EnvelopeWriter } from './envelope-writer.js';
 import { sendPosition } from './published-position.js';
 
 export interface KafkaPublisherOptions {
@@ -126,8 +127,10 @@ export class KafkaPublisher {
   private readonly orderHandedOn = new OrderGroupProgress();
   private readonly scratch: Mutation[] = [];
   private readonly chunkBytes: number;
+  private readonly envelopes: EnvelopeWriter;
 
   constructor(private readonly o: KafkaPublisherOptions) {
+    this.envelopes = new EnvelopeWriter({ pipeline: o.pipeline, serverId: o.serverId, version: o.version });
     this.partitioner = new Partitioner(o.partitions);
     this.watermark = new Watermark(o.initialCheckpoint);
     this.published = o.initialCheckpoint;
@@ -214,7 +217,7 @@ export class KafkaPublisher {
             const routed = this.partitioner.route(m);
             this.watermark.track(m.txSeq);
             this.tracked.set(m.txSeq, (this.tracked.get(m.txSeq) ?? 0) + 1);
-            const msg = outgoing(encodeMutation(ev, m, { pipeline: this.o.pipeline, serverId: this.o.serverId, version: this.o.version, nowMs: Date.now() }));
+            const msg = outgoing(this.envelopes.encode(ev, m, Date.now()));
             const record = recordBytes(msg);
             if (record > this.maxBatchRecordBytes) throw this.tooLarge(m, ev.position, record);
             // One partition's messages go out as one record batch, which the broker refuses above
