@@ -3,6 +3,7 @@
  * lines going to our logger: kafkajs reports retries of an unreachable broker as errors; they are
  * warnings to us (we retry), and what stops the pipeline is logged by the pipeline itself.
  */
+import './partition-grouping-fastpath.js'; // before kafkajs: it replaces a function kafkajs takes when it loads
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../../src/index.js';
