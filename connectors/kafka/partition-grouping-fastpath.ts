@@ -5,7 +5,7 @@
  * puts a linear grouping with the same result in its place.
  *
  * kafkajs's sendMessages takes the function when kafkajs is loaded, so this module must be evaluated
- * first: client.ts and topics.ts (the only modules that load kafkajs) import it before kafkajs. Should
+ * first: client.ts and topics.ts (the only modules that load kafkajs) import it before kafkajs, through kafkajs-fastpaths.ts. Should
  * kafkajs be loaded already (a program that imported it itself), its own grouping stays: slower, same
  * result. `BINLOG_SYNC_KAFKA_FASTPATH=0` leaves it in place too.
  */
