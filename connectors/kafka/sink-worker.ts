@@ -207,7 +207,8 @@ export class KafkaSinkWorker {
       const items: Routed[] = [];
       const entries: OffsetEntry[] = [];
       for (const m of batch.messages) {
-        if (state.next !== null && BigInt(m.offset) < state.next) continue;
+        const offset = BigInt(m.offset);
+        if (state.next !== null && offset < state.next) continue;
         if (m.value === null) continue; // a tombstone (not written by us; compaction markers)
         let mutation: Mutation;
         try {
@@ -227,7 +228,7 @@ export class KafkaSinkWorker {
           throw new BinlogSyncError('KAFKA_MESSAGE', `message ${batch.partition}:${m.offset} of ${this.o.topic} belongs to partition ${routed.partition} with transport.partitions: ${this.o.partitions}: the publisher used another partition count. Every process of a pipeline needs the same transport.partitions.`);
         }
         items.push(routed);
-        entries.push({ txSeq: mutation.txSeq, offset: BigInt(m.offset) });
+        entries.push({ txSeq: mutation.txSeq, offset });
       }
       const last = batch.messages[batch.messages.length - 1]!.offset;
       const end = BigInt(last) + 1n;
