@@ -52,6 +52,8 @@ export interface ChildResult {
   readonly mode: ChildSpec['mode'];
   /** Start of reading until the watermark (pipeline) or the reader (source, decoder) reached the range's end. */
   readonly ms: number;
+  /** CPU time (user + system) of the process over `ms` (pipeline and Kafka modes). */
+  readonly cpuMs?: number;
   /** Row events read in the range. */
   readonly rowEvents: number;
   readonly transactions: number;

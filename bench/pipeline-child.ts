@@ -40,6 +40,12 @@ const memory = (() => {
   };
 })();
 
+/** CPU time (user + system) this process has used since `from`, in ms: unlike wall time, little moved by other work on the machine. */
+function cpuMsSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1000;
+}
+
 function send(message: ChildMessage): void {
   process.send?.(message);
 }
@@ -120,12 +126,15 @@ async function runPipelineMode(spec: ChildSpec, logger: Logger): Promise<ChildRe
     });
     const stop = new AbortController();
     let reachedMs: number | null = null;
+    let cpuMs = 0;
     const started = performance.now();
+    const cpuStart = process.cpuUsage();
     const monitor = setInterval(() => {
       const to = end.get();
       const cp = pipeline.stats().checkpoint;
       if (reachedMs === null && to && cp && comparePositions(cp.position, to) >= 0) {
         reachedMs = performance.now() - started;
+        cpuMs = cpuMsSince(cpuStart);
         stop.abort();
       }
     }, 20);
@@ -145,6 +154,7 @@ async function runPipelineMode(spec: ChildSpec, logger: Logger): Promise<ChildRe
     return {
       mode: 'pipeline',
       ms: reachedMs,
+      cpuMs,
       rowEvents: result.stats.changes,
       transactions: result.stats.transactions,
       mutationsApplied: result.stats.mutationsApplied,
@@ -202,7 +212,9 @@ async function runKafkaMode(spec: ChildSpec, logger: Logger): Promise<ChildResul
   await admin.connect();
   const stop = new AbortController();
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   let doneMs: number | null = null;
+  let cpuMs = 0;
   let checking = false;
   const done = async (): Promise<boolean> => {
     const to = end.get();
@@ -220,6 +232,7 @@ async function runKafkaMode(spec: ChildSpec, logger: Logger): Promise<ChildResul
       .then((yes) => {
         if (yes && doneMs === null) {
           doneMs = performance.now() - started;
+          cpuMs = cpuMsSince(cpuStart);
           stop.abort();
         }
       })
@@ -234,7 +247,7 @@ async function runKafkaMode(spec: ChildSpec, logger: Logger): Promise<ChildResul
     await k.close();
   }
   if (doneMs === null) throw new Error(`kafka ${role} stopped before it reached the end of the range`);
-  return { mode: spec.mode, ms: doneMs, rowEvents: 0, transactions: 0, ...memory.peaks() };
+  return { mode: spec.mode, ms: doneMs, cpuMs, rowEvents: 0, transactions: 0, ...memory.peaks() };
 }
 
 async function runDecoderMode(spec: ChildSpec): Promise<ChildResult> {

@@ -17,11 +17,18 @@ export interface ReaderFigures extends Timed {
 export interface CatchUpRun {
   readonly run: number;
   readonly native: Timed;
-  readonly pipeline: ReaderFigures & { readonly mutationsApplied: number; readonly batches: number; readonly storedCheckpoint: string | null };
+  readonly pipeline: ReaderFigures & { readonly mutationsApplied: number; readonly batches: number; readonly storedCheckpoint: string | null; readonly cpuMs?: number };
   readonly source?: ReaderFigures;
   readonly decoder: ReaderFigures;
   /** The Kafka transport: publisher and sink worker in two processes; `ms` until the sink applied everything. */
-  readonly kafka?: Timed & { readonly publisherMs: number; readonly publisherPeakRssBytes: number; readonly sinkPeakRssBytes: number };
+  readonly kafka?: Timed & {
+    readonly publisherMs: number;
+    readonly publisherPeakRssBytes: number;
+    readonly sinkPeakRssBytes: number;
+    /** CPU time (user + system) of each process until it was done: less moved by other work on the machine than wall time. */
+    readonly publisherCpuMs?: number;
+    readonly sinkCpuMs?: number;
+  };
   /** binlog-sync again, counting into the daemon's Prometheus metrics (scraped every 5 s). */
   readonly withMetrics?: ReaderFigures;
   /** Every table's row count and checksum, equal on the native replica, the pipeline's target and the source. */
@@ -54,6 +61,8 @@ export interface CatchUpScenario {
     readonly kafkaRowsPerSec: number | null;
     readonly kafkaVsEmbedded: number | null;
     readonly kafkaPeakRssBytes: { readonly publisher: number; readonly sink: number } | null;
+    /** CPU µs per row event (medians): the embedded pipeline's process, the Kafka publisher's and sink worker's. */
+    readonly cpuMicrosPerRow: { readonly embedded: number; readonly publisher: number | null; readonly sink: number | null } | null;
     /** With metrics on: rows/s, and its cost relative to the run without (positive: slower). */
     readonly metricsRowsPerSec: number | null;
     readonly metricsCost: number | null;
@@ -130,6 +139,9 @@ export function summarise(name: string, backlog: Backlog, runs: readonly CatchUp
   const src = runs.every((r) => r.source) ? median(runs.map((r) => r.source!.rowsPerSec)) : null;
   const kafka = runs.length > 0 && runs.every((r) => r.kafka) ? median(runs.map((r) => r.kafka!.rowsPerSec)) : null;
   const withMetrics = runs.length > 0 && runs.every((r) => r.withMetrics) ? median(runs.map((r) => r.withMetrics!.rowsPerSec)) : null;
+  const perRow = (cpu: (r: CatchUpRun) => number | undefined): number | null =>
+    runs.length > 0 && runs.every((r) => cpu(r) !== undefined) ? median(runs.map((r) => (cpu(r)! * 1000) / backlog.rowEvents)) : null;
+  const embeddedCpu = perRow((r) => r.pipeline.cpuMs);
   return {
     name,
     backlog,
@@ -145,6 +157,7 @@ export function summarise(name: string, backlog: Backlog, runs: readonly CatchUp
       kafkaRowsPerSec: kafka,
       kafkaVsEmbedded: kafka === null ? null : kafka / pipe,
       kafkaPeakRssBytes: kafka === null ? null : { publisher: Math.max(...runs.map((r) => r.kafka!.publisherPeakRssBytes)), sink: Math.max(...runs.map((r) => r.kafka!.sinkPeakRssBytes)) },
+      cpuMicrosPerRow: embeddedCpu === null ? null : { embedded: embeddedCpu, publisher: kafka === null ? null : perRow((r) => r.kafka!.publisherCpuMs), sink: kafka === null ? null : perRow((r) => r.kafka!.sinkCpuMs) },
       metricsRowsPerSec: withMetrics,
       metricsCost: withMetrics === null ? null : 1 - withMetrics / pipe,
     },
@@ -155,6 +168,7 @@ export function summarise(name: string, backlog: Backlog, runs: readonly CatchUp
 const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
 const ratio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '–');
 const mb = (b: number): string => (Number.isFinite(b) ? `${(b / 1048576).toFixed(0)} MB` : '–');
+const micros = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(1)} µs` : '–');
 const ms = (n: number): string => (Number.isFinite(n) ? `${n < 10 ? n.toFixed(1) : Math.round(n)} ms` : '–');
 
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -213,6 +227,20 @@ export function formatReport(r: BenchReport): string {
           ]),
         ),
       );
+      const withCpu = withKafka.filter((s) => s.median.cpuMicrosPerRow?.publisher != null && s.median.cpuMicrosPerRow.sink != null);
+      if (withCpu.length) {
+        out.push('');
+        out.push('CPU time per row event (user + system of each process until done, medians; less moved by other work on the machine than rows/s)');
+        out.push(
+          formatTable(
+            ['scenario', 'embedded pipeline', 'kafka publisher', 'kafka sink worker', 'publisher + sink'],
+            withCpu.map((s) => {
+              const c = s.median.cpuMicrosPerRow!;
+              return [s.name, micros(c.embedded), micros(c.publisher!), micros(c.sink!), micros(c.publisher! + c.sink!)];
+            }),
+          ),
+        );
+      }
     }
     const withMetrics = r.scenarios.filter((s) => s.median.metricsRowsPerSec !== null);
     if (withMetrics.length) {

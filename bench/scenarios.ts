@@ -58,6 +58,13 @@ function readerFigures(r: ChildResult, rows: number): CatchUpRun['decoder'] {
   return { ms: r.ms, rowsPerSec: rate(rows, r.ms), peakRssBytes: r.peakRssBytes, peakHeapUsedBytes: r.peakHeapUsedBytes };
 }
 
+/** CPU µs per row event of the embedded pipeline, the Kafka publisher and sink worker, for the progress log. */
+function cpuNote(rows: number, pipe: ChildResult, kafka: CatchUpRun['kafka']): string {
+  const us = (cpuMs: number | undefined): string => (cpuMs === undefined || rows === 0 ? '–' : `${((cpuMs * 1000) / rows).toFixed(1)}`);
+  const parts = [`embedded ${us(pipe.cpuMs)}`, ...(kafka ? [`publisher ${us(kafka.publisherCpuMs)}`, `sink ${us(kafka.sinkCpuMs)}`] : [])];
+  return `; CPU µs/row: ${parts.join(', ')}`;
+}
+
 /** Compares the pipeline's target with the other sides; throws naming every difference. */
 async function verify(what: string, target: ServerEndpoint, others: Record<string, ServerEndpoint>): Promise<TableFigure[]> {
   const mine = await digestDatabase(target);
@@ -117,7 +124,15 @@ async function catchUp(name: string, source: LocalMariaDb, targets: Targets, b: 
       await prepareDatabase(targets.target.endpoint(), b.schema);
       const [publisher, sink] = await runKafkaChildren(name, `${run}`, src, targets, b, o);
       await verify(`${name} run ${run} over Kafka`, targets.target.endpoint(), { source: src });
-      kafka = { ms: sink.ms, rowsPerSec: 0, publisherMs: publisher.ms, publisherPeakRssBytes: publisher.peakRssBytes, sinkPeakRssBytes: sink.peakRssBytes };
+      kafka = {
+        ms: sink.ms,
+        rowsPerSec: 0,
+        publisherMs: publisher.ms,
+        publisherPeakRssBytes: publisher.peakRssBytes,
+        sinkPeakRssBytes: sink.peakRssBytes,
+        ...(publisher.cpuMs !== undefined ? { publisherCpuMs: publisher.cpuMs } : {}),
+        ...(sink.cpuMs !== undefined ? { sinkCpuMs: sink.cpuMs } : {}),
+      };
     }
     const sourceOnly = o.sourceOnly ? await runChild(spec('source', `bench-${name}-src-${run}`, src, targets.target.endpoint(), b.from, b.to, o.tuning)) : null;
     const decoder = await runChild(spec('decoder', `bench-${name}-dec-${run}`, src, targets.target.endpoint(), b.from, b.to, o.tuning));
@@ -133,6 +148,7 @@ async function catchUp(name: string, source: LocalMariaDb, targets: Targets, b: 
         mutationsApplied: pipe.mutationsApplied ?? 0,
         batches: pipe.batches ?? 0,
         storedCheckpoint: pipe.storedCheckpoint ?? null,
+        ...(pipe.cpuMs !== undefined ? { cpuMs: pipe.cpuMs } : {}),
       },
       ...(sourceOnly ? { source: readerFigures(sourceOnly, rowEvents) } : {}),
       decoder: readerFigures(decoder, rowEvents),
@@ -140,7 +156,7 @@ async function catchUp(name: string, source: LocalMariaDb, targets: Targets, b: 
       ...(withMetrics ? { withMetrics: { ...withMetrics, rowsPerSec: rate(rowEvents, withMetrics.ms) } } : {}),
       tables,
     });
-    o.log(`${name} run ${run}/${o.runs}: ${rowEvents} row events; native ${rate(rowEvents, native.ms).toFixed(0)}/s, binlog-sync ${rate(rowEvents, pipe.ms).toFixed(0)}/s, decoder ${rate(rowEvents, decoder.ms).toFixed(0)}/s`);
+    o.log(`${name} run ${run}/${o.runs}: ${rowEvents} row events; native ${rate(rowEvents, native.ms).toFixed(0)}/s, binlog-sync ${rate(rowEvents, pipe.ms).toFixed(0)}/s, decoder ${rate(rowEvents, decoder.ms).toFixed(0)}/s${kafka ? `, kafka ${rate(rowEvents, kafka.ms).toFixed(0)}/s` : ''}${cpuNote(rowEvents, pipe, kafka)}`);
   }
   const profiles: { -readonly [K in keyof ScenarioProfiles]: ScenarioProfiles[K] } = {};
   if (o.profile) {

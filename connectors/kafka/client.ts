@@ -3,12 +3,14 @@
  * lines going to our logger: kafkajs reports retries of an unreachable broker as errors; they are
  * warnings to us (we retry), and what stops the pipeline is logged by the pipeline itself.
  */
+import './kafkajs-fastpaths.js'; // before kafkajs: it replaces functions kafkajs takes when it loads
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../../src/index.js';
 import { installRecordBatchFastPath } from './record-batch-fastpath.js';
+import { installProduceRequestFastPath } from './request-framing-fastpath.js';
 
-/** `BINLOG_SYNC_KAFKA_FASTPATH=0` leaves kafkajs's own record batch encoder in place. */
+/** `BINLOG_SYNC_KAFKA_FASTPATH=0` leaves kafkajs's own encoders in place (record batches, Produce requests, framing, grouping). */
 export const RECORD_BATCH_FASTPATH_ENV = 'BINLOG_SYNC_KAFKA_FASTPATH';
 
 export interface KafkaClientSettings {
@@ -35,7 +37,10 @@ const NOISE = [/switched default partitioner/, /Limiting retries for the idempot
 export function createKafka(settings: KafkaClientSettings, logger: Logger): Kafka {
   const log = logger.child({ component: 'kafka' });
   // Before the first send, which loads kafkajs's Produce request module (see the fast path's notes).
-  if (process.env[RECORD_BATCH_FASTPATH_ENV] !== '0') installRecordBatchFastPath();
+  if (process.env[RECORD_BATCH_FASTPATH_ENV] !== '0') {
+    installRecordBatchFastPath();
+    installProduceRequestFastPath();
+  }
   return new Kafka({
     clientId: settings.clientId ?? 'binlog-sync',
     brokers: [...settings.brokers],

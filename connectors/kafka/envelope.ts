@@ -94,7 +94,7 @@ class BinaryColumns {
 }
 
 /** The op letter a consumer sees: a key-changing update arrives as a delete of the old key and a create of the new one, as Debezium does. */
-function envelopeOp(change: ChangeEvent, m: Mutation): EnvelopeOp {
+export function envelopeOp(change: ChangeEvent, m: Mutation): EnvelopeOp {
   if (m.op === 'delete') return 'd';
   if (change.op === 'insert') return 'c';
   return m.op === 'upsert' && m.oldKey === null && change.beforeId && change.afterId && change.beforeId.key !== change.afterId.key ? 'c' : 'u';
@@ -151,8 +151,12 @@ export class EnvelopeError extends Error {
   override readonly name = 'EnvelopeError';
 }
 
+const NO_BINARY: ReadonlySet<string> = new Set();
+
 function decodeRow(row: JsonRow | null, binary: ReadonlySet<string>): Record<string, SqlValue> | null {
   if (!row) return null;
+  // Without bytes every value already is the SqlValue it stands for: the parsed object is the row.
+  if (binary.size === 0) return row;
   const out: Record<string, SqlValue> = {};
   for (const k of Object.keys(row)) {
     const v = row[k]!;
@@ -163,10 +167,12 @@ function decodeRow(row: JsonRow | null, binary: ReadonlySet<string>): Record<str
 
 function decodeKey(key: JsonRow, columns: readonly string[], binary: ReadonlySet<string>): SqlValue[] {
   const row = decodeRow(key, binary)!;
-  return columns.map((c) => {
-    if (!(c in row)) throw new EnvelopeError(`key column ${c} missing from the message key`);
-    return row[c]!;
-  });
+  const out: SqlValue[] = [];
+  for (const c of columns) {
+    if (!Object.hasOwn(row, c)) throw new EnvelopeError(`key column ${c} missing from the message key`);
+    out.push(row[c]!);
+  }
+  return out;
 }
 
 /**
@@ -184,7 +190,7 @@ export function decodeMutation(value: string, txSeq: number): Mutation {
   if (!b || typeof b !== 'object' || b.v !== ENVELOPE_VERSION) {
     throw new EnvelopeError(`not a binlog-sync envelope of version ${ENVELOPE_VERSION} (binlogSync.v is ${JSON.stringify(b?.v)})`);
   }
-  const binary = new Set(b.binary);
+  const binary = Array.isArray(b.binary) && b.binary.length > 0 ? new Set(b.binary) : NO_BINARY;
   const row = decodeRow(b.op === 'delete' ? e.before : e.after, binary);
   if (!row) throw new EnvelopeError(`a ${b.op} without its ${b.op === 'delete' ? 'before' : 'after'} image`);
   return {

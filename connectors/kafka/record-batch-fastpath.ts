@@ -180,7 +180,7 @@ function writeBytes(buf: Buffer, at: number, b: Bytes): number {
  * also a kafkajs Encoder (`buf`, `buffer`, `size()`), encoded by kafkajs's own Record on first use, for
  * the code paths this module leaves to kafkajs.
  */
-class PendingRecord implements EncoderLike {
+export class PendingRecord implements EncoderLike {
   private encoded: EncoderLike | null = null;
   /** The whole record: the varint of the body's length, then the body. */
   readonly bytes: number;
@@ -258,36 +258,51 @@ const BODY_FIXED = 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4;
 export async function fastRecordBatch(input: RecordBatchInput): Promise<EncoderLike> {
   const k = load();
   const records = input.records ?? [];
-  const compression = input.compression ?? COMPRESSION_NONE;
-  if ((compression & 0x07) !== COMPRESSION_NONE || !records.every((r) => r instanceof PendingRecord)) return k.originalRecordBatch(input);
-  const pending = records as readonly PendingRecord[];
-  let body = BODY_FIXED;
-  for (const r of pending) body += r.bytes;
-  // firstOffset (8), the batch's length (4), partitionLeaderEpoch (4), magic (1), CRC (4), then the body.
-  const total = 8 + 4 + 4 + 1 + 4 + body;
+  if (((input.compression ?? COMPRESSION_NONE) & 0x07) !== COMPRESSION_NONE || !records.every(isPendingRecord)) return k.originalRecordBatch(input);
+  const total = recordBatchBytes(records);
   const buf = Buffer.allocUnsafe(total);
+  writeRecordBatch(buf, 0, input, records);
+  const encoder = new k.Encoder(0);
+  encoder.buf = buf;
+  encoder.offset = total;
+  return encoder;
+}
+
+export function isPendingRecord(r: unknown): r is PendingRecord {
+  return r instanceof PendingRecord;
+}
+
+/** The bytes of an uncompressed record batch of these records. */
+export function recordBatchBytes(records: readonly PendingRecord[]): number {
+  let body = BODY_FIXED;
+  for (const r of records) body += r.bytes;
+  // firstOffset (8), the batch's length (4), partitionLeaderEpoch (4), magic (1), CRC (4), then the body.
+  return 8 + 4 + 4 + 1 + 4 + body;
+}
+
+/** Writes the uncompressed record batch of `records` (`input.records` is not looked at) at `start`; returns where it ends. */
+export function writeRecordBatch(buf: Buffer, start: number, input: RecordBatchInput, records: readonly PendingRecord[]): number {
+  const k = load();
+  const end = start + recordBatchBytes(records);
   const now = Date.now();
-  writeInt64(buf, 0, input.firstOffset ?? 0, k);
-  buf.writeInt32BE(4 + 1 + 4 + body, 8);
-  buf.writeInt32BE(input.partitionLeaderEpoch ?? 0, 12);
-  buf.writeInt8(MAGIC_BYTE, 16);
-  const bodyAt = 21;
+  writeInt64(buf, start, input.firstOffset ?? 0, k);
+  buf.writeInt32BE(end - start - 12, start + 8);
+  buf.writeInt32BE(input.partitionLeaderEpoch ?? 0, start + 12);
+  buf.writeInt8(MAGIC_BYTE, start + 16);
+  const bodyAt = start + 21;
   let at = bodyAt;
-  at = buf.writeInt16BE(compression | (input.transactional ? TRANSACTIONAL_MASK : 0), at);
+  at = buf.writeInt16BE((input.compression ?? COMPRESSION_NONE) | (input.transactional ? TRANSACTIONAL_MASK : 0), at);
   at = buf.writeInt32BE(input.lastOffsetDelta ?? 0, at);
   at = writeInt64(buf, at, input.firstTimestamp ?? now, k);
   at = writeInt64(buf, at, input.maxTimestamp ?? now, k);
   at = writeInt64(buf, at, input.producerId ?? -1, k);
   at = buf.writeInt16BE(input.producerEpoch ?? 0, at);
   at = buf.writeInt32BE(input.firstSequence ?? 0, at);
-  at = buf.writeInt32BE(pending.length, at);
-  for (const r of pending) at = r.writeTo(buf, at);
-  if (at !== total) throw new Error(`record batch fast path: wrote ${at} of ${total} bytes (a sizing bug)`);
-  buf.writeUInt32BE(k.crc32C(buf.subarray(bodyAt, total)), 17);
-  const encoder = new k.Encoder(0);
-  encoder.buf = buf;
-  encoder.offset = total;
-  return encoder;
+  at = buf.writeInt32BE(records.length, at);
+  for (const r of records) at = r.writeTo(buf, at);
+  if (at !== end) throw new Error(`record batch fast path: wrote ${at - start} of ${end - start} bytes (a sizing bug)`);
+  buf.writeUInt32BE(k.crc32C(buf.subarray(bodyAt, end)), start + 17);
+  return end;
 }
 
 function writeInt64(buf: Buffer, at: number, value: unknown, k: KafkaJsInternals): number {

@@ -74,6 +74,10 @@ export interface SinkWorkerStats {
   readonly rebalances: number;
 }
 
+/** How long a worker waits for a new topic to reach the broker's metadata: 40 × 250 ms. */
+const SUBSCRIBE_ATTEMPTS = 40;
+const SUBSCRIBE_RETRY_MS = 250;
+
 export class KafkaSinkWorker {
   private readonly partitioner: Partitioner;
   private readonly scheduler: LaneScheduler;
@@ -127,7 +131,7 @@ export class KafkaSinkWorker {
       if (!e.payload.restart) this.fail(new BinlogSyncError('KAFKA', `the Kafka consumer stopped: ${describeError(e.payload.error)}`, { cause: e.payload.error }));
     });
     await consumer.connect();
-    await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
+    await this.subscribe(consumer);
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -144,6 +148,25 @@ export class KafkaSinkWorker {
       await consumer.disconnect().catch((err: unknown) => this.o.logger.warn({ err: describeError(err) }, 'kafka sink worker: disconnect failed'));
     }
     if (this.fatal) throw this.fatal;
+  }
+
+  /**
+   * Subscribes, waiting while the broker does not know the topic yet: a topic the publisher has just
+   * created reaches the brokers' metadata a moment later (seen on a loaded machine: the sink worker,
+   * started beside the publisher, stopped with UNKNOWN_TOPIC_OR_PARTITION), and kafkajs does not retry it.
+   */
+  private async subscribe(consumer: Consumer): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await consumer.subscribe({ topic: this.o.topic, fromBeginning: true });
+        return;
+      } catch (err) {
+        const type = (err as { type?: string }).type;
+        if ((type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') || attempt >= SUBSCRIBE_ATTEMPTS) throw err;
+        this.o.logger.info({ topic: this.o.topic, attempt, err: describeError(err) }, 'kafka sink worker: the broker does not know the topic yet; waiting');
+        await sleep(SUBSCRIBE_RETRY_MS);
+      }
+    }
   }
 
   private fail(err: unknown): void {
@@ -207,7 +230,8 @@ export class KafkaSinkWorker {
       const items: Routed[] = [];
       const entries: OffsetEntry[] = [];
       for (const m of batch.messages) {
-        if (state.next !== null && BigInt(m.offset) < state.next) continue;
+        const offset = BigInt(m.offset);
+        if (state.next !== null && offset < state.next) continue;
         if (m.value === null) continue; // a tombstone (not written by us; compaction markers)
         let mutation: Mutation;
         try {
@@ -227,7 +251,7 @@ export class KafkaSinkWorker {
           throw new BinlogSyncError('KAFKA_MESSAGE', `message ${batch.partition}:${m.offset} of ${this.o.topic} belongs to partition ${routed.partition} with transport.partitions: ${this.o.partitions}: the publisher used another partition count. Every process of a pipeline needs the same transport.partitions.`);
         }
         items.push(routed);
-        entries.push({ txSeq: mutation.txSeq, offset: BigInt(m.offset) });
+        entries.push({ txSeq: mutation.txSeq, offset });
       }
       const last = batch.messages[batch.messages.length - 1]!.offset;
       const end = BigInt(last) + 1n;

@@ -3,6 +3,7 @@
  * (or more) partitions than configured, because our partitioner places keys by `hash mod partitions`
  * and a key would then move to another partition, out of order with its earlier changes.
  */
+import './kafkajs-fastpaths.js'; // before kafkajs: it replaces functions kafkajs takes when it loads
 import kafkajs, { type Admin } from 'kafkajs';
 
 // kafkajs is CommonJS: Node's ESM loader does not see this export as a named one.

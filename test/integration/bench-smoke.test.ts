@@ -27,6 +27,7 @@ describe('npm run bench --quick', () => {
     const { stdout } = await execFileP(process.execPath, [MAIN, ...args], { timeout: 210_000, maxBuffer: 10 << 20 });
     expect(stdout).toContain('binlog-sync rows/s');
     expect(stdout).toContain('kafka/embedded');
+    expect(stdout).toContain('CPU time per row event');
     expect(stdout).toContain('the cost of metrics');
     expect(stdout).toContain('binlog-sync verify (chunk checksums on both servers');
     const report = JSON.parse(await readFile(out, 'utf8')) as BenchReport;
@@ -54,6 +55,11 @@ describe('npm run bench --quick', () => {
       expect(run.kafka?.publisherPeakRssBytes).toBeGreaterThan(0);
       expect(run.kafka?.sinkPeakRssBytes).toBeGreaterThan(0);
       expect(Number.isFinite(s.median.kafkaVsEmbedded)).toBe(true);
+      // CPU time of each process, per row event.
+      expect(run.pipeline.cpuMs).toBeGreaterThan(0);
+      expect(run.kafka?.publisherCpuMs).toBeGreaterThan(0);
+      expect(run.kafka?.sinkCpuMs).toBeGreaterThan(0);
+      expect(s.median.cpuMicrosPerRow?.publisher).toBeGreaterThan(0);
     }
     // verify beside CHECKSUM TABLE on the same rows.
     expect(report.verify?.rows).toBe(20_000);
