@@ -8,10 +8,13 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../../src/index.js';
 import { installRecordBatchFastPath } from './record-batch-fastpath.js';
-import { installProduceRequestFastPath } from './request-framing-fastpath.js';
+import { installProduceRequestFastPath, requestFramingInstalled } from './request-framing-fastpath.js';
+import { kafkaFastPathChoice } from './kafkajs-release.js';
+import { partitionGroupingInstalled } from './partition-grouping-fastpath.js';
 
-/** `BINLOG_SYNC_KAFKA_FASTPATH=0` leaves kafkajs's own encoders in place (record batches, Produce requests, framing, grouping). */
-export const RECORD_BATCH_FASTPATH_ENV = 'BINLOG_SYNC_KAFKA_FASTPATH';
+/** The start-up line saying which encoders are in use is logged once per process. */
+
+let announced = false;
 
 export interface KafkaClientSettings {
   readonly brokers: readonly string[];
@@ -37,9 +40,16 @@ const NOISE = [/switched default partitioner/, /Limiting retries for the idempot
 export function createKafka(settings: KafkaClientSettings, logger: Logger): Kafka {
   const log = logger.child({ component: 'kafka' });
   // Before the first send, which loads kafkajs's Produce request module (see the fast path's notes).
-  if (process.env[RECORD_BATCH_FASTPATH_ENV] !== '0') {
+  const fast = kafkaFastPathChoice();
+  if (fast.on) {
     installRecordBatchFastPath();
     installProduceRequestFastPath();
+  }
+  if (!announced) {
+    announced = true;
+    const fields = { kafkaFastPath: fast.on, reason: fast.reason, requestFraming: requestFramingInstalled, partitionGrouping: partitionGroupingInstalled };
+    if (fast.on) log.info(fields, `Kafka encoding: binlog-sync's fast paths over ${fast.reason}`);
+    else log.info(fields, `Kafka encoding: kafkajs's own encoders (${fast.reason}): same bytes, more CPU per message`);
   }
   return new Kafka({
     clientId: settings.clientId ?? 'binlog-sync',

@@ -7,9 +7,10 @@
  * kafkajs's sendMessages takes the function when kafkajs is loaded, so this module must be evaluated
  * first: client.ts and topics.ts (the only modules that load kafkajs) import it before kafkajs, through kafkajs-fastpaths.ts. Should
  * kafkajs be loaded already (a program that imported it itself), its own grouping stays: slower, same
- * result. `BINLOG_SYNC_KAFKA_FASTPATH=0` leaves it in place too.
+ * result. `BINLOG_SYNC_KAFKA_FASTPATH=0`, or another kafkajs release, leaves it in place too.
  */
 import { createRequire } from 'node:module';
+import { kafkaFastPathChoice } from './kafkajs-release.js';
 
 const require = createRequire(import.meta.url);
 
@@ -39,7 +40,7 @@ export const kafkajsGrouping = require(GROUPING) as typeof groupMessagesPerParti
 
 /** Whether kafkajs's producer uses our grouping (false: kafkajs was loaded before this module). */
 export const partitionGroupingInstalled: boolean = (() => {
-  if (process.env.BINLOG_SYNC_KAFKA_FASTPATH === '0') return false;
+  if (!kafkaFastPathChoice().on) return false;
   if (require.cache[require.resolve(SEND_MESSAGES)]) return false;
   const cached = require.cache[require.resolve(GROUPING)];
   if (!cached) return false;

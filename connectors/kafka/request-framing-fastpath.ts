@@ -15,6 +15,7 @@
  * `test/unit/kafka/request-framing-fastpath.test.ts` compares the bytes with kafkajs's.
  */
 import { createRequire } from 'node:module';
+import { kafkaFastPathChoice } from './kafkajs-release.js';
 import { PendingRecord, recordBatchBytes, writeRecordBatch, type RecordInput } from './record-batch-fastpath.js';
 
 const require = createRequire(import.meta.url);
@@ -204,7 +205,7 @@ export const kafkajsFraming = require(REQUEST) as FrameFn;
 
 /** Whether kafkajs frames requests with `frameRequest` (false: kafkajs was loaded before this module). */
 export const requestFramingInstalled: boolean = (() => {
-  if (process.env.BINLOG_SYNC_KAFKA_FASTPATH === '0') return false;
+  if (!kafkaFastPathChoice().on) return false;
   if (require.cache[require.resolve('kafkajs/src/network/connection.js')]) return false;
   require.cache[require.resolve(REQUEST)]!.exports = frameRequest;
   return true;
