@@ -6,6 +6,8 @@
  *   transaction updates one row's indexed column, another row's text column, deletes a row and inserts
  *   it again: 4 row events. Written by several connections, one round trip per transaction.
  * - Bulk: `bulk`, large `INSERT … SELECT` transactions of `rowsPerTx` rows each.
+ * - Huge transaction: `huge`, one `INSERT … SELECT` of N rows: a single source transaction.
+ * - Big values: `blobs`, a few rows each holding a LONGBLOB of many MB, one updated, one deleted.
  * - Steady: `steady`, OLTP-like transactions at a fixed rate whose rows carry the writer's commit time
  *   in microseconds (`ts_us`), so that the pipeline can measure source-commit → target-apply lag.
  *
@@ -62,6 +64,22 @@ export function bulkSchema(): Schema {
         pad CHAR(60) NOT NULL
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
     ],
+    seed: [],
+  };
+}
+
+export function hugeTxSchema(): Schema {
+  return {
+    tables: ['huge'],
+    ddl: [`CREATE TABLE huge (id INT NOT NULL PRIMARY KEY, label VARCHAR(64) NOT NULL, n INT NOT NULL, KEY (n)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`],
+    seed: [],
+  };
+}
+
+export function blobSchema(): Schema {
+  return {
+    tables: ['blobs'],
+    ddl: [`CREATE TABLE blobs (id INT NOT NULL PRIMARY KEY, body LONGBLOB, note VARCHAR(20)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`],
     seed: [],
   };
 }
@@ -193,6 +211,38 @@ export async function writeBulk(endpoint: ServerEndpoint, o: BulkOptions): Promi
   });
   const rowChanges = o.transactions * o.rowsPerTx;
   return { transactions: o.transactions, rowChanges, retries: 0, ms: performance.now() - started };
+}
+
+/** The huge-transaction backlog: one INSERT … SELECT of `rows` rows (autocommit: one transaction). */
+export async function writeHugeTx(endpoint: ServerEndpoint, rows: number): Promise<WriteResult> {
+  const started = performance.now();
+  await withConnection(endpoint, (c) =>
+    c.query(`INSERT INTO ${q(BENCH_DB)}.huge SELECT seq, CONCAT('row-', seq, '-', MD5(seq)), seq % 1000 FROM ${q(BENCH_DB)}.seq_1_to_${rows}`),
+  );
+  return { transactions: 1, rowChanges: rows, retries: 0, ms: performance.now() - started };
+}
+
+export interface BlobOptions {
+  /** Rows inserted (each its own transaction); row 2 is then updated and row 3 deleted. */
+  readonly rows: number;
+  readonly mb: number;
+}
+
+/**
+ * The big-value backlog: `rows` inserts of a `mb` MB LONGBLOB, then one update that replaces a value
+ * (the event carries the before and the after image: twice the value) and one delete.
+ */
+export async function writeBlobs(endpoint: ServerEndpoint, o: BlobOptions): Promise<WriteResult> {
+  const started = performance.now();
+  // SHA2 gives 32 bytes; repeated to the size, distinct per seed.
+  const blob = (seed: number): string => `REPEAT(UNHEX(SHA2('${seed}', 256)), ${Math.round((o.mb * 1024 * 1024) / 32)})`;
+  await withConnection(endpoint, async (c) => {
+    await c.query(`USE ${q(BENCH_DB)}`);
+    for (let i = 1; i <= o.rows; i++) await c.query(`INSERT INTO blobs VALUES (${i}, ${blob(i)}, 'v1')`);
+    await c.query(`UPDATE blobs SET body = ${blob(1000)}, note = 'v2' WHERE id = 2`);
+    await c.query('DELETE FROM blobs WHERE id = 3');
+  });
+  return { transactions: o.rows + 2, rowChanges: o.rows + 2, retries: 0, ms: performance.now() - started };
 }
 
 export interface SteadyOptions {

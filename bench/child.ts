@@ -1,5 +1,6 @@
 /** Starts `pipeline-child.js` with a spec, optionally under `node --cpu-prof`, and collects its result. */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onCleanup } from './cleanup.js';
@@ -20,7 +21,35 @@ export function setChildNodeArgs(args: readonly string[]): void {
   childNodeArgs = args;
 }
 
-export function startChild(spec: ChildSpec, options: { cpuProfDir?: string } = {}): ChildRun {
+/** A child that crashed, was killed or ended without a result; with its peak RSS as last seen from outside. */
+export class ChildFailed extends Error {
+  constructor(
+    message: string,
+    /** VmHWM read from /proc every 500 ms while it ran (0 if never read). */
+    readonly peakRssBytes: number,
+  ) {
+    super(message);
+    this.name = 'ChildFailed';
+  }
+}
+
+/** VmHWM of a process, 0 once it is gone. */
+function peakRssOf(pid: number | undefined): number {
+  try {
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export interface ChildOptions {
+  readonly cpuProfDir?: string;
+  /** Kill the child (SIGKILL) and fail once it has run this long: a stuck pipeline must not hang the bench. */
+  readonly timeoutMs?: number;
+}
+
+export function startChild(spec: ChildSpec, options: ChildOptions = {}): ChildRun {
   const args = [...childNodeArgs, ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : []), CHILD_SCRIPT];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, [SPEC_ENV]: JSON.stringify(spec) },
@@ -29,6 +58,16 @@ export function startChild(spec: ChildSpec, options: { cpuProfDir?: string } = {
   const unregister = onCleanup(`${spec.mode} child ${child.pid ?? '?'}`, async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
+  // Sampled from outside too, so that a child killed by an out-of-memory error still reports how high it got.
+  let outsidePeak = 0;
+  const sampler = setInterval(() => (outsidePeak = Math.max(outsidePeak, peakRssOf(child.pid))), 500);
+  let timedOut = false;
+  const timer = options.timeoutMs
+    ? setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, options.timeoutMs)
+    : null;
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -45,12 +84,15 @@ export function startChild(spec: ChildSpec, options: { cpuProfDir?: string } = {
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       unregister();
+      if (timer) clearTimeout(timer);
+      clearInterval(sampler);
       const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
       if (code === 0 && line) {
         resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as ChildResult);
       } else {
         const tail = stderr.trim().split('\n').slice(-25).join('\n');
-        reject(new Error(`${spec.mode} child exited with ${signal ?? `code ${code}`}${line ? '' : ' without a result'}:\n${tail}`));
+        const why = timedOut ? `was killed after ${Math.round(options.timeoutMs! / 1000)} s without finishing` : `exited with ${signal ?? `code ${code}`}${line ? '' : ' without a result'}`;
+        reject(new ChildFailed(`${spec.mode} child ${why}:\n${tail}`, outsidePeak));
       }
     });
   });
@@ -65,6 +107,6 @@ export function startChild(spec: ChildSpec, options: { cpuProfDir?: string } = {
   };
 }
 
-export function runChild(spec: ChildSpec, options: { cpuProfDir?: string } = {}): Promise<ChildResult> {
+export function runChild(spec: ChildSpec, options: ChildOptions = {}): Promise<ChildResult> {
   return startChild(spec, options).result;
 }

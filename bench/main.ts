@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: catch-up of an OLTP backlog and of a bulk-insert backlog by MariaDB's native replica,
  * by binlog-sync, by binlog-sync's source alone and by zongji alone, over the same binlog range on the
- * same machine, with the targets' durability stated; optional steady-load lag and memory scenarios.
- * Prints a table on stdout (progress on stderr) and writes the figures as JSON.
+ * same machine, with the targets' durability stated; optional steady-load lag, memory, huge-transaction
+ * and big-value scenarios. Prints tables on stdout (progress on stderr), ending with issue 14's targets
+ * judged against the same run's baselines, and writes the figures as JSON.
  *
- *   node dist/bench/main.js [--quick] [--runs N] [--oltp-tx N] [--bulk-rows N] [--target-flush 1|2|1,2]
- *                           [--steady] [--memory] [--profile] [--out FILE] …   (--help lists everything)
+ *   node dist/bench/main.js [--quick] [--all | --only LIST] [--runs N] [--target-flush 1|2|1,2]
+ *                           [--steady] [--memory] [--huge-tx] [--blob] [--profile] [--out FILE] …   (--help lists everything)
  */
 import { cpus, loadavg, totalmem, release } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -15,20 +16,28 @@ import { setChildNodeArgs } from './child.js';
 import { cleanupAll, onCleanup } from './cleanup.js';
 import { LocalKafkaCluster } from '../src/local/kafka-cluster.js';
 import type { Tuning } from './child-spec.js';
-import { formatReport, writeReport, type BenchReport, type CatchUpScenario, type MemoryPoint, type SteadyScenario } from './report.js';
-import { bulkScenario, memoryScenario, oltpScenario, steadyScenario, verifyScenario, type CatchUpOptions, type Targets } from './scenarios.js';
+import { formatReport, writeReport, type BenchReport, type CatchUpScenario, type MemoryRun, type SteadyScenario } from './report.js';
+import { bulkScenario, oltpScenario, steadyScenario, steadyWriters, verifyScenario, type CatchUpOptions, type Targets } from './scenarios.js';
+import { blobScenario, hugeTxScenario, memoryScenario } from './memory-scenarios.js';
+import { issueTargets } from './targets.js';
 import { rows, startServer, variable, withConnection } from './sql.js';
 import { DAEMON_NODE_FLAGS } from '../src/cli/node-flags.js';
 
+const SCENARIOS = ['oltp', 'bulk', 'steady', 'memory', 'huge-tx', 'blob', 'verify'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
 const HELP = `npm run bench -- [options]     (or: node dist/bench/main.js [options])
 
-Scenarios
+Scenarios (default: oltp, bulk, verify; the last table judges issue 14's targets for those that ran)
   --quick                 smoke run (~1 min): 1 run, small backlogs
-  --only LIST             catch-up scenarios to run: oltp,bulk (default both; "none" for neither)
+  --all                   every scenario: ${SCENARIOS.join(',')} (with --target-flush 1,2 for both OLTP targets)
+  --only LIST             exactly these scenarios, e.g. --only huge-tx,blob ("none" for none)
   --runs N                runs per catch-up scenario, medians reported (default 3)
   --target-flush LIST     innodb_flush_log_at_trx_commit on both targets: 1 (default), 2, or 1,2 for both variants
-  --steady                also measure lag under a steady write rate
-  --memory                also measure peak RSS against two backlog sizes
+  --steady                also measure lag under steady write rates (--steady-rate)
+  --memory                also measure peak RSS catching up bulk backlogs of several sizes (--memory-rows)
+  --huge-tx               also catch up one source transaction of --huge-tx-rows row changes (peak RSS, rows/s)
+  --blob                  also catch up rows of --blob-mb MB LONGBLOBs, one updated, one deleted (peak RSS)
   --profile               one extra binlog-sync run per scenario under node --cpu-prof; prints the top
                           frames (profiles kept in .tmp/bench-profiles/)
   --skip-source-only      do not time binlog-sync's source connector alone
@@ -46,9 +55,12 @@ Sizes (each also from the environment, e.g. BENCH_OLTP_TX=100000)
   --oltp-writers N        writer connections (default 8)
   --bulk-rows N           rows in the bulk backlog (default 1000000; quick 100000)
   --bulk-tx-rows N        rows per bulk transaction (default 100000; quick 50000)
-  --steady-rate N         row changes/s (default 5000)
+  --steady-rate LIST      row changes/s, one run each (default 5000,20000)
   --steady-seconds N      default 20 (quick 5)
-  --memory-rows LIST      backlog sizes in rows (default 500000,2000000)
+  --memory-rows LIST      backlog sizes in rows (default 500000,2000000,10000000; quick 100000,400000)
+  --huge-tx-rows N        row changes in the one transaction (default 5000000; quick 200000)
+  --blob-mb N             size of each BLOB (default 64; quick 8)
+  --blob-rows N           BLOB rows inserted, at least 3 (default 3)
   --verify-rows N         rows of the verify table (default 1000000; quick 100000)
 
 Pipeline settings (default: the pipeline file's defaults)
@@ -63,8 +75,10 @@ const numberFlags = [
   'oltp-writers',
   'bulk-rows',
   'bulk-tx-rows',
-  'steady-rate',
   'steady-seconds',
+  'huge-tx-rows',
+  'blob-mb',
+  'blob-rows',
   'verify-rows',
   'partitions',
   'lanes',
@@ -85,6 +99,10 @@ function parseFlags(argv: string[]) {
       help: { type: 'boolean', short: 'h' },
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
+      all: { type: 'boolean', default: false },
+      'huge-tx': { type: 'boolean', default: false },
+      blob: { type: 'boolean', default: false },
+      'steady-rate': { type: 'string' },
       'target-flush': { type: 'string' },
       steady: { type: 'boolean', default: false },
       memory: { type: 'boolean', default: false },
@@ -120,11 +138,25 @@ function parse(argv: string[]) {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-  const only = list(v.only as string | undefined, 'oltp,bulk').filter((s) => s !== 'none');
-  for (const s of only) if (s !== 'oltp' && s !== 'bulk') throw new UsageError(`--only: unknown scenario "${s}" (oltp, bulk, none)`);
-  const flushes = list((v['target-flush'] as string | undefined) ?? process.env.BENCH_TARGET_FLUSH, '1').map(Number);
+  const numbers = (flag: string, fallback: string, min = 1): number[] =>
+    list((v[flag] as string | undefined) ?? process.env[`BENCH_${flag.toUpperCase().replace(/-/g, '_')}`], fallback).map((raw) => {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < min) throw new UsageError(`--${flag}: expected whole numbers ≥ ${min}, got "${raw}"`);
+      return n;
+    });
+  const all = v.all === true;
+  if (all && v.only !== undefined) throw new UsageError('--all and --only exclude each other');
+  const optional: Scenario[] = (['steady', 'memory', 'huge-tx', 'blob'] as const).filter((s) => all || v[s] === true);
+  const chosen = v.only !== undefined ? list(v.only as string, '').filter((s) => s !== 'none') : all ? [...SCENARIOS] : ['oltp', 'bulk', 'verify', ...optional];
+  for (const s of chosen) if (!(SCENARIOS as readonly string[]).includes(s)) throw new UsageError(`--only: unknown scenario "${s}" (${SCENARIOS.join(', ')}, none)`);
+  const only = new Set(chosen as Scenario[]);
+  if (v['skip-verify'] === true) only.delete('verify');
+  const flushes = numbers('target-flush', all ? '1,2' : '1', 0);
   for (const f of flushes) if (![0, 1, 2].includes(f)) throw new UsageError('--target-flush: expected 1, 2 or 1,2');
-  const memoryRows = list((v['memory-rows'] as string | undefined) ?? process.env.BENCH_MEMORY_ROWS, quick ? '100000,400000' : '500000,2000000').map(Number);
+  const memoryRows = numbers('memory-rows', quick ? '100000,400000' : '500000,2000000,10000000');
+  const steadyRates = numbers('steady-rate', '5000,20000');
+  const blobRows = num('blob-rows', 3)!;
+  if (blobRows < 3) throw new UsageError('--blob-rows: at least 3 (row 2 is updated, row 3 deleted)');
   const tuning: Tuning = Object.fromEntries(
     (
       [
@@ -147,13 +179,15 @@ function parse(argv: string[]) {
     runs: num('runs', 3, 1)!,
     oltp: { transactions: num('oltp-tx', 30_000, 3_000)!, tables: num('oltp-tables', 4)!, rowsPerTable: num('oltp-rows', 20_000, 5_000)!, concurrency: num('oltp-writers', 8)! },
     bulk: { rows: num('bulk-rows', 1_000_000, 100_000)!, rowsPerTx: num('bulk-tx-rows', 100_000, 50_000)! },
-    steady: v.steady === true ? { rowChangesPerSec: num('steady-rate', 5_000)!, durationMs: num('steady-seconds', 20, 5)! * 1000, rows: 10_000, concurrency: 4 } : null,
-    memory: v.memory === true ? memoryRows : null,
+    steady: only.has('steady') ? steadyRates.map((r) => ({ rowChangesPerSec: r, durationMs: num('steady-seconds', 20, 5)! * 1000, rows: 10_000, concurrency: steadyWriters(r) })) : null,
+    memory: only.has('memory') ? memoryRows : null,
+    hugeTxRows: only.has('huge-tx') ? num('huge-tx-rows', 5_000_000, 200_000)! : null,
+    blob: only.has('blob') ? { rows: blobRows, mb: num('blob-mb', 64, 8)! } : null,
     profile: v.profile === true,
     sourceOnly: v['skip-source-only'] !== true,
     kafka: v['skip-kafka'] !== true,
     metrics: v['skip-metrics'] !== true,
-    verify: v['skip-verify'] === true ? null : { rows: num('verify-rows', 1_000_000, 100_000)!, runs: num('runs', 3, 1)! },
+    verify: !only.has('verify') ? null : { rows: num('verify-rows', 1_000_000, 100_000)!, runs: num('runs', 3, 1)! },
     out: (v.out as string | undefined) ?? 'bench-results.json',
     childNodeArgs: ((v['child-node-args'] as string | undefined) ?? '').split(/\s+/).filter(Boolean),
     tuning,
@@ -207,31 +241,36 @@ async function main(argv: string[]): Promise<number> {
 
   const profileDir = join('.tmp', 'bench-profiles', startedAt.toISOString().replace(/[:.]/g, '-'));
   let kafka: LocalKafkaCluster | null = null;
-  if (o.kafka && o.only.length > 0) {
+  if (o.kafka && (o.only.has('oltp') || o.only.has('bulk'))) {
     log('starting a one-node Kafka cluster for the Kafka transport runs (--skip-kafka leaves them out)…');
     kafka = await LocalKafkaCluster.start({ brokers: 1, label: 'bench' });
     const cluster = kafka;
     onCleanup('kafka', () => cluster.stop());
   }
-  const catchUp: CatchUpOptions = { runs: o.runs, sourceOnly: o.sourceOnly, profile: o.profile, profileDir, tuning: o.tuning, log, kafka: kafka ? { brokers: kafka.brokers } : null, metrics: o.metrics };
+  const catchUp: Omit<CatchUpOptions, 'targetFlush'> = { runs: o.runs, sourceOnly: o.sourceOnly, profile: o.profile, profileDir, tuning: o.tuning, log, kafka: kafka ? { brokers: kafka.brokers } : null, metrics: o.metrics };
   const scenarios: CatchUpScenario[] = [];
   const targetSettings: string[] = [];
-  for (const flush of o.flushes) {
+  for (const flush of o.only.has('oltp') || o.only.has('bulk') ? o.flushes : []) {
     const settings = await setTargetFlush(targets, flush);
     targetSettings.push(settings);
     log(`targets: ${settings}`);
     const suffix = o.flushes.length > 1 ? ` flush=${flush}` : '';
-    if (o.only.includes('oltp')) scenarios.push(await oltpScenario(`oltp${suffix}`, targets, o.oltp, catchUp));
-    if (o.only.includes('bulk')) {
+    if (o.only.has('oltp')) scenarios.push(await oltpScenario(`oltp${suffix}`, targets, o.oltp, { ...catchUp, targetFlush: flush }));
+    if (o.only.has('bulk')) {
       const transactions = Math.max(1, Math.round(o.bulk.rows / o.bulk.rowsPerTx));
-      scenarios.push(await bulkScenario(`bulk${suffix}`, targets, { transactions, rowsPerTx: o.bulk.rowsPerTx }, catchUp));
+      scenarios.push(await bulkScenario(`bulk${suffix}`, targets, { transactions, rowsPerTx: o.bulk.rowsPerTx }, { ...catchUp, targetFlush: flush }));
     }
   }
   const defaultSettings = await setTargetFlush(targets, o.flushes[0] ?? 1);
-  let steady: SteadyScenario | undefined;
-  if (o.steady) steady = await steadyScenario(target.server, o.steady, o.tuning, log);
-  let memory: MemoryPoint[] | undefined;
+  let steady: SteadyScenario[] | undefined;
+  if (o.steady) {
+    steady = [];
+    for (const rate of o.steady) steady.push(await steadyScenario(target.server, rate, o.tuning, log));
+  }
+  let memory: MemoryRun[] | undefined;
   if (o.memory) memory = await memoryScenario(target.server, o.memory, o.bulk.rowsPerTx, o.tuning, log);
+  const hugeTx = o.hugeTxRows === null ? undefined : await hugeTxScenario(target.server, o.hugeTxRows, o.tuning, log);
+  const blob = o.blob ? await blobScenario(target.server, o.blob, o.tuning, log) : undefined;
   const verify = o.verify ? await verifyScenario(target.server, o.verify, log) : undefined;
 
   const report: BenchReport = {
@@ -248,6 +287,10 @@ async function main(argv: string[]): Promise<number> {
       quick: o.quick,
       oltp: o.oltp,
       bulk: o.bulk,
+      ...(o.steady ? { steadyRates: o.steady.map((s) => s.rowChangesPerSec), steadySeconds: (o.steady[0]?.durationMs ?? 0) / 1000 } : {}),
+      ...(o.memory ? { memoryRows: o.memory } : {}),
+      ...(o.hugeTxRows !== null ? { hugeTxRows: o.hugeTxRows } : {}),
+      ...(o.blob ? { blob: o.blob } : {}),
       pipeline: Object.keys(o.tuning).length ? o.tuning : 'pipeline file defaults',
       ...(o.childNodeArgs.length ? { childNodeArgs: o.childNodeArgs.join(' ') } : {}),
       nativeReplica: 'one SQL thread (slave_parallel_threads=0), MASTER_USE_GTID=no',
@@ -255,7 +298,10 @@ async function main(argv: string[]): Promise<number> {
     scenarios,
     ...(steady ? { steady } : {}),
     ...(memory ? { memory } : {}),
+    ...(hugeTx ? { hugeTx } : {}),
+    ...(blob ? { blob } : {}),
     ...(verify ? { verify } : {}),
+    targets: issueTargets({ scenarios, ...(steady ? { steady } : {}), ...(memory ? { memory } : {}), ...(hugeTx ? { hugeTx } : {}), ...(blob ? { blob } : {}) }),
   };
   await writeReport(o.out, report);
   process.stdout.write(formatReport(report) + '\n');

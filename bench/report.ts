@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import type { TableFigure } from './sql.js';
 import type { LagFigures } from './child-spec.js';
 import type { ProfileSummary } from './profile.js';
+import type { TargetRow } from './targets.js';
 
 export interface Timed {
   readonly ms: number;
@@ -48,6 +49,8 @@ export interface Backlog {
 
 export interface CatchUpScenario {
   readonly name: string;
+  /** innodb_flush_log_at_trx_commit on both targets during this scenario. */
+  readonly targetFlush: number;
   readonly backlog: Backlog;
   readonly runs: readonly CatchUpRun[];
   readonly median: {
@@ -81,6 +84,9 @@ export interface ScenarioProfiles {
 export interface SteadyScenario {
   readonly targetRowChangesPerSec: number;
   readonly achievedRowChangesPerSec: number;
+  /** The writer reached ≥ 95% of the requested rate; when not, the lag figures are not for that rate. */
+  readonly rateReached: boolean;
+  readonly writers: number;
   readonly durationMs: number;
   readonly transactions: number;
   readonly lateTransactions: number;
@@ -89,12 +95,26 @@ export interface SteadyScenario {
   readonly tables: readonly TableFigure[];
 }
 
-export interface MemoryPoint {
+/** One binlog-sync catch-up measured for its peak RSS (memory-scenarios.ts), with zongji alone as the baseline. */
+export interface MemoryRun {
+  /** "memory 500000", "huge-tx", "blob". */
+  readonly scenario: string;
+  readonly description: string;
+  /** Row events in the range (the decoder's count; the pipeline's when the decoder failed). */
   readonly rowEvents: number;
+  /** binlog-sync's catch-up time and rate; NaN (null in JSON) when it failed. */
+  readonly ms: number;
   readonly rowsPerSec: number;
+  /** The pipeline child's VmHWM (seen from outside when it crashed). */
   readonly peakRssBytes: number;
   readonly peakHeapUsedBytes: number;
   readonly peakArrayBuffersBytes: number;
+  /** binlog-sync's target equals the source (row counts and every-column checksums). */
+  readonly verified: boolean;
+  /** zongji alone over the same range (null when it failed too). */
+  readonly decoder: { readonly ms: number; readonly rowsPerSec: number; readonly peakRssBytes: number } | null;
+  /** Why binlog-sync did not finish, or what differed (a finding, reported as is). */
+  readonly error?: string;
 }
 
 export interface BenchReport {
@@ -106,9 +126,14 @@ export interface BenchReport {
   readonly durability: { readonly source: string; readonly targets: string };
   readonly settings: Record<string, unknown>;
   readonly scenarios: readonly CatchUpScenario[];
-  readonly steady?: SteadyScenario;
-  readonly memory?: readonly MemoryPoint[];
+  /** Lag under steady load, one entry per requested rate. */
+  readonly steady?: readonly SteadyScenario[];
+  readonly memory?: readonly MemoryRun[];
+  readonly hugeTx?: MemoryRun;
+  readonly blob?: MemoryRun;
   readonly verify?: VerifyScenario;
+  /** Issue 14's targets for the scenarios that ran, each with its measured value and same-run baseline. */
+  readonly targets: readonly TargetRow[];
 }
 
 /** `binlog-sync verify` of one table equal on both sides, beside CHECKSUM TABLE on both servers. */
@@ -132,7 +157,7 @@ export function rate(rows: number, ms: number): number {
   return ms > 0 ? (rows * 1000) / ms : Number.NaN;
 }
 
-export function summarise(name: string, backlog: Backlog, runs: readonly CatchUpRun[], profiles: CatchUpScenario['profiles'] = {}): CatchUpScenario {
+export function summarise(name: string, targetFlush: number, backlog: Backlog, runs: readonly CatchUpRun[], profiles: CatchUpScenario['profiles'] = {}): CatchUpScenario {
   const nat = median(runs.map((r) => r.native.rowsPerSec));
   const pipe = median(runs.map((r) => r.pipeline.rowsPerSec));
   const dec = median(runs.map((r) => r.decoder.rowsPerSec));
@@ -144,6 +169,7 @@ export function summarise(name: string, backlog: Backlog, runs: readonly CatchUp
   const embeddedCpu = perRow((r) => r.pipeline.cpuMs);
   return {
     name,
+    targetFlush,
     backlog,
     runs,
     median: {
@@ -165,11 +191,15 @@ export function summarise(name: string, backlog: Backlog, runs: readonly CatchUp
   };
 }
 
-const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
-const ratio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '–');
-const mb = (b: number): string => (Number.isFinite(b) ? `${(b / 1048576).toFixed(0)} MB` : '–');
+export const formatInt = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
+export const formatRatio = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '–');
+export const formatMb = (b: number): string => (Number.isFinite(b) ? `${(b / 1048576).toFixed(0)} MB` : '–');
+export const formatMs = (n: number): string => (Number.isFinite(n) ? `${n < 10 ? n.toFixed(1) : Math.round(n)} ms` : '–');
+const int = formatInt;
+const ratio = formatRatio;
+const mb = formatMb;
 const micros = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(1)} µs` : '–');
-const ms = (n: number): string => (Number.isFinite(n) ? `${n < 10 ? n.toFixed(1) : Math.round(n)} ms` : '–');
+const ms = formatMs;
 
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -286,14 +316,25 @@ export function formatReport(r: BenchReport): string {
       out.push(`${s.name} backlog: ${s.backlog.description}; range ${s.backlog.from} → ${s.backlog.to}; written in ${ms(s.backlog.writeMs)} (${int(rate(s.backlog.transactions, s.backlog.writeMs))} tx/s)`);
     }
   }
-  if (r.steady) {
-    const s = r.steady;
+  if (r.steady?.length) {
     out.push('');
-    out.push(`steady load: ${int(s.achievedRowChangesPerSec)} row changes/s written (target ${int(s.targetRowChangesPerSec)}) for ${ms(s.durationMs)}, ${int(s.transactions)} tx (${int(s.lateTransactions)} started >100 ms late)`);
+    out.push('steady load: lag from source commit to target apply (per-row timestamps); a rate the writer did not reach (< 95%) gives no valid figure for it');
     out.push(
       formatTable(
-        ['lag source commit → target apply', 'samples', 'p50', 'p90', 'p99', 'max', 'sync peak RSS'],
-        [['steady', int(s.lag.samples), ms(s.lag.p50Ms), ms(s.lag.p90Ms), ms(s.lag.p99Ms), ms(s.lag.maxMs), mb(s.pipelinePeakRssBytes)]],
+        ['requested rows/s', 'written rows/s', 'writers', 'tx (>100 ms late)', 'samples', 'p50', 'p90', 'p99', 'max', 'sync peak RSS', 'rate reached'],
+        r.steady.map((s) => [
+          int(s.targetRowChangesPerSec),
+          int(s.achievedRowChangesPerSec),
+          String(s.writers),
+          `${int(s.transactions)} (${int(s.lateTransactions)})`,
+          int(s.lag.samples),
+          ms(s.lag.p50Ms),
+          ms(s.lag.p90Ms),
+          ms(s.lag.p99Ms),
+          ms(s.lag.maxMs),
+          mb(s.pipelinePeakRssBytes),
+          s.rateReached ? 'yes' : 'NO: not valid',
+        ]),
       ),
     );
   }
@@ -311,15 +352,31 @@ export function formatReport(r: BenchReport): string {
       ),
     );
   }
-  if (r.memory?.length) {
+  const memoryRuns = [...(r.memory ?? []), ...(r.hugeTx ? [r.hugeTx] : []), ...(r.blob ? [r.blob] : [])];
+  if (memoryRuns.length) {
     out.push('');
-    out.push('memory: binlog-sync catching up bulk backlogs of different sizes');
+    out.push("memory: binlog-sync catching up a backlog met whole at start; peak RSS is the child's VmHWM; zongji alone over the same range as the baseline");
     out.push(
       formatTable(
-        ['backlog row events', 'rows/s', 'peak RSS (VmHWM)', 'peak V8 heap used', 'peak Buffers'],
-        r.memory.map((p) => [int(p.rowEvents), int(p.rowsPerSec), mb(p.peakRssBytes), mb(p.peakHeapUsedBytes), mb(p.peakArrayBuffersBytes)]),
+        ['scenario', 'row events', 'catch-up', 'rows/s', 'peak RSS', 'peak V8 heap', 'peak Buffers', 'zongji', 'zongji rows/s', 'zongji peak RSS', 'result'],
+        memoryRuns.map((p) => [
+          p.scenario,
+          int(p.rowEvents),
+          ms(p.ms),
+          int(p.rowsPerSec),
+          mb(p.peakRssBytes),
+          mb(p.peakHeapUsedBytes),
+          mb(p.peakArrayBuffersBytes),
+          p.decoder ? ms(p.decoder.ms) : 'failed',
+          p.decoder ? int(p.decoder.rowsPerSec) : '–',
+          p.decoder ? mb(p.decoder.peakRssBytes) : '–',
+          p.error === undefined ? 'verified' : 'FAILED',
+        ]),
       ),
     );
+    for (const p of memoryRuns) {
+      out.push(`${p.scenario}: ${p.description}${p.error === undefined ? '' : `\n  FAILED: ${p.error.split('\n').join('\n  ')}`}`);
+    }
   }
   for (const s of r.scenarios) {
     for (const [what, p] of [
@@ -334,6 +391,11 @@ export function formatReport(r: BenchReport): string {
       out.push(formatTable(['by package', 'self %'], p.byPackage.map((f) => [f.frame, f.selfPct.toFixed(1)])));
       out.push(formatTable(['top frames', 'self %'], p.top.map((f) => [f.frame, f.selfPct.toFixed(1)])));
     }
+  }
+  if (r.targets.length) {
+    out.push('');
+    out.push(`issue 14 targets (${r.targets.filter((t) => t.met).length} of ${r.targets.length} met; baselines from this run)`);
+    out.push(formatTable(['target', 'scenario', 'measured', 'baseline', 'verdict'], r.targets.map((t) => [t.target, t.scenario, t.measured, t.baseline, t.verdict])));
   }
   out.push('');
   out.push(`total bench time ${(r.totalMs / 1000).toFixed(0)} s`);

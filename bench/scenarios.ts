@@ -3,7 +3,8 @@
  * re-create the two targets' tables with the same seed rows and time the native replica, binlog-sync,
  * and (for reference) the source connector alone and zongji alone over the same binlog range,
  * verifying after each run that binlog-sync's target equals the native replica and the source.
- * Steady: lag at a fixed write rate. Memory: peak RSS against backlogs of two sizes.
+ * Steady: lag at fixed write rates. Verify: binlog-sync verify beside CHECKSUM TABLE.
+ * The peak-RSS scenarios are in memory-scenarios.ts.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { runChild, startChild } from './child.js';
 import type { ChildResult, ChildSpec, Tuning } from './child-spec.js';
 import { measureNativeReplica } from './native-replica.js';
 import { newestProfile, summariseProfile } from './profile.js';
-import { median, rate, summarise, type Backlog, type CatchUpRun, type CatchUpScenario, type MemoryPoint, type ScenarioProfiles, type SteadyScenario, type VerifyScenario } from './report.js';
+import { median, rate, summarise, type Backlog, type CatchUpRun, type CatchUpScenario, type ScenarioProfiles, type SteadyScenario, type VerifyScenario } from './report.js';
 import { parsePipelineConfig } from '../src/config/load.js';
 import { verifyPipeline } from '../src/verify/verify-pipeline.js';
 import { formatVerifyText, verifyExitCode } from '../src/verify/report.js';
@@ -29,6 +30,8 @@ export interface Targets {
 
 export interface CatchUpOptions {
   readonly runs: number;
+  /** innodb_flush_log_at_trx_commit the targets run with (set by the caller; recorded with the figures). */
+  readonly targetFlush: number;
   readonly sourceOnly: boolean;
   readonly profile: boolean;
   /** Where `--profile` writes the .cpuprofile files (one folder per scenario). */
@@ -46,11 +49,11 @@ let serverIds = 100;
 const nextServerId = (): number => ++serverIds;
 
 /** A fresh binlog source: ROW, FULL image, FULL metadata; flush=2 so that backlogs are written fast. */
-export async function startSource(label: string): Promise<{ server: LocalMariaDb; stop: () => Promise<void> }> {
-  return startServer({ label, serverId: 1, binlog: true, durable: false });
+export async function startSource(label: string, extraArgs: readonly string[] = []): Promise<{ server: LocalMariaDb; stop: () => Promise<void> }> {
+  return startServer({ label, serverId: 1, binlog: true, durable: false, extraArgs });
 }
 
-function spec(mode: ChildSpec['mode'], name: string, source: ServerEndpoint, target: ServerEndpoint, from: BinlogPosition, to: BinlogPosition | undefined, tuning: Tuning): ChildSpec {
+export function spec(mode: ChildSpec['mode'], name: string, source: ServerEndpoint, target: ServerEndpoint, from: BinlogPosition, to: BinlogPosition | undefined, tuning: Tuning): ChildSpec {
   return { mode, name, source, target, serverId: nextServerId(), schema: BENCH_DB, from, ...(to ? { to } : {}), tuning };
 }
 
@@ -66,7 +69,7 @@ function cpuNote(rows: number, pipe: ChildResult, kafka: CatchUpRun['kafka']): s
 }
 
 /** Compares the pipeline's target with the other sides; throws naming every difference. */
-async function verify(what: string, target: ServerEndpoint, others: Record<string, ServerEndpoint>): Promise<TableFigure[]> {
+export async function verify(what: string, target: ServerEndpoint, others: Record<string, ServerEndpoint>): Promise<TableFigure[]> {
   const mine = await digestDatabase(target);
   const problems: string[] = [];
   for (const [name, endpoint] of Object.entries(others)) {
@@ -77,14 +80,14 @@ async function verify(what: string, target: ServerEndpoint, others: Record<strin
   return mine;
 }
 
-interface BuiltBacklog {
+export interface BuiltBacklog {
   readonly schema: Schema;
   readonly backlog: Omit<Backlog, 'rowEvents'>;
   readonly from: BinlogPosition;
   readonly to: BinlogPosition;
 }
 
-async function buildBacklog(source: LocalMariaDb, schema: Schema, description: string, write: () => Promise<{ transactions: number; ms: number; retries: number }>): Promise<BuiltBacklog> {
+export async function buildBacklog(source: LocalMariaDb, schema: Schema, description: string, write: () => Promise<{ transactions: number; ms: number; retries: number }>): Promise<BuiltBacklog> {
   await prepareDatabase(source.endpoint(), schema);
   const from = await withConnection(source.endpoint(), binlogHead);
   const w = await write();
@@ -186,7 +189,7 @@ async function catchUp(name: string, source: LocalMariaDb, targets: Targets, b: 
       if (snk) profiles.kafkaSink = await summariseProfile(snk);
     }
   }
-  return summarise(name, { ...b.backlog, rowEvents }, runs, profiles);
+  return summarise(name, o.targetFlush, { ...b.backlog, rowEvents }, runs, profiles);
 }
 
 /** A publisher and a sink worker over a fresh topic, as `binlog-sync source` and `sink` run them; optionally under --cpu-prof. */
@@ -257,29 +260,40 @@ export interface SteadySettings {
   readonly concurrency: number;
 }
 
+/** The share of the requested write rate the writer must reach for a lag figure to count as measured at that rate. */
+export const RATE_REACHED = 0.95;
+
+/** Writer connections for a rate: one per 1,000 row changes/s (250 tx/s each: one round trip per tx, slow on a loaded machine), 4 to 32. */
+export function steadyWriters(rowChangesPerSec: number): number {
+  return Math.min(32, Math.max(4, Math.ceil(rowChangesPerSec / 1000)));
+}
+
 export async function steadyScenario(target: LocalMariaDb, s: SteadySettings, tuning: Tuning, log: (line: string) => void): Promise<SteadyScenario> {
-  const source = await startSource('bench-steady-source');
+  const source = await startSource(`bench-steady-${s.rowChangesPerSec}-source`);
   try {
     const schema = steadySchema(s.rows);
     await prepareDatabase(source.server.endpoint(), schema);
     await prepareDatabase(target.endpoint(), schema);
     const from = await withConnection(source.server.endpoint(), binlogHead);
     const child = startChild({
-      ...spec('pipeline', 'bench-steady', source.server.endpoint(), target.endpoint(), from, undefined, tuning),
+      ...spec('pipeline', `bench-steady-${s.rowChangesPerSec}`, source.server.endpoint(), target.endpoint(), from, undefined, tuning),
       lag: { table: 'steady', column: 'ts_us' },
     });
     await child.running;
     await new Promise((r) => setTimeout(r, 1000));
-    log(`steady: writing ${s.rowChangesPerSec} row changes/s for ${(s.durationMs / 1000).toFixed(0)} s while binlog-sync runs…`);
+    log(`steady: writing ${s.rowChangesPerSec} row changes/s over ${s.concurrency} connections for ${(s.durationMs / 1000).toFixed(0)} s while binlog-sync runs…`);
     const w = await writeSteady(source.server.endpoint(), s);
     const to = await withConnection(source.server.endpoint(), binlogHead);
     child.send({ type: 'until', position: to });
     const r = await child.result;
     if (!r.lag) throw new Error('steady: the pipeline child reported no lag figures');
     const tables = await verify('steady', target.endpoint(), { source: source.server.endpoint() });
+    const achieved = rate(w.rowChanges, w.ms);
     return {
       targetRowChangesPerSec: s.rowChangesPerSec,
-      achievedRowChangesPerSec: rate(w.rowChanges, w.ms),
+      achievedRowChangesPerSec: achieved,
+      rateReached: achieved >= RATE_REACHED * s.rowChangesPerSec,
+      writers: s.concurrency,
       durationMs: w.ms,
       transactions: w.transactions,
       lateTransactions: w.late,
@@ -287,33 +301,6 @@ export async function steadyScenario(target: LocalMariaDb, s: SteadySettings, tu
       pipelinePeakRssBytes: r.peakRssBytes,
       tables,
     };
-  } finally {
-    await source.stop();
-  }
-}
-
-export async function memoryScenario(target: LocalMariaDb, sizes: readonly number[], rowsPerTx: number, tuning: Tuning, log: (line: string) => void): Promise<MemoryPoint[]> {
-  const source = await startSource('bench-memory-source');
-  const points: MemoryPoint[] = [];
-  try {
-    for (const size of sizes) {
-      const transactions = Math.max(1, Math.round(size / rowsPerTx));
-      log(`memory: ${transactions} × ${rowsPerTx}-row INSERT … SELECT backlog…`);
-      const b = await buildBacklog(source.server, bulkSchema(), '', () => writeBulk(source.server.endpoint(), { transactions, rowsPerTx }));
-      await prepareDatabase(target.endpoint(), b.schema);
-      log(`memory: binlog-sync catching up ${transactions * rowsPerTx} rows…`);
-      const r = await runChild(spec('pipeline', `bench-memory-${size}`, source.server.endpoint(), target.endpoint(), b.from, b.to, tuning));
-      await verify(`memory ${size}`, target.endpoint(), { source: source.server.endpoint() });
-      points.push({
-        rowEvents: r.rowEvents,
-        rowsPerSec: rate(r.rowEvents, r.ms),
-        peakRssBytes: r.peakRssBytes,
-        peakHeapUsedBytes: r.peakHeapUsedBytes,
-        peakArrayBuffersBytes: r.peakArrayBuffersBytes,
-      });
-      log(`memory: ${r.rowEvents} row events at ${rate(r.rowEvents, r.ms).toFixed(0)}/s, peak RSS ${(r.peakRssBytes / 1048576).toFixed(0)} MB`);
-    }
-    return points;
   } finally {
     await source.stop();
   }

@@ -10,8 +10,15 @@ export const BENCH_DB = 'bench';
 
 export const q = (id: string): string => '`' + id.replace(/`/g, '``') + '`';
 
+/**
+ * Every bench server takes packets of 1 GB: a 64 MB BLOB row travels in one binlog event (twice its
+ * size for an update), one statement to the target and one digest expression (its hex) when verified.
+ */
+const BENCH_SERVER_ARGS = ['--max-allowed-packet=1G'];
+
 /** Starts a throwaway server that the benchmark's cleanup stops (also on failure and Ctrl-C). */
-export async function startServer(options: LocalServerOptions): Promise<{ server: LocalMariaDb; stop: () => Promise<void> }> {
+export async function startServer(given: LocalServerOptions): Promise<{ server: LocalMariaDb; stop: () => Promise<void> }> {
+  const options: LocalServerOptions = { ...given, extraArgs: [...BENCH_SERVER_ARGS, ...(given.extraArgs ?? [])] };
   // mariadb-install-db occasionally fails when another one runs at the same moment (other test
   // suites on this machine): one retry.
   const server = await LocalMariaDb.start(options).catch(async () => {

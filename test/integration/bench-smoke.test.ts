@@ -1,6 +1,7 @@
 // Smoke test of `npm run bench`: its quick mode with tiny backlogs produces figures for every
-// scenario and reader, and binlog-sync's target matched the native replica (the bench fails otherwise).
-// No speed is asserted. Runs the compiled bench (`npm test` builds first).
+// scenario and reader, and binlog-sync's target matched the native replica (the bench fails otherwise);
+// the steady, memory, huge-transaction and BLOB scenarios run alone (--only) at tiny sizes; both runs end
+// with issue 14's targets table. No speed is asserted (the verdicts may be "met" or "gap"). Runs the compiled bench (`npm test` builds first).
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -65,5 +66,51 @@ describe('npm run bench --quick', () => {
     expect(report.verify?.rows).toBe(20_000);
     expect(report.verify?.verifyRowsPerSec).toBeGreaterThan(0);
     expect(report.verify?.checksumRowsPerSec).toBeGreaterThan(0);
+    // Issue 14's targets for the catch-up scenarios, judged against this run's native replica and decoder.
+    expect(stdout).toContain('issue 14 targets');
+    expect(report.targets.map((t) => [t.scenario, t.target])).toEqual([
+      ['oltp', 'OLTP, durable targets (=1) ≥ 5× native'],
+      ['bulk', 'bulk ≥ 0.8× native'],
+      ['bulk', 'bulk ≥ 60% of decoder-only'],
+    ]);
+    for (const t of report.targets) {
+      expect(t.value).toBeGreaterThan(0);
+      expect(t.baseline).toMatch(/^(native|decoder) [\d,]+ rows\/s$/);
+      expect(t.verdict).toMatch(/^(met|gap: )/);
+    }
+  }, 240_000);
+
+  it('runs the steady, memory, huge-transaction and BLOB scenarios alone (--only) and judges each against its target', async () => {
+    dir ??= await mkdtemp(join(tmpdir(), 'binlog-sync-bench-smoke-'));
+    const out = join(dir, 'memory.json');
+    const args = ['--quick', '--only', 'steady,memory,huge-tx,blob', '--steady-seconds', '2', '--memory-rows', '20000,40000', '--huge-tx-rows', '30000', '--blob-mb', '2', '--out', out];
+    const { stdout } = await execFileP(process.execPath, [MAIN, ...args], { timeout: 210_000, maxBuffer: 10 << 20 });
+    const report = JSON.parse(await readFile(out, 'utf8')) as BenchReport;
+    expect(report.scenarios).toEqual([]);
+    expect(report.verify).toBeUndefined();
+    expect(report.steady?.map((s) => s.targetRowChangesPerSec)).toEqual([5_000, 20_000]);
+    for (const s of report.steady!) {
+      expect(s.lag.samples).toBeGreaterThan(0);
+      expect(s.achievedRowChangesPerSec).toBeGreaterThan(0);
+    }
+    // The huge transaction is one source transaction; every run verified equal to the source, with zongji's baseline.
+    const runs = [...report.memory!, report.hugeTx!, report.blob!];
+    expect(runs.map((r) => [r.scenario, r.rowEvents, r.verified])).toEqual([
+      ['memory 20000', 20_000, true],
+      ['memory 40000', 40_000, true],
+      ['huge-tx', 30_000, true],
+      ['blob 2 MB', 5, true],
+    ]);
+    for (const r of runs) {
+      expect(r.peakRssBytes).toBeGreaterThan(0);
+      expect(r.decoder?.peakRssBytes).toBeGreaterThan(0);
+    }
+    expect(stdout).toMatch(/issue 14 targets \(\d+ of 6 met/);
+    expect(report.targets.map((t) => t.scenario)).toEqual(['steady 5000', 'steady 20000', 'memory 20000', 'memory 40000', 'huge-tx', 'blob 2 MB']);
+    for (const t of report.targets) {
+      expect(t.value).toBeGreaterThan(0);
+      expect(t.verdict).toMatch(/^(met|gap: |not valid: the writer could not keep up)/);
+    }
+    for (const t of report.targets.slice(2)) expect(t.baseline).toMatch(/^zongji alone \d+ MB/);
   }, 240_000);
 });
