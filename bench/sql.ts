@@ -18,14 +18,17 @@ const BENCH_SERVER_ARGS = ['--max-allowed-packet=1G'];
 
 /** Starts a throwaway server that the benchmark's cleanup stops (also on failure and Ctrl-C). */
 export async function startServer(given: LocalServerOptions): Promise<{ server: LocalMariaDb; stop: () => Promise<void> }> {
-  const options: LocalServerOptions = { ...given, extraArgs: [...BENCH_SERVER_ARGS, ...(given.extraArgs ?? [])] };
+  // The label names the server's temp dir, which mariadb-install-db's shell script does not quote: no spaces
+  // ("oltp flush=1" under --target-flush 1,2 failed there).
+  const label = given.label.replace(/[^A-Za-z0-9_.=-]+/g, '-');
+  const options: LocalServerOptions = { ...given, label, extraArgs: [...BENCH_SERVER_ARGS, ...(given.extraArgs ?? [])] };
   // mariadb-install-db occasionally fails when another one runs at the same moment (other test
   // suites on this machine): one retry.
   const server = await LocalMariaDb.start(options).catch(async () => {
     await new Promise((r) => setTimeout(r, 500));
     return LocalMariaDb.start(options);
   });
-  const unregister = onCleanup(`MariaDB ${options.label}`, () => server.stop());
+  const unregister = onCleanup(`MariaDB ${label}`, () => server.stop());
   return {
     server,
     stop: async () => {
