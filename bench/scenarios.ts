@@ -54,7 +54,8 @@ export async function startSource(label: string, extraArgs: readonly string[] = 
 }
 
 export function spec(mode: ChildSpec['mode'], name: string, source: ServerEndpoint, target: ServerEndpoint, from: BinlogPosition, to: BinlogPosition | undefined, tuning: Tuning): ChildSpec {
-  return { mode, name, source, target, serverId: nextServerId(), schema: BENCH_DB, from, ...(to ? { to } : {}), tuning };
+  // A pipeline name allows A-Z a-z 0-9 _ . - only (scenario names such as "oltp flush=1" have more).
+  return { mode, name: name.replace(/[^A-Za-z0-9_.-]+/g, '-'), source, target, serverId: nextServerId(), schema: BENCH_DB, from, ...(to ? { to } : {}), tuning };
 }
 
 function readerFigures(r: ChildResult, rows: number): CatchUpRun['decoder'] {
