@@ -85,8 +85,9 @@ describe('npm run bench --quick', () => {
     const out = join(dir, 'memory.json');
     // --target-flush 1,2 names the scenarios "oltp flush=1" and "oltp flush=2" (a space, once fatal to the servers' and pipelines' names).
     const catchUp = ['--target-flush', '1,2', '--runs', '1', '--oltp-tx', '200', '--oltp-rows', '1000', '--skip-kafka', '--skip-metrics', '--skip-source-only'];
-    const args = ['--quick', '--only', 'oltp,steady,memory,huge-tx,blob', ...catchUp, '--steady-seconds', '2', '--memory-rows', '20000,40000', '--huge-tx-rows', '30000', '--blob-mb', '2', '--out', out];
-    const { stdout } = await execFileP(process.execPath, [MAIN, ...args], { timeout: 210_000, maxBuffer: 10 << 20 });
+    const args = ['--quick', '--only', 'oltp,steady,memory,huge-tx,blob', ...catchUp, '--steady-seconds', '2', '--memory-rows', '20000', '--huge-tx-rows', '30000', '--blob-mb', '2', '--out', out];
+    // Nine servers start one after the other, and a busy 2-core machine slows each start: a generous bound.
+    const { stdout } = await execFileP(process.execPath, [MAIN, ...args], { timeout: 420_000, maxBuffer: 10 << 20 });
     const report = JSON.parse(await readFile(out, 'utf8')) as BenchReport;
     expect(report.scenarios.map((s) => [s.name, s.targetFlush])).toEqual([
       ['oltp flush=1', 1],
@@ -102,7 +103,6 @@ describe('npm run bench --quick', () => {
     const runs = [...report.memory!, report.hugeTx!, report.blob!];
     expect(runs.map((r) => [r.scenario, r.rowEvents, r.verified])).toEqual([
       ['memory 20000', 20_000, true],
-      ['memory 40000', 40_000, true],
       ['huge-tx', 30_000, true],
       ['blob 2 MB', 5, true],
     ]);
@@ -110,13 +110,13 @@ describe('npm run bench --quick', () => {
       expect(r.peakRssBytes).toBeGreaterThan(0);
       expect(r.decoder?.peakRssBytes).toBeGreaterThan(0);
     }
-    expect(stdout).toMatch(/issue 14 targets \(\d+ of 8 met/);
-    expect(report.targets.map((t) => t.scenario)).toEqual(['oltp flush=1', 'oltp flush=2', 'steady 5000', 'steady 20000', 'memory 20000', 'memory 40000', 'huge-tx', 'blob 2 MB']);
+    expect(stdout).toMatch(/issue 14 targets \(\d+ of 7 met/);
+    expect(report.targets.map((t) => t.scenario)).toEqual(['oltp flush=1', 'oltp flush=2', 'steady 5000', 'steady 20000', 'memory 20000', 'huge-tx', 'blob 2 MB']);
     for (const t of report.targets) {
       expect(t.value).toBeGreaterThan(0);
       expect(t.verdict).toMatch(/^(met|gap: |not valid: the writer could not keep up)/);
     }
     expect(report.targets[1]!.target).toBe('OLTP, relaxed targets (=2) ≥ 1.5× native');
     for (const t of report.targets.slice(4)) expect(t.baseline).toMatch(/^zongji alone \d+ MB/);
-  }, 240_000);
+  }, 450_000);
 });
