@@ -86,7 +86,8 @@ export function issueTargets(r: Measured): TargetRow[] {
     const measured = `p99 ${formatMs(s.lag.p99Ms)} (p50 ${formatMs(s.lag.p50Ms)}, max ${formatMs(s.lag.maxMs)})`;
     const base = { target, scenario: `steady ${s.targetRowChangesPerSec}`, measured, baseline, value: Number.isFinite(s.lag.p99Ms) ? s.lag.p99Ms : null, limit };
     if (!s.rateReached) {
-      rows.push({ ...base, verdict: `not valid: the writer could not keep up (${formatInt(s.achievedRowChangesPerSec)}/s)`, met: false });
+      const late = `${((100 * s.lateTransactions) / Math.max(1, s.transactions)).toFixed(0)}% of tx late`;
+      rows.push({ ...base, verdict: `not valid: the writer could not keep up (${formatInt(s.achievedRowChangesPerSec)}/s, ${late})`, met: false });
     } else {
       const met = s.lag.p99Ms <= limit;
       rows.push({ ...base, verdict: met ? 'met' : `gap: ${formatRatio(s.lag.p99Ms / limit)} the limit`, met });

@@ -76,7 +76,7 @@ describe('issue 14 targets', () => {
       ['steady 5000', true],
       ['steady 20000', false],
     ]);
-    expect(rows[1]!.verdict).toBe('not valid: the writer could not keep up (12,000/s)');
+    expect(rows[1]!.verdict).toBe('not valid: the writer could not keep up (12,000/s, 0% of tx late)');
     expect(issueTargets({ scenarios: [], steady: [steady(5_000, 5_000, 250)] })[0]!.verdict).toBe('gap: 2.50× the limit');
   });
 
