@@ -53,11 +53,22 @@ build_base() {
   mirror="$(debian_mirror)"
   rootfs="$(mktemp -d /tmp/binlog-sync-base-XXXXXX)"
   say "$BASE: debootstrap --variant=minbase bookworm from $mirror"
-  if ! debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$rootfs.log" 2>&1; then
+  # In two stages, to set dpkg's force-unsafe-io in between (as Debian's official images do): dpkg
+  # otherwise syncs every file it unpacks (~2 ms each on this disk; minbase has thousands).
+  if ! debootstrap --foreign --variant=minbase bookworm "$rootfs" "$mirror" >"$rootfs.log" 2>&1 \
+    || ! mkdir -p "$rootfs/etc/dpkg/dpkg.cfg.d" \
+    || ! echo force-unsafe-io >"$rootfs/etc/dpkg/dpkg.cfg.d/docker-apt-speedup" \
+    || ! chroot "$rootfs" /debootstrap/debootstrap --second-stage >>"$rootfs.log" 2>&1; then
     tail -n 20 "$rootfs.log" >&2
+    umount "$rootfs/proc" "$rootfs/sys" 2>/dev/null || true
     rm -rf "$rootfs" "$rootfs.log"
     exit 1
   fi
+  # The second stage unmounts what it mounted when it exits; make sure, before tar reads the tree.
+  local m
+  for m in dev/pts proc sys; do
+    if mountpoint -q "$rootfs/$m"; then umount "$rootfs/$m"; fi
+  done
   # Smaller: no package caches, lists, documentation or locales (apt-get update brings the lists back).
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc/* \
     "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/usr/share/locale/*

@@ -96,8 +96,10 @@ DC=("${COMPOSE[@]}" -p "$PROJECT" "${FILES[@]}")
 
 teardown() {
   local rc=$?
-  "${DC[@]}" logs --no-color >"$LOGS/compose.log" 2>&1 || true
-  [ $rc -eq 0 ] || say "the services' logs are in $LOGS/compose.log"
+  if [ $rc -ne 0 ]; then
+    "${DC[@]}" logs --no-color >"$LOGS/compose.log" 2>&1 || true
+    say "the services' logs are in $LOGS/compose.log"
+  fi
   "${DC[@]}" down -v --remove-orphans --timeout 20 >/dev/null 2>&1 || say "compose down failed"
   say "down"
   exit $rc
@@ -113,13 +115,21 @@ say "build local/binlog-sync (Dockerfile)"
 "${DC[@]}" build "$KILLED" >&2 || fail "compose build $KILLED"
 say "up (source on 127.0.0.1:$SOURCE_PORT, target on 127.0.0.1:$TARGET_PORT$([ "$MODE" != kafka ] || echo ", Kafka on 127.0.0.1:$KAFKA_PORT"))"
 "${DC[@]}" up -d --no-build >&2 || fail "compose up"
-say "up: $("${DC[@]}" ps --services --filter status=running 2>/dev/null | sort | tr '\n' ' ')"
-
-# The servers' containers, asked through `docker exec` (Compose v1's `exec` starts a Python process each time).
+# The running containers by service, from the engine (each Compose v1 command starts a Python process:
+# seconds on a busy machine).
 declare -A CONTAINER
+containers() {
+  local id service
+  CONTAINER=()
+  while read -r id service; do
+    CONTAINER[$service]=$id
+  done < <(docker ps --filter "label=com.docker.compose.project=$PROJECT" --format '{{.ID}} {{.Label "com.docker.compose.service"}}')
+}
+containers
+say "up: ${!CONTAINER[*]}"
+
 for service in source target; do
-  CONTAINER[$service]="$("${DC[@]}" ps -q "$service")"
-  [ -n "${CONTAINER[$service]}" ] || fail "no $service container"
+  [ -n "${CONTAINER[$service]:-}" ] || fail "no $service container"
 done
 sql() { # sql SERVICE STATEMENTS: runs them as root inside the service's container, prints the rows
   docker exec "${CONTAINER[$1]}" mysql -uroot -proot --batch --skip-column-names shop -e "$2"
@@ -157,15 +167,14 @@ write_rows() { # write_rows N SEED: N inserts, then updates and deletes some of 
 }
 
 # Every binlog-sync container (and Kafka's) runs as a non-root user.
-for service in $("${DC[@]}" ps --services --filter status=running); do
+for service in "${!CONTAINER[@]}"; do
   case "$service" in source | target) continue ;; esac
-  id="$("${DC[@]}" ps -q "$service")"
-  [ -n "$id" ] || fail "no $service container"
+  id=${CONTAINER[$service]}
   uid="$(docker exec "$id" id -u)" || fail "docker exec id -u in $service"
   [ "$uid" != 0 ] || fail "$service runs as root"
   say "$service container ${id:0:12} runs as uid $uid ($(docker exec "$id" id -un))"
 done
-killed="$("${DC[@]}" ps -q "$KILLED")"
+killed="${CONTAINER[$KILLED]:-}"
 [ -n "$killed" ] || fail "no $KILLED container"
 
 write_rows 500 1
@@ -198,9 +207,9 @@ else
   grep -q '^checkpoint *mysql-bin\.' <<<"$status_out" || fail "status shows no checkpoint"
 fi
 
-for service in $("${DC[@]}" ps --services --filter status=running); do
+for service in "${!CONTAINER[@]}"; do
   case "$service" in source | target) continue ;; esac
-  image="$(docker inspect --format '{{.Image}}' "$("${DC[@]}" ps -q "$service")")"
+  image="$(docker inspect --format '{{.Image}}' "${CONTAINER[$service]}")"
   say "$service image $(docker image inspect --format '{{index .RepoTags 0}}' "$image"): $(($(docker image inspect --format '{{.Size}}' "$image") / 1000000)) MB, user $(docker image inspect --format '{{.Config.User}}' "$image")"
 done
 echo "compose-smoke: $MODE passed"
