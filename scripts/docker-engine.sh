@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # A real Docker engine on a machine that has none, for the docker mode of the tests, the local images and
 # the compose smoke test. Only host networking may be used and no registry is reachable, so dockerd runs
-# without a bridge or iptables, on the vfs storage driver (works in an unprivileged container's overlay).
-#   bash scripts/docker-engine.sh start    install Debian's docker.io and debootstrap when missing (root),
-#                                          start dockerd in the background, wait until it answers
+# without a bridge or iptables.
+#   bash scripts/docker-engine.sh start    install Debian's docker.io, debootstrap and docker-compose when
+#                                          missing (root), start dockerd in the background, wait until it answers
 #   bash scripts/docker-engine.sh stop     stop the dockerd this script started (its containers stop too)
 #   bash scripts/docker-engine.sh status   exit 0 when an engine answers
 # The socket is DOCKER_HOST's (unix:// only) or /var/run/docker.sock; images live in /var/lib/docker, so
 # they are kept between runs. An engine that already answers is used as it is and never stopped.
+# Storage: overlay2 when an overlay mount works in the data root (here: ext4), else vfs (e.g. when the data
+# root is itself on an overlay). vfs copies a whole image for every layer and every container.
+#   BINLOG_SYNC_DOCKER_STORAGE=overlay2|vfs   force a driver
+#   BINLOG_SYNC_DOCKER_ROOT=DIR               the data root (default /var/lib/docker), e.g. for a second
+#                                             engine on another DOCKER_HOST socket beside a running one
 set -euo pipefail
 
 SOCKET=/var/run/docker.sock
@@ -23,6 +28,7 @@ fi
 # One state folder per socket, so a second engine on another socket has its own pid file and log.
 STATE="${BINLOG_SYNC_DOCKER_STATE:-/var/run/binlog-sync-docker/$(echo "$SOCKET" | tr '/' '_')}"
 PIDFILE="$STATE/dockerd.pid"
+DATA_ROOT="${BINLOG_SYNC_DOCKER_ROOT:-/var/lib/docker}"
 LOG="$STATE/dockerd.log"
 
 answers() {
@@ -33,6 +39,8 @@ install_missing() {
   local missing=()
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  # A Compose implementation for scripts/compose-smoke.sh, in the same apt run (Debian has no compose plugin).
+  docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
     echo "docker-engine: ${missing[*]} missing and not root. Run: sudo apt-get install -y ${missing[*]}" >&2
@@ -47,7 +55,27 @@ install_missing() {
     chmod +x /usr/sbin/policy-rc.d
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
-  apt-get install -y -q "${missing[@]}" >/dev/null
+  # Without recommends: criu, apparmor, needrestart (which scans processes after every install) and the
+  # like are not needed by a rootful engine on the host network.
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# overlay2 when the kernel can mount an overlay whose upper layer lives in the data root (not on
+# ext4 under another overlay, not without the module); vfs otherwise. Images of one driver are not
+# seen by the other, so a machine keeps using the driver it probes to.
+storage_driver() {
+  local root=$DATA_ROOT probe
+  mkdir -p "$root"
+  probe="$(mktemp -d "$root/.overlay-probe-XXXXXX")"
+  mkdir -p "$probe/lower" "$probe/upper" "$probe/work" "$probe/merged"
+  if mount -t overlay overlay -o "lowerdir=$probe/lower,upperdir=$probe/upper,workdir=$probe/work" "$probe/merged" 2>/dev/null; then
+    umount "$probe/merged"
+    rm -rf "$probe"
+    echo overlay2
+  else
+    rm -rf "$probe"
+    echo vfs
+  fi
 }
 
 start() {
@@ -61,9 +89,14 @@ start() {
     exit 1
   fi
   mkdir -p "$STATE" "$(dirname "$SOCKET")"
-  echo "docker-engine: starting dockerd on $SOCKET (log: $LOG)" >&2
+  local driver
+  driver="${BINLOG_SYNC_DOCKER_STORAGE:-$(storage_driver)}"
+  echo "docker-engine: starting dockerd on $SOCKET with the $driver storage driver (log: $LOG)" >&2
+  local roots=()
+  # Another data root gets its own exec root (containerd's sockets and state) too.
+  [ "$DATA_ROOT" = /var/lib/docker ] || roots=(--data-root "$DATA_ROOT" --exec-root "$STATE/exec")
   # setsid: the engine outlives this script and is not killed with the caller's process group.
-  setsid dockerd --host "unix://$SOCKET" --pidfile "$PIDFILE" --storage-driver=vfs \
+  setsid dockerd --host "unix://$SOCKET" --pidfile "$PIDFILE" "${roots[@]}" --storage-driver="$driver" \
     --bridge=none --iptables=false --ip6tables=false --ip-masq=false >"$LOG" 2>&1 </dev/null &
   local waited=0
   until answers; do
@@ -106,7 +139,7 @@ case "${1:-}" in
   stop) stop ;;
   status) answers ;;
   *)
-    sed -n '2,10p' "$0" >&2
+    sed -n '2,15p' "$0" >&2
     exit 2
     ;;
 esac

@@ -21,7 +21,7 @@ pid=$!
 # sh as PID 1 ignores SIGTERM unless trapped: pass it on, so `docker stop` shuts MariaDB down cleanly.
 trap 'kill -TERM $pid' TERM INT
 if [ -n "$first" ]; then
-  until mariadb-admin --socket="$SOCKET" -uroot ping --silent 2>/dev/null; do
+  until mariadb --socket="$SOCKET" -uroot -e 'SELECT 1' >/dev/null 2>&1; do
     kill -0 $pid || exit 1
     sleep 0.5
   done

@@ -1,7 +1,7 @@
 /**
  * Source/target server pairs for integration tests, in one of three modes:
  *   local   throwaway `mariadbd` processes (src/local/mariadb-server.ts); kill/restart/freeze supported
- *   docker  testcontainers on the locally built image local/mariadb:10.11 (scripts/build-test-image.sh),
+ *   docker  testcontainers on the locally built image local/mariadb:10.11 (scripts/build-local-images.sh mariadb),
  *           host networking; kill/restart (docker kill + start) and freeze (docker pause) supported
  *   env     two servers given by BINLOG_SYNC_TEST_SOURCE_URL / BINLOG_SYNC_TEST_TARGET_URL; no kill
  * Chosen by BINLOG_SYNC_TEST_SERVERS; the default is local. The choice is printed once per process.
