@@ -11,7 +11,7 @@
  * - Values: in the forms the binlog decoder gives (row-decoder.ts), so a copied row and a streamed
  *   change of it are the same values and the same row identity: TIMESTAMP in a '+00:00' session,
  *   temporal types as text with their exact fraction digits, BIGINT as a number when safe, DECIMAL as
- *   exact text, FLOAT widened to DOUBLE by the server (a plain SELECT prints 6 digits), JSON as text,
+ *   exact text, DOUBLE and FLOAT (widened) printed with every digit they need (CAST AS CHAR), JSON as text,
  *   GEOMETRY as its stored bytes, INET4/INET6 as their binary form. Generated columns are left out:
  *   the target computes them (src/core/decoder-form.ts, shared with `verify`).
  *   `test/integration/snapshot-reader.test.ts` compares both readers.
