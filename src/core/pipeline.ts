@@ -545,6 +545,7 @@ export class Pipeline {
     if (this.fatal) return;
     const after: Checkpoint = { position: ev.position, sourceTimestampMs: ev.timestampMs };
     const withCheckpoint = this.o.checkpoints !== null && this.watermark.heldCount === 0;
+    if (withCheckpoint) await this.storeBeforeBarrier();
     const outcome = await this.o.sink.applyStatement(ev, withCheckpoint ? { pipeline: this.o.name, checkpoint: this.stamped(after) } : null);
     if (outcome === 'applied') {
       this.statements++;
@@ -574,16 +575,11 @@ export class Pipeline {
     await this.drained();
     await this.saving;
     if (this.fatal) return;
-    const store = this.o.checkpoints;
-    const withCheckpoint = store !== null && this.watermark.heldCount === 0;
+    const withCheckpoint = this.o.checkpoints !== null && this.watermark.heldCount === 0;
     // Everything before the DDL is applied: store that first, so that a crash around the DDL re-reads
-    // the DDL alone and no row of the old shape is applied again over the new one. Nothing moves the
-    // watermark while the dispatcher waits here, so no timer save can land after the DDL's own.
+    // the DDL alone and no row of the old shape is applied again over the new one.
+    if (withCheckpoint) await this.storeBeforeBarrier();
     const before = this.watermark.checkpoint;
-    if (withCheckpoint && before && !(this.saved && sameCheckpoint(before, this.saved))) {
-      await store.save(this.o.name, this.stamped(before));
-      this.saved = before;
-    }
     // The checkpoint just after the DDL (with the latest snapshot progress, which `before` carries).
     const after: Checkpoint = { ...(before ?? {}), position: ev.position, sourceTimestampMs: ev.timestampMs };
     const outcome = await this.o.sink.applySchemaChange(ev, withCheckpoint ? { pipeline: this.o.name, checkpoint: this.stamped(after) } : null);
@@ -717,6 +713,24 @@ export class Pipeline {
   }
 
   /** Stores the watermark if it moved; one save at a time; a retriable failure is retried at the next tick. */
+  /**
+   * Before a barrier (a DDL or a statement-format change) runs with its own checkpoint: stores the
+   * checkpoint of everything before it, so the timer has nothing newer to save while the barrier runs.
+   * Otherwise a timer save of that older position, started while the barrier's transaction commits,
+   * could land after it and move the stored checkpoint back before the barrier (a restart there refuses
+   * a statement that ran after it; found by the fuzzer). Nothing moves the watermark meanwhile: the
+   * dispatcher waits for the barrier.
+   */
+  private async storeBeforeBarrier(): Promise<void> {
+    const store = this.o.checkpoints;
+    const before = this.watermark.checkpoint;
+    if (!store || !before || (this.saved && sameCheckpoint(before, this.saved))) return;
+    await store.save(this.o.name, this.stamped(before));
+    this.saved = before;
+    // A timer save chained while that ran (of this same position) ends before the barrier starts.
+    await this.saving;
+  }
+
   private saveCheckpoint(): void {
     const store = this.o.checkpoints;
     if (!store || this.fatal) return;
