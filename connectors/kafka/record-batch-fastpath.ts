@@ -28,13 +28,14 @@ interface KafkaJsInternals {
   readonly originalRecordBatch: RecordBatchFn;
 }
 
-interface EncoderLike {
+/** The part of kafkajs's Encoder the fast paths use (also request-framing-fastpath.ts). */
+export interface EncoderLike {
   buf: Buffer;
   offset: number;
   readonly buffer: Buffer;
   size(): number;
 }
-type EncoderClass = new (initialSize?: number) => EncoderLike;
+export type EncoderClass = new (initialSize?: number) => EncoderLike;
 
 type HeaderValue = string | Buffer | null | undefined;
 export interface RecordInput {

@@ -16,7 +16,7 @@
  */
 import { createRequire } from 'node:module';
 import { kafkaFastPathChoice } from './kafkajs-release.js';
-import { PendingRecord, recordBatchBytes, writeRecordBatch, type RecordInput } from './record-batch-fastpath.js';
+import { PendingRecord, recordBatchBytes, writeRecordBatch, type EncoderClass, type EncoderLike, type RecordInput } from './record-batch-fastpath.js';
 
 const require = createRequire(import.meta.url);
 
@@ -24,13 +24,6 @@ const REQUEST = 'kafkajs/src/protocol/request.js';
 const ENCODER = 'kafkajs/src/protocol/encoder.js';
 export const PRODUCE_V3 = 'kafkajs/src/protocol/requests/produce/v3/request.js';
 
-interface EncoderLike {
-  buf: Buffer;
-  offset: number;
-  readonly buffer: Buffer;
-  size(): number;
-}
-type EncoderClass = new (initialSize?: number) => EncoderLike;
 const Encoder = require(ENCODER) as EncoderClass;
 
 interface KafkaRequest {
