@@ -13,7 +13,6 @@ import { kafkaFastPathChoice } from './kafkajs-release.js';
 import { partitionGroupingInstalled } from './partition-grouping-fastpath.js';
 
 /** The start-up line saying which encoders are in use is logged once per process. */
-
 let announced = false;
 
 export interface KafkaClientSettings {
