@@ -21,6 +21,7 @@ import { assertPreflightPassed, runPreflight } from '../preflight/index.js';
 import { openConnectors, type OpenConnectors } from './connectors.js';
 import { reportProgress, summarize } from './progress.js';
 import type { PipelineObserver } from '../observability/daemon.js';
+import { governHeap } from './heap.js';
 import { rowTransformsOf, routedSnapshotTarget, snapshotTargetOf } from './transforms.js';
 
 export interface RunOptions {
@@ -46,6 +47,7 @@ export function createPipeline(
 ): Pipeline {
   const filter = new TableFilter(config.source.include, config.source.exclude);
   const transforms = rowTransformsOf(config);
+  governHeap(config, logger);
   return new Pipeline({
     name: config.name,
     source: c.source,

@@ -17,6 +17,7 @@ import { formatPosition } from '../core/position.js';
 import { resolveStart } from '../core/start-position.js';
 import { describeSource } from '../core/source-identity.js';
 import { assertPreflightPassed, runPreflight } from '../preflight/index.js';
+import { governHeap } from './heap.js';
 import {
   KafkaPositionStore,
   KafkaPublisher,
@@ -90,6 +91,7 @@ export async function runKafkaMode(o: KafkaModeOptions): Promise<void> {
   const { config, logger, signal } = o;
   const tr = config.transport;
   const topic = tr.topic!;
+  governHeap(config, logger);
   const c = await openConnectors(config, logger, { pipelineLock: false });
   const k = openKafkaConnectors(config, logger);
   const admin = k.kafka.admin();

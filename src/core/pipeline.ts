@@ -30,6 +30,7 @@ import type { Transport } from '../transport/transport.js';
 import { noMetrics, type Metrics } from '../observability/metrics.js';
 import { TableOpTally } from '../observability/table-op-tally.js';
 import type { RowTransforms } from './row-transforms.js';
+import { fullGc } from './full-gc.js';
 
 export interface PipelineOptions {
   readonly name: string;
@@ -84,13 +85,11 @@ export interface PipelineOptions {
 }
 
 /**
- * A full garbage collection, when the daemon runs with `--expose-gc` (DAEMON_NODE_FLAGS): before a
- * change with a big BLOB is handed on, so the buffers of the previous one (its event, its packets)
- * are freed instead of adding up; V8 alone lets them linger for several more.
+ * A full garbage collection before a change with a big BLOB is handed on, so the buffers of the
+ * previous one (its event, its packets) are freed instead of adding up; V8 alone lets them linger for
+ * several more.
  */
-function collectGarbage(): void {
-  (globalThis as { gc?: () => void }).gc?.();
-}
+const collectGarbage = fullGc;
 
 export interface PipelineStats {
   readonly changes: number;
