@@ -72,6 +72,7 @@ export class MySqlSink implements SinkConnector {
   /** `sourceKey` of the server the pipeline reads (`readingFrom`); null until told. */
   private source: string | null = null;
   private readonly fence: WriteFence | undefined;
+  private readonly poolSize: number;
 
   constructor(options: MySqlSinkOptions) {
     const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
@@ -83,6 +84,7 @@ export class MySqlSink implements SinkConnector {
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.retry = options.retry ?? DEFAULT_BACKOFF;
     this.pool = new TargetPool(options, poolSize);
+    this.poolSize = poolSize;
     this.fence = options.fence;
     this.pipeline = options.pipeline ?? 'binlog-sync';
   }
@@ -378,6 +380,11 @@ export class MySqlSink implements SinkConnector {
     }
     if (discard) this.pool.discard(conn);
     else this.pool.release(conn);
+  }
+
+  async warmUp(): Promise<void> {
+    const opened = await Promise.allSettled(Array.from({ length: this.poolSize }, () => this.pool.acquire()));
+    for (const c of opened) if (c.status === 'fulfilled') this.pool.release(c.value);
   }
 
   /** Stops retries in progress (they reject with TARGET_CONNECTION) and closes the pool. */

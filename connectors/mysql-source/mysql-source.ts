@@ -21,6 +21,8 @@ import { locateGtidPosition, type LocatedGtidPosition } from './gtid-locator.js'
 
 type Rows = Record<string, unknown>[];
 type Query = (sql: string, params?: readonly unknown[]) => Promise<Rows>;
+/** Tables whose metadata `warmUp` loads before the first change (the rest load on first use). */
+const WARM_UP_TABLES = 256;
 
 export class MySqlSource implements SourceConnector, SourceServer, SnapshotSource {
   private readonly pool: mysql.Pool;
@@ -121,6 +123,13 @@ export class MySqlSource implements SourceConnector, SourceServer, SnapshotSourc
       });
     }
     if (meta !== 'FULL') this.logger.warn({ code: 'SOURCE_METADATA', binlog_row_metadata: meta }, 'binlog_row_metadata is not FULL; decoding uses current table definitions');
+  }
+
+  async warmUp(): Promise<void> {
+    const [tables] = await this.pool.query("SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')");
+    const synced = (tables as Rows).map((t) => ({ schema: String(t.db), name: String(t.name) })).filter((t) => this.filter.matches(t.schema, t.name));
+    // Many tables: the first ones only; the rest load on first use, as before.
+    await Promise.all(synced.slice(0, WARM_UP_TABLES).map((t) => this.schema.get(t).catch(() => undefined)));
   }
 
   /** Whether foreign keys link synced tables: their changes then form order groups, applied exactly once by binlog position. */

@@ -210,6 +210,7 @@ export class Pipeline {
 
     await this.refuseStartBeforeStatement();
     this.orderHandedOn = new OrderGroupProgress(await this.o.sink.orderApplied());
+    this.warmUp();
     const limit = pLimit(this.o.concurrency);
     const consumers = Array.from({ length: this.o.transport.partitions }, (_, p) => this.consume(p, limit));
     const timer = this.o.checkpoints ? setInterval(() => this.saveCheckpoint(), this.o.checkpointIntervalMs) : null;
@@ -229,6 +230,19 @@ export class Pipeline {
     if (this.fatal) throw this.fatal;
     await this.storeFinalCheckpoint();
     return { stats: this.stats(), reason: signal.aborted ? 'stopped' : reason };
+  }
+
+  /**
+   * Table metadata and target connections, loaded while the source connects rather than when the first
+   * change waits for them (the first change after start was 275 ms late at 5,000 changes/s, the p99 of
+   * the first 0.35 s). In the background and best effort: whatever it did not load loads on first use.
+   */
+  private warmUp(): void {
+    const started = performance.now();
+    void Promise.allSettled([this.o.source.warmUp?.(), this.o.sink.warmUp?.()]).then((r) => {
+      const failed = r.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+      this.o.logger.debug({ ms: Math.round(performance.now() - started), ...(failed ? { err: describeError(failed.reason) } : {}) }, 'warm-up done');
+    });
   }
 
   /**

@@ -77,6 +77,11 @@ export interface SourceConnector {
   head(): Promise<BinlogPosition>;
   /** The first position of the oldest binlog file still on the server. */
   earliest(): Promise<BinlogPosition>;
+  /**
+   * Loads what decoding the synced tables' first changes needs (their keys and columns), so that the
+   * first change of a table does not wait for it. Best effort: what fails is loaded on first use.
+   */
+  warmUp?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -140,6 +145,11 @@ export interface SinkConnector {
    * the sink records in the same transaction as the change. A re-read skips what these cover.
    */
   orderApplied(): Promise<ReadonlyMap<string, AppliedChange>>;
+  /**
+   * Opens the connections the first lane batches will use, so that the first changes do not wait for
+   * connects and session set-up. Best effort: a connection that fails is opened on first use.
+   */
+  warmUp?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -64,6 +64,24 @@ afterAll(async () => {
 });
 
 describe('MySqlSink apply', () => {
+  it('warmUp opens the pool\'s connections before the first batch, and the first batch then opens none', async () => {
+    const count = async (): Promise<number> => {
+      const [rows] = await conn.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ? AND ID <> CONNECTION_ID()", [target.endpoint().user]);
+      return Number((rows as { n: number }[])[0]!.n);
+    };
+    const fresh = new MySqlSink({ ...target.endpoint(), poolSize: 3 });
+    try {
+      const before = await count();
+      await fresh.warmUp();
+      expect(await count()).toBe(before + 3);
+      await fresh.applyBatch([upsert(USERS, { id: 9001, name: 'warm', score: 1 })]);
+      expect(await count()).toBe(before + 3);
+    } finally {
+      await conn.query('DELETE FROM app.users WHERE id = 9001');
+      await fresh.close();
+    }
+  });
+
   it('applies upserts and deletes idempotently: the same batch twice leaves identical tables', async () => {
     await sink.applyBatch([
       upsert(USERS, { id: 1, name: 'one', score: 1 }),

@@ -208,6 +208,23 @@ describe('Pipeline (in-memory source and sink)', () => {
     expect(sink.state).toEqual(expectedState(txs));
   });
 
+  it('warms the source and sink up before the first read, and a warm-up that fails costs nothing', async () => {
+    const txs = workload(5, 100);
+    const order: string[] = [];
+    const source = new FakeSource(txs);
+    const read = source.read.bind(source);
+    Object.assign(source, {
+      warmUp: async () => { order.push('source warm-up'); throw new Error('metadata query failed'); },
+      read: (o: SourceReadOptions) => { order.push('read'); return read(o); },
+    });
+    const sink = new FakeSink(() => 0);
+    Object.assign(sink, { warmUp: () => { order.push('sink warm-up'); return Promise.reject(new Error('target down')); } });
+    const result = await pipeline(source, sink, new MemoryStore()).run(new AbortController().signal);
+    expect(result.reason).toBe('source-ended');
+    expect(order.slice(0, 3)).toEqual(['source warm-up', 'sink warm-up', 'read']);
+    expect(sink.state).toEqual(expectedState(txs));
+  });
+
   it('stops on a non-retriable sink error without storing a checkpoint past it', async () => {
     const txs = workload(3, 200);
     const sink = new FakeSink(() => 0);
