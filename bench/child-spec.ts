@@ -67,6 +67,8 @@ export interface ChildResult {
   readonly peakHeapUsedBytes: number;
   readonly peakArrayBuffersBytes: number;
   readonly lag?: LagFigures;
+  /** Full collections the heap governor forced and their time, and all major collections (pipeline mode). */
+  readonly forcedGc?: { readonly collections: number; readonly ms: number; readonly majors: number };
 }
 
 /** IPC messages from the child to the parent. */

@@ -17,6 +17,7 @@ import type { Mutation } from '../src/core/event.js';
 import { comparePositions, formatPosition, type BinlogPosition } from '../src/core/position.js';
 import { resolveStart } from '../src/core/start-position.js';
 import { createPipeline, openConnectors, openKafkaConnectors, readPublishedPosition, runKafkaMode as runKafka } from '../src/assembly/index.js';
+import { heapGovernorStats } from '../src/assembly/heap.js';
 import { PrometheusMetrics } from '../src/observability/metrics.js';
 import { decodeRange } from './decoder-only.js';
 import { RESULT_PREFIX, SPEC_ENV, type ChildMessage, type ChildResult, type ChildSpec, type LagFigures, type ParentMessage } from './child-spec.js';
@@ -39,6 +40,11 @@ const memory = (() => {
     },
   };
 })();
+
+function forcedGc(): Pick<ChildResult, 'forcedGc'> {
+  const g = heapGovernorStats();
+  return g ? { forcedGc: { collections: g.collections, ms: Math.round(g.collectMs), majors: g.majors } } : {};
+}
 
 /** CPU time (user + system) this process has used since `from`, in ms: unlike wall time, little moved by other work on the machine. */
 function cpuMsSince(from: NodeJS.CpuUsage): number {
@@ -162,6 +168,7 @@ async function runPipelineMode(spec: ChildSpec, logger: Logger): Promise<ChildRe
       storedCheckpoint: stored ? formatPosition(stored.position) : null,
       ...memory.peaks(),
       ...(lag ? { lag: lag.figures() } : {}),
+      ...forcedGc(),
     };
   } finally {
     if (scrapes) clearInterval(scrapes);

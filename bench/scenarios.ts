@@ -66,7 +66,8 @@ function readerFigures(r: ChildResult, rows: number): CatchUpRun['decoder'] {
 function cpuNote(rows: number, pipe: ChildResult, kafka: CatchUpRun['kafka']): string {
   const us = (cpuMs: number | undefined): string => (cpuMs === undefined || rows === 0 ? '–' : `${((cpuMs * 1000) / rows).toFixed(1)}`);
   const parts = [`embedded ${us(pipe.cpuMs)}`, ...(kafka ? [`publisher ${us(kafka.publisherCpuMs)}`, `sink ${us(kafka.sinkCpuMs)}`] : [])];
-  return `; CPU µs/row: ${parts.join(', ')}`;
+  const gc = pipe.forcedGc ? `; major GCs ${pipe.forcedGc.majors}, of them forced ${pipe.forcedGc.collections} (${pipe.forcedGc.ms} ms)` : '';
+  return `; CPU µs/row: ${parts.join(', ')}${gc}`;
 }
 
 /** Compares the pipeline's target with the other sides; throws naming every difference. */

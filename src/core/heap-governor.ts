@@ -1,14 +1,17 @@
 /**
- * When to force a full garbage collection, so that the daemon's heap follows its live data rather than
- * V8's appetite. Catching up a backlog, the pipeline allocates fast and most of it dies young, but
- * queued changes live long enough to be promoted; V8 then lets the old generation grow to several times
- * what is live before it marks (measured: ~250 MB of heap for < 70 MB live, 354 MB RSS), because its
- * limit on a machine with this much memory is gigabytes. A hard `--max-old-space-size` would hold the
- * heap down but crash on a large row; this soft limit cannot crash anything: a collection that finds
- * more live data than the limit raises the threshold to `growth` × that, and it falls back as the live
- * data shrinks.
+ * Keeping the daemon's heap near a soft limit, so that it follows the live data rather than V8's
+ * appetite. Catching up a backlog, the pipeline allocates fast and most of it dies young, but queued
+ * changes live long enough to be promoted; V8 then lets the old generation grow to several times what
+ * is live before it marks (measured: ~250 MB of heap for < 70 MB live, 354 MB RSS), because its limit
+ * on a machine with this much memory is gigabytes. A hard `--max-old-space-size` would hold the heap
+ * down but crash on a large row; a soft limit cannot crash anything. Two means, both steered by it:
+ * - after each major collection, V8's growing factor is set so that its next limit lands on the soft
+ *   limit (`growingPercentFor`): V8's own collections are concurrent and cheap for the main thread;
+ * - a full collection is forced when the used heap passes the threshold anyway (`HeapGovernor`): V8
+ *   does not always start marking in time. A collection that finds more live data than the limit
+ *   raises the threshold to `growth` × that, and it falls back as the live data shrinks.
  *
- * Pure: the caller samples the heap and runs the collection (src/assembly/heap.ts).
+ * Pure: the caller samples the heap, sets the flag and runs the collection (src/assembly/heap.ts).
  */
 
 export class HeapGovernor {
@@ -37,6 +40,14 @@ export class HeapGovernor {
     this.threshold = Math.max(this.softLimitBytes, liveBytes * this.growth);
   }
 }
+
+/** V8's `--heap-growing-percent` that puts its next old-generation limit at `softLimitBytes`, given what is live now (10–300 %). */
+export function growingPercentFor(softLimitBytes: number, liveBytes: number): number {
+  if (!(liveBytes > 0)) return MAX_GROWING_PERCENT;
+  return Math.round(Math.min(MAX_GROWING_PERCENT, Math.max(MIN_GROWING_PERCENT, (softLimitBytes / liveBytes - 1) * 100)));
+}
+const MIN_GROWING_PERCENT = 10;
+const MAX_GROWING_PERCENT = 300;
 
 /** What the daemon holds whatever the backlog: code, compiled statements, table metadata, connections. */
 export const HEAP_BASE_BYTES = 48 * 1024 * 1024;

@@ -34,7 +34,12 @@ describe('governHeap', () => {
       await new Promise((r) => setTimeout(r, 5));
     }
     keep = [];
+    await new Promise((r) => setTimeout(r, 50)); // gc performance entries are delivered asynchronously
     expect(heapGovernorStats()!.collections).toBeGreaterThan(0);
+    // Each major collection steers V8's growing factor toward the limit.
+    expect(heapGovernorStats()!.majors).toBeGreaterThan(0);
+    expect(heapGovernorStats()!.growingPercent).toBeGreaterThanOrEqual(10);
+    expect(heapGovernorStats()!.growingPercent).toBeLessThanOrEqual(300);
     expect(heapGovernorStats()!.thresholdBytes).toBeGreaterThanOrEqual(limitMb * 1048576);
   });
 });

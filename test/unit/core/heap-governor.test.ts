@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HEAP_BASE_BYTES, HeapGovernor, heapSoftLimitBytes } from '../../../src/core/heap-governor.js';
+import { HEAP_BASE_BYTES, HeapGovernor, growingPercentFor, heapSoftLimitBytes } from '../../../src/core/heap-governor.js';
 import { parsePipelineConfig } from '../../../src/config/load.js';
 
 const MB = 1024 * 1024;
@@ -26,6 +26,17 @@ describe('HeapGovernor', () => {
   it('refuses a limit or growth that would collect forever', () => {
     expect(() => new HeapGovernor(0)).toThrow(RangeError);
     expect(() => new HeapGovernor(100, 1)).toThrow(RangeError);
+  });
+});
+
+describe('growingPercentFor', () => {
+  it('puts V8\'s next limit on the soft limit, within 10–300 %', () => {
+    expect(growingPercentFor(90 * MB, 60 * MB)).toBe(50);
+    expect(growingPercentFor(90 * MB, 30 * MB)).toBe(200);
+    expect(growingPercentFor(90 * MB, 10 * MB)).toBe(300);
+    expect(growingPercentFor(90 * MB, 85 * MB)).toBe(10); // at or over the limit: collect often, never stop growing
+    expect(growingPercentFor(90 * MB, 200 * MB)).toBe(10);
+    expect(growingPercentFor(90 * MB, 0)).toBe(300);
   });
 });
 
