@@ -83,7 +83,7 @@ describe('EnvelopeReader', () => {
       const before = op === 'insert' ? null : row();
       const after = op === 'delete' ? null : row();
       const ts = [0, 1_700_000_000_000 + i, -5, 2 ** 53 - 1, 1.5][i % 5]!;
-      const ev = { ...change(op, keys, before, after, i), position: { file: 'mysql-bin.000002', pos: 100 + i }, txStart: { file: 'mysql-bin.000002', pos: 50 + (i >> 2) }, index: i % 4, timestampMs: ts, bytes: i * 1000 };
+      const ev = { ...change(op, keys, before, after, i), position: { file: 'mysql-bin.000002', pos: 100 + i }, txStart: i % 3 === 0 ? { file: 'mysql-bin.000002', pos: 50 + (i >> 2), gtid: `0-1-${i}` } : { file: i % 5 === 0 ? 'bin\\log "x".000002' : 'mysql-bin.000002', pos: 50 + (i >> 2) }, index: i % 4, timestampMs: ts, bytes: i * 1000 };
       for (const m of expectSameFast(reader, writer, ev, i)) {
         const name = `${m.table.schema}.${m.table.name}`;
         if (!seen.has(name)) seen.set(name, m.keys);
