@@ -12,49 +12,12 @@ import { createRequire } from 'node:module';
 import { fastRecordBatch, fastRecord, kafkajsEncoders, type RecordInput } from '../../../connectors/kafka/record-batch-fastpath.js';
 import { DECODE_MESSAGES, fastDecodeMessages, installRecordBatchDecoderFastPath, kafkajsDecodeMessages, recordBatchDecoderStats } from '../../../connectors/kafka/record-batch-decoder-fastpath.js';
 import { prng } from '../../../src/local/workload.js';
+import { randomRecord } from './random-records.js';
 
 const require = createRequire(import.meta.url);
 const Decoder = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => { offset: number; readInt32(): number; canReadBytes(n: number): boolean; readBytes(n?: number): Buffer | null };
 const Long = require('kafkajs/src/utils/long.js') as { fromString(s: string): unknown };
 const Batch = require('kafkajs/src/consumer/batch.js') as new (topic: string, fetchedOffset: string, data: object) => { messages: unknown[] };
-
-function randomBytes(rand: () => number, n: number): Buffer {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = Math.floor(rand() * 256);
-  return b;
-}
-
-function randomText(rand: () => number, n: number): string {
-  const chars = ['a', 'Z', '0', '"', '\\', 'é', 'Ж', '日', '🚀', '\u0000', '{'];
-  let s = '';
-  for (let i = 0; i < n; i++) s += chars[Math.floor(rand() * chars.length)];
-  return s;
-}
-
-function randomPayload(rand: () => number): string | Buffer | null {
-  const r = rand();
-  const n = [0, 1, 63, 64, 200, 8191, 8192][Math.floor(rand() * 7)]!;
-  if (r < 0.1) return null;
-  return r < 0.6 ? randomText(rand, Math.ceil(n / 3)) : randomBytes(rand, n);
-}
-
-function randomRecord(rand: () => number, i: number): RecordInput {
-  const headers: Record<string, string | Buffer | string[]> = {};
-  const nh = Math.floor(rand() * 4);
-  for (let h = 0; h < nh; h++) {
-    const name = rand() < 0.2 ? ['binlog-sync.tx', 'toString', '1', 'constructor'][h]! : `binlog-sync.${randomText(rand, 1 + Math.floor(rand() * 8))}`;
-    const r = rand();
-    headers[name] = r < 0.3 ? [randomText(rand, 5), '', 'x'] : r < 0.7 ? randomText(rand, 30) : randomBytes(rand, 12);
-  }
-  const deltas = [0, 1, 63, 64, 8191, 8192, 1_000_000, 2 ** 31 + 5, 2 ** 40, 2 ** 50, -1, -64, -(2 ** 35), -(2 ** 52)];
-  return {
-    key: randomPayload(rand),
-    value: randomPayload(rand),
-    headers,
-    offsetDelta: rand() < 0.8 ? i : [0, 1, 63, 64, 8191, 8192, 1_000_000, 2 ** 31 - 1][Math.floor(rand() * 8)]!,
-    timestampDelta: deltas[Math.floor(rand() * deltas.length)]!,
-  };
-}
 
 /** One record batch as kafkajs writes it, with its attributes then changed as asked (kafkajs does not check the CRC). */
 async function batchBytes(rand: () => number, firstOffset: unknown, records: RecordInput[], o: { compression?: number; transactional?: boolean; control?: boolean; logAppend?: boolean } = {}): Promise<Buffer> {
@@ -105,7 +68,7 @@ describe('record batch decoder fast path', () => {
       const nb = 1 + Math.floor(rand() * 4);
       for (let b = 0; b < nb; b++) {
         const n = Math.floor(rand() * 20);
-        const records = Array.from({ length: n }, (_, i) => randomRecord(rand, i));
+        const records = Array.from({ length: n }, (_, i) => randomRecord(rand, i, 7));
         const first = offset > 2 ** 52 ? Long.fromString(String(BigInt(offset))) : offset;
         batches.push(await batchBytes(rand, first, records, { transactional: rand() < 0.7, logAppend: rand() < 0.1 }));
         offset += n + 1;
@@ -122,7 +85,7 @@ describe('record batch decoder fast path', () => {
 
   it('leaves compressed and control batches to kafkajs, in their places among plain ones', async () => {
     const rand = prng(11);
-    const records = (n: number): RecordInput[] => Array.from({ length: n }, (_, i) => ({ ...randomRecord(rand, i), offsetDelta: i }));
+    const records = (n: number): RecordInput[] => Array.from({ length: n }, (_, i) => ({ ...randomRecord(rand, i, 7), offsetDelta: i }));
     const abortMarker: RecordInput = { key: Buffer.from([0, 0, 0, 0]), value: Buffer.from([0, 0, 0, 0, 0, 0]), offsetDelta: 0, timestampDelta: 0 };
     const commitMarker: RecordInput = { key: Buffer.from([0, 0, 0, 1]), value: Buffer.from([0, 0, 0, 0, 0, 0]), offsetDelta: 0, timestampDelta: 0 };
     const set = recordSet([
@@ -163,7 +126,7 @@ describe('record batch decoder fast path', () => {
     expect(require(DECODE_MESSAGES)).toBe(fastDecodeMessages);
     const v4 = require('kafkajs/src/protocol/requests/fetch/v4/response.js') as { decode(b: Buffer): Promise<{ responses: { partitions: { messages: unknown[] }[] }[] }> };
     const rand = prng(3);
-    const set = recordSet([await batchBytes(rand, 0, [randomRecord(rand, 0), randomRecord(rand, 1)], { transactional: true })]).subarray(0, -'trailing'.length);
+    const set = recordSet([await batchBytes(rand, 0, [randomRecord(rand, 0, 7), randomRecord(rand, 1, 7)], { transactional: true })]).subarray(0, -'trailing'.length);
     // throttle time, [topic "t": [partition 0, error 0, high watermark, last stable offset, no aborted transactions, records]]
     const head = Buffer.alloc(4 + 4 + 2 + 1 + 4 + 4 + 2 + 8 + 8 + 4);
     let at = head.writeInt32BE(0, 0);
