@@ -22,8 +22,6 @@ import type { BinlogPosition, Mutation, SqlValue, TableKeys } from '../../src/in
 import { decodeKey, decodeMutation, decodeRow, NO_BINARY, type JsonRow } from './envelope.js';
 
 const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const COMMA = 0x2c;
 const OPEN_BRACKET = 0x5b;
 const QUOTE = 0x22;
 const MINUS = 0x2d;
@@ -76,19 +74,6 @@ function jsonNumber(s: string, a: number, b: number): number {
 function jsonObject(s: string, a: number, b: number): JsonRow {
   if (s.charCodeAt(a) !== OPEN_BRACE) throw notFast;
   return JSON.parse(s.slice(a, b)) as JsonRow;
-}
-
-/** `{"file":"…","pos":N}` read without JSON.parse (what it returns for that text); null for any other text. */
-function plainPosition(s: string, at: number, end: number): BinlogPosition | null {
-  if (!s.startsWith('{"file":', at) || s.charCodeAt(end - 1) !== CLOSE_BRACE) return null;
-  const posKey = s.indexOf(',"pos":', at);
-  if (posKey < 0 || posKey >= end) return null;
-  const numberAt = posKey + 7;
-  for (let i = numberAt; i < end - 1; i++) {
-    const c = s.charCodeAt(i);
-    if (c === COMMA || c === QUOTE) return null; // more keys (a GTID position): JSON.parse
-  }
-  return { file: jsonString(s, at + 8, posKey), pos: jsonNumber(s, numberAt, end - 1) };
 }
 
 /**
@@ -219,7 +204,7 @@ export class EnvelopeReader {
   private position(s: string, at: number, end: number): BinlogPosition {
     if (this.txStart === null || end - at !== this.txStartText.length || !s.startsWith(this.txStartText, at)) {
       this.txStartText = s.slice(at, end);
-      this.txStart = plainPosition(s, at, end) ?? (JSON.parse(this.txStartText) as BinlogPosition);
+      this.txStart = JSON.parse(this.txStartText) as BinlogPosition;
     }
     return this.txStart;
   }
