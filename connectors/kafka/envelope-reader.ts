@@ -92,6 +92,8 @@ const SOURCE = ',"source":{';
 const SYNC_HEADS = { upsert: ',"binlogSync":{"v":1,"op":"upsert","keys":', delete: ',"binlogSync":{"v":1,"op":"delete","keys":', update: ',"binlogSync":{"v":1,"op":"update","keys":' } as const;
 const SYNC = ',"binlogSync":{"v":1,"op":"';
 
+/** Parsed transaction starts by their text; cleared when it holds this many (the texts are slices of their messages: at most ~4 MB kept). */
+const MAX_POSITION_TEXTS = 4096;
 /** Parsed `binlogSync.keys` by their text; cleared when it holds this many (tables change with DDL). */
 const MAX_KEYS_TEXTS = 1024;
 
@@ -99,8 +101,7 @@ export class EnvelopeReader {
   private readonly keys = new Map<string, TableKeys>();
   private lastKeysText = '';
   private lastKeys: TableKeys | null = null;
-  private txStartText = '';
-  private txStart: BinlogPosition | null = null;
+  private readonly positions = new Map<string, BinlogPosition>();
 
   /** What `decodeMutation(value, txSeq)` returns (and throws). */
   read(value: string, txSeq: number): Mutation {
@@ -200,12 +201,18 @@ export class EnvelopeReader {
     return keys;
   }
 
-  /** The position between `at` and `end`: the same object as the message before when the text is the same (rows of one transaction). */
+  /**
+   * The position between `at` and `end`: one object per text among the recent ones (the rows of a
+   * transaction share it; they arrive interleaved with other transactions' rows, one partition at a time).
+   */
   private position(s: string, at: number, end: number): BinlogPosition {
-    if (this.txStart === null || end - at !== this.txStartText.length || !s.startsWith(this.txStartText, at)) {
-      this.txStartText = s.slice(at, end);
-      this.txStart = JSON.parse(this.txStartText) as BinlogPosition;
+    const text = s.slice(at, end);
+    let p = this.positions.get(text);
+    if (p === undefined) {
+      p = JSON.parse(text) as BinlogPosition;
+      if (this.positions.size >= MAX_POSITION_TEXTS) this.positions.clear();
+      this.positions.set(text, p);
     }
-    return this.txStart;
+    return p;
   }
 }
