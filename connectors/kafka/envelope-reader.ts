@@ -14,8 +14,9 @@
  * Anything else (another layout, another version, a value of an unexpected type, invalid JSON in a
  * part it reads) goes to `decodeMutation`, so the result and the errors are exactly its. The one
  * difference: text that is not valid JSON inside a part this reader skips (the other row image, the
- * rest of `source`, `op`, `ts_ms`, `transaction`), or a raw control character in a string without escapes that it
- * takes as it is (db, table, rowId), is not noticed; only binlog-sync publishers write to the topic.
+ * rest of `source`, `op`, `ts_ms`, `transaction`), or a raw control character in a string without
+ * escapes that it takes as it is (db, table, rowId), is not noticed; only binlog-sync publishers write
+ * to the topic.
  * `test/unit/kafka/envelope-reader.test.ts` compares both decoders on random envelopes.
  */
 import type { BinlogPosition, Mutation, SqlValue, TableKeys } from '../../src/index.js';
@@ -33,7 +34,7 @@ class NotTheFastPath extends Error {}
 const notFast = new NotTheFastPath();
 
 /**
- * Where the next `token` starts at or after `from` (`token` begins with `,"` or `},"`), else not the fast path.
+ * Where the next `token` (beginning with `,"` or `},"`) starts at or after `from`, else not the fast path.
  * In JSON.stringify's text every quote inside a string is escaped (preceded by a backslash), so `,"`
  * never occurs inside a string: it is always the start of the next key (or of a string in an array).
  * The first `,"name":` after a place is therefore the next key of that name in the text, and in a flat
