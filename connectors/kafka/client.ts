@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../../src/index.js';
 import { installRecordBatchFastPath } from './record-batch-fastpath.js';
+import { installRecordBatchDecoderFastPath } from './record-batch-decoder-fastpath.js';
 import { installProduceRequestFastPath, requestFramingInstalled } from './request-framing-fastpath.js';
 import { kafkaFastPathChoice } from './kafkajs-release.js';
 import { partitionGroupingInstalled } from './partition-grouping-fastpath.js';
@@ -40,13 +41,16 @@ export function createKafka(settings: KafkaClientSettings, logger: Logger): Kafk
   const log = logger.child({ component: 'kafka' });
   // Before the first send, which loads kafkajs's Produce request module (see the fast path's notes).
   const fast = kafkaFastPathChoice();
+  let recordDecoding = false;
   if (fast.on) {
     installRecordBatchFastPath();
     installProduceRequestFastPath();
+    // Before the first fetch, which loads kafkajs's Fetch response modules.
+    recordDecoding = installRecordBatchDecoderFastPath();
   }
   if (!announced) {
     announced = true;
-    const fields = { kafkaFastPath: fast.on, reason: fast.reason, requestFraming: requestFramingInstalled, partitionGrouping: partitionGroupingInstalled };
+    const fields = { kafkaFastPath: fast.on, reason: fast.reason, requestFraming: requestFramingInstalled, partitionGrouping: partitionGroupingInstalled, recordDecoding };
     if (fast.on) log.info(fields, `Kafka encoding: binlog-sync's fast paths over ${fast.reason}`);
     else log.info(fields, `Kafka encoding: kafkajs's own encoders (${fast.reason}): same bytes, more CPU per message`);
   }

@@ -151,9 +151,9 @@ export class EnvelopeError extends Error {
   override readonly name = 'EnvelopeError';
 }
 
-const NO_BINARY: ReadonlySet<string> = new Set();
+export const NO_BINARY: ReadonlySet<string> = new Set();
 
-function decodeRow(row: JsonRow | null, binary: ReadonlySet<string>): Record<string, SqlValue> | null {
+export function decodeRow(row: JsonRow | null, binary: ReadonlySet<string>): Record<string, SqlValue> | null {
   if (!row) return null;
   // Without bytes every value already is the SqlValue it stands for: the parsed object is the row.
   if (binary.size === 0) return row;
@@ -165,7 +165,7 @@ function decodeRow(row: JsonRow | null, binary: ReadonlySet<string>): Record<str
   return out;
 }
 
-function decodeKey(key: JsonRow, columns: readonly string[], binary: ReadonlySet<string>): SqlValue[] {
+export function decodeKey(key: JsonRow, columns: readonly string[], binary: ReadonlySet<string>): SqlValue[] {
   const row = decodeRow(key, binary)!;
   const out: SqlValue[] = [];
   for (const c of columns) {

@@ -1,7 +1,7 @@
 /**
- * The fast paths (record-batch-fastpath.ts, request-framing-fastpath.ts, partition-grouping-fastpath.ts)
- * replace functions inside kafkajs's modules, written against one kafkajs release. Another release may
- * lay them out differently, so they stand aside for any other version (kafkajs's own code, slower,
+ * The fast paths (record-batch-fastpath.ts, request-framing-fastpath.ts, partition-grouping-fastpath.ts,
+ * record-batch-decoder-fastpath.ts) replace functions inside kafkajs's modules, written against one
+ * kafkajs release. Another release may lay them out differently, so they stand aside for any other version (kafkajs's own code, slower,
  * same bytes), the client logs which path is in use, and test/unit/kafka/kafkajs-release.test.ts fails
  * when the installed kafkajs is not this one, so that an upgrade re-checks them first.
  */
@@ -12,7 +12,7 @@ const require = createRequire(import.meta.url);
 /** The kafkajs release the fast paths were written and tested against. */
 export const KAFKAJS_FASTPATH_RELEASE = '2.2.4';
 
-/** `BINLOG_SYNC_KAFKA_FASTPATH=0` leaves kafkajs's own encoders in place (record batches, Produce requests, framing, grouping). */
+/** `BINLOG_SYNC_KAFKA_FASTPATH=0` leaves kafkajs's own encoders in place (record batches, Produce requests, framing, grouping) and its record batch decoder (Fetch responses). */
 export const KAFKA_FASTPATH_ENV = 'BINLOG_SYNC_KAFKA_FASTPATH';
 
 export const installedKafkajsRelease: string = (require('kafkajs/package.json') as { version: string }).version;

@@ -33,7 +33,8 @@ import {
   type Routed,
   type SinkConnector,
 } from '../../src/index.js';
-import { decodeMutation, EnvelopeError } from './envelope.js';
+import { EnvelopeError } from './envelope.js';
+import { EnvelopeReader } from './envelope-reader.js';
 import { OffsetWatermark, type OffsetEntry } from './offset-watermark.js';
 
 export interface KafkaSinkWorkerOptions {
@@ -95,6 +96,7 @@ export class KafkaSinkWorker {
   private batches = 0;
   private assigned: number[] = [];
   private readonly hinting = new Set<number>();
+  private readonly envelopes = new EnvelopeReader();
 
   constructor(private readonly o: KafkaSinkWorkerOptions) {
     this.partitioner = new Partitioner(o.partitions);
@@ -235,7 +237,7 @@ export class KafkaSinkWorker {
         if (m.value === null) continue; // a tombstone (not written by us; compaction markers)
         let mutation: Mutation;
         try {
-          mutation = decodeMutation(m.value.toString('utf8'), ++this.txSeq);
+          mutation = this.envelopes.read(m.value.toString('utf8'), ++this.txSeq);
         } catch (err) {
           if (err instanceof EnvelopeError) {
             throw new BinlogSyncError('KAFKA_MESSAGE', `message ${batch.partition}:${m.offset} of ${this.o.topic} is not one binlog-sync can apply: ${err.message}. Only binlog-sync publishers may write to this topic.`, {

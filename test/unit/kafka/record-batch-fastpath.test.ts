@@ -6,51 +6,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
-import { fastRecord, fastRecordBatch, installRecordBatchFastPath, kafkajsEncoders, type RecordBatchInput, type RecordInput } from '../../../connectors/kafka/record-batch-fastpath.js';
+import { fastRecord, fastRecordBatch, installRecordBatchFastPath, kafkajsEncoders, type RecordBatchInput } from '../../../connectors/kafka/record-batch-fastpath.js';
 import { prng } from '../../../src/local/workload.js';
+import { randomRecord } from './random-records.js';
 
 const require = createRequire(import.meta.url);
 const Long = require('kafkajs/src/utils/long.js') as { fromValue(v: unknown): unknown; fromString(s: string): unknown };
-
-function randomBytes(rand: () => number, n: number): Buffer {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = Math.floor(rand() * 256);
-  return b;
-}
-
-function randomText(rand: () => number, n: number): string {
-  const chars = ['a', 'Z', '0', '"', '\\', 'é', 'Ж', '日', '🚀', '\u0000'];
-  let s = '';
-  for (let i = 0; i < n; i++) s += chars[Math.floor(rand() * chars.length)];
-  return s;
-}
-
-function randomPayload(rand: () => number): string | Buffer | null {
-  const r = rand();
-  // Sizes around the 1-, 2- and 3-byte varint boundaries (63/64, 8191/8192).
-  const n = [0, 1, 63, 64, 200, 8191, 8192, 20_000][Math.floor(rand() * 8)]!;
-  if (r < 0.1) return null;
-  return r < 0.6 ? randomText(rand, Math.ceil(n / 3)) : randomBytes(rand, n);
-}
-
-function randomRecord(rand: () => number, i: number): RecordInput {
-  // (kafkajs cannot size a null header value: not drawn.)
-  const headers: Record<string, string | Buffer | string[]> = {};
-  const nh = Math.floor(rand() * 4);
-  for (let h = 0; h < nh; h++) {
-    const name = `binlog-sync.${randomText(rand, 1 + Math.floor(rand() * 8))}`;
-    const r = rand();
-    headers[name] = r < 0.3 ? [randomText(rand, 5), '', 'x'] : r < 0.7 ? randomText(rand, 30) : randomBytes(rand, 12);
-  }
-  const deltas = [0, 1, 63, 64, 8191, 8192, 1_000_000, 2 ** 31 + 5, 2 ** 40, -1, -64, -(2 ** 35)];
-  return {
-    key: randomPayload(rand),
-    value: randomPayload(rand),
-    headers,
-    offsetDelta: rand() < 0.8 ? i : deltas[Math.floor(rand() * 6)]!,
-    timestampDelta: deltas[Math.floor(rand() * deltas.length)]!,
-  };
-}
 
 describe('record batch fast path', () => {
   const original = kafkajsEncoders();
