@@ -139,6 +139,15 @@ export class SchemaCache {
         { details: { table: full } },
       );
     }
+    // A row is a plain object, where `__proto__` is not a property but the prototype: the column's
+    // values would be dropped without a word. Stop, naming it, rather than lose them.
+    if (columns.some((c) => String(c.name) === '__proto__')) {
+      throw new SourceError(
+        'SOURCE_METADATA',
+        `${full} has a column named __proto__, which binlog-sync cannot carry (its values would be lost). Rename the column, or exclude the table in source.exclude.`,
+        { details: { table: full, column: '__proto__' } },
+      );
+    }
     const dataTypes = new Map<string, string>();
     const generated = new Set<string>();
     const collations = new Map<string, ColumnCollation>();

@@ -23,6 +23,7 @@ const shop: Record<string, FakeTable> = {
   'shop.orders': { columns: [['id', 'bigint'], ['email', 'varchar'], ['u', 'uuid']], indexes: [['PRIMARY', 'id'], ['uq_email', 'email']] },
   'shop.pairs': { columns: [['a', 'int'], ['b', 'int']], indexes: [['PRIMARY', 'a'], ['PRIMARY', 'b'], ['uq_ba', 'b'], ['uq_ba', 'a']] },
   'shop.nokey': { columns: [['x', 'int'], ['y', 'int']], indexes: [] },
+  'shop.proto': { columns: [['id', 'int'], ['__proto__', 'varchar']], indexes: [['PRIMARY', 'id']] },
 };
 
 describe('SchemaCache', () => {
@@ -35,6 +36,14 @@ describe('SchemaCache', () => {
     const pairs = await c.get({ schema: 'shop', name: 'pairs' });
     expect(pairs.keys.primaryKey).toEqual(['a', 'b']);
     expect(pairs.keys.uniqueKeys).toEqual([['b', 'a']]);
+  });
+
+  it('refuses a column named __proto__ (a row object would drop its values), naming the table and what to do', async () => {
+    const { query } = fake(shop);
+    const err = await new SchemaCache(query).get({ schema: 'shop', name: 'proto' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect((err as SourceError).code).toBe('SOURCE_METADATA');
+    expect((err as SourceError).message).toMatch(/shop\.proto has a column named __proto__.*Rename the column, or exclude the table in source\.exclude/);
   });
 
   it('caches, and reloads after invalidation by DDL that mentions the table', async () => {
