@@ -28,6 +28,8 @@ interface Governed {
 }
 
 let current: Governed | null = null;
+/** Limits already counted: a pipeline built again from the same config (a restart) does not widen the limit. */
+const counted = new WeakSet<HeapLimits>();
 let observer: PerformanceObserver | null = null;
 
 export interface HeapGovernorStats {
@@ -57,7 +59,8 @@ function softLimitFromEnv(): number | null | 'off' {
 /** Start (or widen) the process's heap governor for a pipeline with these limits. It never keeps the process alive. */
 export function governHeap(config: HeapLimits, logger: Logger): void {
   const fromEnv = softLimitFromEnv();
-  if (fromEnv === 'off') return;
+  if (fromEnv === 'off' || counted.has(config)) return;
+  counted.add(config);
   const fromConfig = heapSoftLimitBytes(config);
   let limit = fromEnv ?? fromConfig;
   if (current !== null) {

@@ -40,6 +40,14 @@ describe('governHeap', () => {
     expect(heapGovernorStats()!.majors).toBeGreaterThan(0);
     expect(heapGovernorStats()!.growingPercent).toBeGreaterThanOrEqual(10);
     expect(heapGovernorStats()!.growingPercent).toBeLessThanOrEqual(300);
+
+    delete process.env[HEAP_LIMIT_ENV];
+    const second = { ...limits };
+    governHeap(second, logger); // a second pipeline in the process: its queues come on top
+    const widened = heapGovernorStats()!.softLimitBytes;
+    expect(widened).toBeGreaterThan(limitMb * 1048576);
+    governHeap(second, logger); // the same pipeline built again (a restart): no change
+    expect(heapGovernorStats()!.softLimitBytes).toBe(widened);
     expect(heapGovernorStats()!.thresholdBytes).toBeGreaterThanOrEqual(limitMb * 1048576);
   });
 });
