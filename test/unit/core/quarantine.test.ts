@@ -202,9 +202,16 @@ describe('Pipeline with a refused table', () => {
     const all = applied(txs.flat());
     const users = [...all].filter(([k]) => k.startsWith('shop.users'));
     expect([...sink.state].filter(([k]) => k.startsWith('shop.users')).sort()).toEqual(users.sort());
+    // A lane folds several changes of one row into the last, so the first change the target would
+    // refuse may never be sent alone: it is parked itself, or a later change of its row is (both
+    // carry the row's full image). Which batch is refused first depends on timing; what may not
+    // depend on it: every reason is the refused table's, and no refused value reached the target.
     const firstRefused = txs.flat().find((e) => tableKey(e.table) === 'shop.orders' && String(e.after!.note).length > 10)!;
-    expect(store.reasons[0]!.position.pos).toBeLessThanOrEqual(firstRefused.txStart.pos);
-    expect(store.ordered().some((m) => m.txStart.pos === firstRefused.txStart.pos)).toBe(true);
+    const firstRefusedRow = rowId(ordersKeys.table, [firstRefused.after!.id!]);
+    expect(store.reasons.length).toBeGreaterThan(0);
+    expect(store.reasons.every((r) => r.table === 'shop.orders')).toBe(true);
+    expect(store.ordered().some((m) => m.rowId === firstRefusedRow && m.txStart.pos >= firstRefused.txStart.pos)).toBe(true);
+    expect([...sink.state].filter(([k]) => k.startsWith('shop.orders')).every(([, r]) => String(r.note).length <= 10)).toBe(true);
     expect(sink.state.get(rowId(ordersKeys.table, [firstRefused.after!.id!]))?.note).not.toBe(firstRefused.after!.note);
     // What retry does: the parked changes in order over the target reach the source's state.
     const retried = applied(store.ordered(), new Map(sink.state));
