@@ -126,10 +126,15 @@ export class MySqlSource implements SourceConnector, SourceServer, SnapshotSourc
   }
 
   async warmUp(): Promise<void> {
-    const [tables] = await this.pool.query("SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')");
-    const synced = (tables as Rows).map((t) => ({ schema: String(t.db), name: String(t.name) })).filter((t) => this.filter.matches(t.schema, t.name));
+    const synced = await this.syncedTables();
     // Many tables: the first ones only; the rest load on first use, as before.
     await Promise.all(synced.slice(0, WARM_UP_TABLES).map((t) => this.schema.get(t).catch(() => undefined)));
+  }
+
+  /** The source's base tables the pipeline syncs. */
+  private async syncedTables(): Promise<TableRef[]> {
+    const [tables] = await this.pool.query("SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE'");
+    return (tables as Rows).map((t) => ({ schema: String(t.db), name: String(t.name) })).filter((t) => this.filter.matches(t.schema, t.name));
   }
 
   /** Whether foreign keys link synced tables: their changes then form order groups, applied exactly once by binlog position. */
@@ -139,8 +144,7 @@ export class MySqlSource implements SourceConnector, SourceServer, SnapshotSourc
 
   /** Foreign keys whose child or parent is in a database with synced tables. */
   private async foreignKeyLinks(): Promise<ForeignKeyLink[]> {
-    const [tables] = await this.pool.query('SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_TYPE = \'BASE TABLE\'');
-    const schemas = [...new Set((tables as Rows).filter((t) => this.filter.matches(String(t.db), String(t.name))).map((t) => String(t.db)))];
+    const schemas = [...new Set((await this.syncedTables()).map((t) => t.schema))];
     const fks = await readForeignKeys(this.pool, schemas);
     return fks.map((fk) => ({ child: { schema: fk.child.db, name: fk.child.table }, parent: { schema: fk.parent.db, name: fk.parent.table } }));
   }
