@@ -72,7 +72,6 @@ export class MySqlSink implements SinkConnector {
   /** `sourceKey` of the server the pipeline reads (`readingFrom`); null until told. */
   private source: string | null = null;
   private readonly fence: WriteFence | undefined;
-  private readonly poolSize: number;
 
   constructor(options: MySqlSinkOptions) {
     const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
@@ -84,7 +83,6 @@ export class MySqlSink implements SinkConnector {
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.retry = options.retry ?? DEFAULT_BACKOFF;
     this.pool = new TargetPool(options, poolSize);
-    this.poolSize = poolSize;
     this.fence = options.fence;
     this.pipeline = options.pipeline ?? 'binlog-sync';
   }
@@ -382,9 +380,8 @@ export class MySqlSink implements SinkConnector {
     else this.pool.release(conn);
   }
 
-  async warmUp(): Promise<void> {
-    const opened = await Promise.allSettled(Array.from({ length: this.poolSize }, () => this.pool.acquire()));
-    for (const c of opened) if (c.status === 'fulfilled') this.pool.release(c.value);
+  warmUp(): Promise<void> {
+    return this.pool.openAll();
   }
 
   /** Stops retries in progress (they reject with TARGET_CONNECTION) and closes the pool. */

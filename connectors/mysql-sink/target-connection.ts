@@ -98,7 +98,10 @@ export class TargetPool {
   private readonly pool: mysql.Pool;
   private readonly prepared = new WeakSet<object>();
 
-  constructor(endpoint: TargetEndpoint, size: number) {
+  constructor(
+    endpoint: TargetEndpoint,
+    private readonly size: number,
+  ) {
     this.pool = mysql.createPool({
       ...connectionOptions(endpoint),
       connectionLimit: size,
@@ -127,6 +130,12 @@ export class TargetPool {
 
   release(conn: mysql.PoolConnection): void {
     conn.release();
+  }
+
+  /** Opens (and prepares) every connection the pool may hold; best effort: one that fails opens on first use. */
+  async openAll(): Promise<void> {
+    const opened = await Promise.allSettled(Array.from({ length: this.size }, () => this.acquire()));
+    for (const c of opened) if (c.status === 'fulfilled') this.release(c.value);
   }
 
   /** Closes the connection and removes it from the pool (its session or transaction state is unknown). */

@@ -67,18 +67,13 @@ export function governHeap(config: HeapLimits, logger: Logger): void {
     if (fromEnv !== null) return;
     // Another pipeline in this process: its queues come on top of the first one's (one base only).
     limit = current.governor.softLimitBytes + fromConfig - HEAP_BASE_BYTES;
-    clearInterval(current.timer);
+    current.governor = new HeapGovernor(limit);
+  } else {
+    const g: Governed = { governor: new HeapGovernor(limit), timer: setInterval(() => sample(g), SAMPLE_MS), collections: 0, collectMs: 0, majors: 0, growingPercent: 0 };
+    g.timer.unref();
+    current = g;
   }
-  const g: Governed = {
-    governor: new HeapGovernor(limit),
-    timer: setInterval(() => sample(g), SAMPLE_MS),
-    collections: current?.collections ?? 0,
-    collectMs: current?.collectMs ?? 0,
-    majors: current?.majors ?? 0,
-    growingPercent: current?.growingPercent ?? 0,
-  };
-  g.timer.unref();
-  current = g;
+  const g = current;
   steer(g, getHeapStatistics().used_heap_size);
   if (observer === null) {
     observer = new PerformanceObserver((list) => {

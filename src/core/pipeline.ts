@@ -84,13 +84,6 @@ export interface PipelineOptions {
   readonly oversizeChangeBytes?: number;
 }
 
-/**
- * A full garbage collection before a change with a big BLOB is handed on, so the buffers of the
- * previous one (its event, its packets) are freed instead of adding up; V8 alone lets them linger for
- * several more.
- */
-const collectGarbage = fullGc;
-
 export interface PipelineStats {
   readonly changes: number;
   /** Statement-format changes run on the target (source.statementEvents: apply). */
@@ -378,7 +371,9 @@ export class Pipeline {
             if (oversize) {
               await this.drained();
               if (this.fatal) return 'stopped';
-              collectGarbage();
+              // The previous big value's buffers (its event, its packets) are freed before this one is
+              // handed on, instead of adding up: V8 alone lets them linger for several more.
+              fullGc();
             }
             const routed = this.partitioner.route(this.o.transforms ? this.o.transforms.apply(m) : m);
             this.watermark.track(m.txSeq);
@@ -390,7 +385,7 @@ export class Pipeline {
             if (oversize) {
               await this.drained();
               if (this.fatal) return 'stopped';
-              collectGarbage(); // its value and statement, before the source's next event is decoded
+              fullGc(); // its value and statement, before the source's next event is decoded
             }
           }
           ms.length = 0; // handed on: the scratch array does not keep them alive
@@ -725,7 +720,6 @@ export class Pipeline {
     return this.o.sourceIdentity ? { ...cp, source: this.o.sourceIdentity } : cp;
   }
 
-  /** Stores the watermark if it moved; one save at a time; a retriable failure is retried at the next tick. */
   /**
    * Before a barrier (a DDL or a statement-format change) runs with its own checkpoint: stores the
    * checkpoint of everything before it, so the timer has nothing newer to save while the barrier runs.
@@ -744,6 +738,7 @@ export class Pipeline {
     await this.saving;
   }
 
+  /** Stores the watermark if it moved; one save at a time; a retriable failure is retried at the next tick. */
   private saveCheckpoint(): void {
     const store = this.o.checkpoints;
     if (!store || this.fatal) return;
