@@ -247,7 +247,7 @@ async function main(argv: string[]): Promise<number> {
     const cluster = kafka;
     onCleanup('kafka', () => cluster.stop());
   }
-  const catchUp: Omit<CatchUpOptions, 'targetFlush'> = { runs: o.runs, sourceOnly: o.sourceOnly, profile: o.profile, profileDir, tuning: o.tuning, log, kafka: kafka ? { brokers: kafka.brokers } : null, metrics: o.metrics };
+  const catchUp: Omit<CatchUpOptions, 'targetFlush'> = { runs: o.runs, sourceOnly: o.sourceOnly, profile: o.profile, profileDir, tuning: o.tuning, log, kafka: kafka ? { brokers: kafka.brokers, pids: () => kafka!.pids, warmedUp: false } : null, metrics: o.metrics };
   const scenarios: CatchUpScenario[] = [];
   const targetSettings: string[] = [];
   for (const flush of o.only.has('oltp') || o.only.has('bulk') ? o.flushes : []) {

@@ -29,6 +29,9 @@ export interface CatchUpRun {
     /** CPU time (user + system) of each process until it was done: less moved by other work on the machine than wall time. */
     readonly publisherCpuMs?: number;
     readonly sinkCpuMs?: number;
+    /** CPU time of the broker process(es) over the run, and of it the JIT compiler threads'. */
+    readonly brokerCpuMs?: number;
+    readonly brokerJitMs?: number;
   };
   /** binlog-sync again, counting into the daemon's Prometheus metrics (scraped every 5 s). */
   readonly withMetrics?: ReaderFigures;
@@ -45,6 +48,13 @@ export interface Backlog {
   readonly rowEvents: number;
   readonly writeMs: number;
   readonly writerRetries: number;
+}
+
+/** The unmeasured Kafka run before the bench's first measured one (see warmUpBroker in scenarios.ts). */
+export interface KafkaWarmUp {
+  readonly ms: number;
+  readonly brokerCpuMs: number;
+  readonly brokerJitMs: number;
 }
 
 export interface CatchUpScenario {
@@ -64,14 +74,21 @@ export interface CatchUpScenario {
     readonly kafkaRowsPerSec: number | null;
     readonly kafkaVsEmbedded: number | null;
     readonly kafkaPeakRssBytes: { readonly publisher: number; readonly sink: number } | null;
-    /** CPU µs per row event (medians): the embedded pipeline's process, the Kafka publisher's and sink worker's. */
-    readonly cpuMicrosPerRow: { readonly embedded: number; readonly publisher: number | null; readonly sink: number | null } | null;
+    /** CPU µs per row event (medians): the embedded pipeline's process, the Kafka publisher's, sink worker's and broker's (and of it JIT). */
+    readonly cpuMicrosPerRow: {
+      readonly embedded: number;
+      readonly publisher: number | null;
+      readonly sink: number | null;
+      readonly broker: number | null;
+      readonly brokerJit: number | null;
+    } | null;
     /** With metrics on: rows/s, and its cost relative to the run without (positive: slower). */
     readonly metricsRowsPerSec: number | null;
     readonly metricsCost: number | null;
   };
   /** CPU profiles (`--profile`) of one extra binlog-sync run, source-only run and Kafka run (publisher and sink worker). */
   readonly profiles?: ScenarioProfiles;
+  readonly kafkaWarmUp?: KafkaWarmUp;
 }
 
 export interface ScenarioProfiles {
@@ -157,7 +174,14 @@ export function rate(rows: number, ms: number): number {
   return ms > 0 ? (rows * 1000) / ms : Number.NaN;
 }
 
-export function summarise(name: string, targetFlush: number, backlog: Backlog, runs: readonly CatchUpRun[], profiles: CatchUpScenario['profiles'] = {}): CatchUpScenario {
+export function summarise(
+  name: string,
+  targetFlush: number,
+  backlog: Backlog,
+  runs: readonly CatchUpRun[],
+  profiles: CatchUpScenario['profiles'] = {},
+  kafkaWarmUp?: KafkaWarmUp,
+): CatchUpScenario {
   const nat = median(runs.map((r) => r.native.rowsPerSec));
   const pipe = median(runs.map((r) => r.pipeline.rowsPerSec));
   const dec = median(runs.map((r) => r.decoder.rowsPerSec));
@@ -183,11 +207,21 @@ export function summarise(name: string, targetFlush: number, backlog: Backlog, r
       kafkaRowsPerSec: kafka,
       kafkaVsEmbedded: kafka === null ? null : kafka / pipe,
       kafkaPeakRssBytes: kafka === null ? null : { publisher: Math.max(...runs.map((r) => r.kafka!.publisherPeakRssBytes)), sink: Math.max(...runs.map((r) => r.kafka!.sinkPeakRssBytes)) },
-      cpuMicrosPerRow: embeddedCpu === null ? null : { embedded: embeddedCpu, publisher: kafka === null ? null : perRow((r) => r.kafka!.publisherCpuMs), sink: kafka === null ? null : perRow((r) => r.kafka!.sinkCpuMs) },
+      cpuMicrosPerRow:
+        embeddedCpu === null
+          ? null
+          : {
+              embedded: embeddedCpu,
+              publisher: kafka === null ? null : perRow((r) => r.kafka!.publisherCpuMs),
+              sink: kafka === null ? null : perRow((r) => r.kafka!.sinkCpuMs),
+              broker: kafka === null ? null : perRow((r) => r.kafka!.brokerCpuMs),
+              brokerJit: kafka === null ? null : perRow((r) => r.kafka!.brokerJitMs),
+            },
       metricsRowsPerSec: withMetrics,
       metricsCost: withMetrics === null ? null : 1 - withMetrics / pipe,
     },
     ...(Object.keys(profiles).length > 0 ? { profiles } : {}),
+    ...(kafkaWarmUp ? { kafkaWarmUp } : {}),
   };
 }
 
@@ -257,16 +291,23 @@ export function formatReport(r: BenchReport): string {
           ]),
         ),
       );
+      for (const s of withKafka.filter((x) => x.kafkaWarmUp)) {
+        const w = s.kafkaWarmUp!;
+        out.push(
+          `${s.name}: before the measured runs, one unmeasured run over Kafka warmed the fresh broker (class loading, compiling, internal topics): ` +
+            `${int(rate(s.backlog.rowEvents, w.ms))} rows/s, broker CPU ${ms(w.brokerCpuMs)} of which JIT ${ms(w.brokerJitMs)}`,
+        );
+      }
       const withCpu = withKafka.filter((s) => s.median.cpuMicrosPerRow?.publisher != null && s.median.cpuMicrosPerRow.sink != null);
       if (withCpu.length) {
         out.push('');
-        out.push('CPU time per row event (user + system of each process until done, medians; less moved by other work on the machine than rows/s)');
+        out.push('CPU time per row event (user + system of each process until done, medians; less moved by other work on the machine than rows/s; the broker over the whole Kafka run, JIT = its compiler threads)');
         out.push(
           formatTable(
-            ['scenario', 'embedded pipeline', 'kafka publisher', 'kafka sink worker', 'publisher + sink'],
+            ['scenario', 'embedded pipeline', 'kafka publisher', 'kafka sink worker', 'publisher + sink', 'kafka broker', 'of it JIT'],
             withCpu.map((s) => {
               const c = s.median.cpuMicrosPerRow!;
-              return [s.name, micros(c.embedded), micros(c.publisher!), micros(c.sink!), micros(c.publisher! + c.sink!)];
+              return [s.name, micros(c.embedded), micros(c.publisher!), micros(c.sink!), micros(c.publisher! + c.sink!), c.broker === null ? '–' : micros(c.broker), c.brokerJit === null ? '–' : micros(c.brokerJit)];
             }),
           ),
         );

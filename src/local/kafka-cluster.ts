@@ -48,6 +48,16 @@ interface KafkaNode {
   exited: Promise<void>;
 }
 
+/**
+ * The JVM of a local node: a small heap, and the C1 compiler only. A node here lives for a test or a
+ * bench (minutes), and with the JVM's default tiered compilation it spent those minutes compiling: over
+ * the bench's OLTP runs over Kafka, the C1/C2 compiler threads took 8.6 of the broker's 21 µs of CPU per
+ * row event, on the two cores the publisher and sink worker share with it, and still 4–10 µs in the
+ * fourth run. With C1 only: 0.5 µs of 14 (the compiled code costs about what C2's did, 13 against 12.5
+ * µs). A long-running broker (compose/, production) keeps the default: it has finished compiling.
+ */
+const BROKER_JVM_OPTIONS = ['-Xms128m', '-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1'];
+
 export class LocalKafkaCluster {
   private constructor(
     private readonly root: string,
@@ -111,6 +121,11 @@ export class LocalKafkaCluster {
     return this.nodes.length;
   }
 
+  /** Process ids of the running nodes (the bench reads their CPU time). */
+  get pids(): number[] {
+    return this.nodes.flatMap((n) => (n.proc?.pid !== undefined ? [n.proc.pid] : []));
+  }
+
   private node(id: number): KafkaNode {
     const n = this.nodes.find((x) => x.id === id);
     if (!n) throw new RangeError(`no Kafka node ${id} (nodes 1..${this.nodes.length})`);
@@ -120,7 +135,7 @@ export class LocalKafkaCluster {
   private async launch(n: KafkaNode): Promise<void> {
     const logFile = join(n.dir, 'broker.log');
     const fd = openSync(logFile, 'a');
-    const proc = spawn('java', ['-Xms128m', '-Xmx512m', '-XX:+UseSerialGC', '-cp', `${this.libs}/*`, 'kafka.Kafka', join(n.dir, 'server.properties')], {
+    const proc = spawn('java', [...BROKER_JVM_OPTIONS, '-cp', `${this.libs}/*`, 'kafka.Kafka', join(n.dir, 'server.properties')], {
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);

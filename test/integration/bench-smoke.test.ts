@@ -61,7 +61,15 @@ describe('npm run bench --quick', () => {
       expect(run.kafka?.publisherCpuMs).toBeGreaterThan(0);
       expect(run.kafka?.sinkCpuMs).toBeGreaterThan(0);
       expect(s.median.cpuMicrosPerRow?.publisher).toBeGreaterThan(0);
+      // The broker's CPU over each Kafka run.
+      expect(run.kafka?.brokerCpuMs).toBeGreaterThan(0);
+      expect(s.median.cpuMicrosPerRow?.broker).toBeGreaterThan(0);
     }
+    // One unmeasured run warmed the fresh broker, before the first scenario's runs only.
+    expect(report.scenarios[0]!.kafkaWarmUp?.ms).toBeGreaterThan(0);
+    expect(report.scenarios[0]!.kafkaWarmUp?.brokerCpuMs).toBeGreaterThan(0);
+    expect(report.scenarios[1]!.kafkaWarmUp).toBeUndefined();
+    expect(stdout).toContain('one unmeasured run over Kafka warmed the fresh broker');
     // verify beside CHECKSUM TABLE on the same rows.
     expect(report.verify?.rows).toBe(20_000);
     expect(report.verify?.verifyRowsPerSec).toBeGreaterThan(0);
