@@ -37,6 +37,9 @@ class PositionText {
   formatted = '';
   formattedJson = '';
   fileJson = '';
+  /** The message headers of rows of this event in the transaction that began at `headersTx` (shared: nothing writes to them). */
+  private headers: Readonly<Record<string, string>> | null = null;
+  private headersTx = '';
   of(p: BinlogPosition): this {
     if (p !== this.last) {
       this.last = p;
@@ -45,8 +48,16 @@ class PositionText {
       this.formatted = formatPosition(p);
       this.formattedJson = JSON.stringify(this.formatted);
       this.fileJson = JSON.stringify(p.file);
+      this.headers = null;
     }
     return this;
+  }
+  headersIn(tx: PositionText): Readonly<Record<string, string>> {
+    if (this.headers === null || this.headersTx !== tx.formatted) {
+      this.headersTx = tx.formatted;
+      this.headers = { [TX_HEADER]: tx.formatted, [POSITION_HEADER]: this.formatted };
+    }
+    return this.headers;
   }
 }
 
@@ -78,7 +89,7 @@ export class EnvelopeWriter {
       `"binlogSync":{"v":${ENVELOPE_VERSION},"op":"${m.op}",${t.keys}${key},"oldKey":${oldKey},"rowId":${JSON.stringify(m.rowId)},` +
       `"uniqueTokens":${m.uniqueTokens.length === 0 ? '[]' : JSON.stringify(m.uniqueTokens)},"txStart":${tx.json},"bytes":${num(m.bytes)},` +
       `"binary":${this.binary.length === 0 ? '[]' : JSON.stringify(this.binary)}}}`;
-    return { key, value, headers: { [TX_HEADER]: tx.formatted, [POSITION_HEADER]: at.formatted } };
+    return { key, value, headers: at.headersIn(tx) };
   }
 
   private fragments(keys: TableKeys): TableFragments {

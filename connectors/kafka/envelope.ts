@@ -63,7 +63,7 @@ export interface Envelope {
 export interface EncodedMessage {
   readonly key: string;
   readonly value: string;
-  readonly headers: Record<string, string>;
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 export interface EnvelopeContext {

@@ -242,7 +242,7 @@ export class KafkaPublisher {
             const routed = this.partitioner.route(m);
             this.watermark.track(m.txSeq);
             this.tracked.set(m.txSeq, (this.tracked.get(m.txSeq) ?? 0) + 1);
-            const msg = outgoing(this.envelopes.encode(ev, m, Date.now()));
+            const msg = outgoing(this.envelopes.encode(ev, m, Date.now()), routed.partition);
             const record = recordBytes(msg);
             if (record > this.maxBatchRecordBytes) throw this.tooLarge(m, ev.position, record);
             // One partition's messages go out as one record batch, which the broker refuses above
@@ -323,10 +323,7 @@ export class KafkaPublisher {
     if (this.buffer.size === 0) return;
     const tx = await this.openTx();
     const sends: Promise<unknown>[] = [];
-    for (const [partition, list] of this.buffer) {
-      const messages = list.map((m) => ({ key: m.key, value: m.value, partition, headers: m.headers }));
-      sends.push(tx.send({ topic: this.o.topic, messages, acks: -1 }));
-    }
+    for (const messages of this.buffer.values()) sends.push(tx.send({ topic: this.o.topic, messages, acks: -1 }));
     this.buffer = new Map();
     this.partitionBytes = new Map();
     this.bufferedBytes = 0;
@@ -442,17 +439,19 @@ export function fencedError(pipeline: string, cause: unknown): BinlogSyncError {
 }
 
 /**
- * A message as buffered for sending: the value (the large part) encoded to UTF-8 once, so that
- * neither sizing it nor kafkajs's record encoder scans the text again.
+ * A message as buffered for sending, and as handed to kafkajs (which reads `partition` and leaves the
+ * object alone): the value (the large part) encoded to UTF-8 once, so that neither sizing it nor the
+ * record encoder scans the text again.
  */
 export interface OutgoingMessage {
   readonly key: string;
   readonly value: Buffer;
-  readonly headers: Record<string, string>;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly partition: number;
 }
 
-export function outgoing(msg: EncodedMessage): OutgoingMessage {
-  return { key: msg.key, value: Buffer.from(msg.value, 'utf8'), headers: msg.headers };
+export function outgoing(msg: EncodedMessage, partition: number): OutgoingMessage {
+  return { key: msg.key, value: Buffer.from(msg.value, 'utf8'), headers: msg.headers, partition };
 }
 
 /** A message's size as a record: key, value and headers in UTF-8, plus the record's framing. */

@@ -199,10 +199,13 @@ export class PendingRecord implements EncoderLike {
     this.key = bytesOf(input.key);
     this.value = bytesOf(input.value);
     const parts: Bytes[] = [];
-    const headers = input.headers ?? {};
-    for (const name of Object.keys(headers)) {
+    const headers = input.headers;
+    // for…in visits the own keys in Object.keys order (the records here have no inherited ones).
+    for (const name in headers) {
+      if (!Object.hasOwn(headers, name)) continue;
       const h = headers[name];
-      for (const v of Array.isArray(h) ? h : [h]) parts.push(name, bytesOf(v));
+      if (Array.isArray(h)) for (const v of h) parts.push(name, bytesOf(v));
+      else parts.push(name, bytesOf(h));
     }
     this.headerParts = parts;
     let body = 1 + sizeOfUVarLong(this.timestamp) + sizeOfUVarInt(this.offset32) + sizeOfBytes(this.key) + sizeOfBytes(this.value);
