@@ -25,7 +25,13 @@ export interface MySqlSourceOptions {
    */
   readonly allowNoRowMetadata?: boolean;
   readonly reconnect?: BackoffPolicy;
-  /** Buffer between zongji and the consumer, in binlog event bytes (default 1 MiB / 256 KiB). */
+  /**
+   * Buffer between zongji and the consumer, in binlog event bytes (default 256 KiB / 64 KiB). Small on
+   * purpose: every decoded event waiting here is alive at the next scavenge, which moves it to the old
+   * generation. With 1 MiB, catching up the bench's OLTP backlog (120,000 row events) promoted ~236 MB
+   * and spent ~0.65 s in scavenges in the embedded pipeline and ~0.9 s in the Kafka publisher; with
+   * 256 KiB ~80–90 MB and ~0.3 s / ~0.45 s, at the same rows/s (bulk too).
+   */
   readonly bufferHighWaterBytes?: number;
   readonly bufferLowWaterBytes?: number;
   /** Timeout of connects and of the watchdog's head query (default 10 s). */
@@ -45,7 +51,7 @@ export interface MySqlSourceOptions {
 
 export const SOURCE_DEFAULTS = Object.freeze({
   silentAfterMs: 30_000,
-  bufferHighWaterBytes: 1 << 20,
-  bufferLowWaterBytes: 256 << 10,
+  bufferHighWaterBytes: 256 << 10,
+  bufferLowWaterBytes: 64 << 10,
   connectTimeoutMs: 10_000,
 });
