@@ -19,11 +19,12 @@ import type { Tuning } from './child-spec.js';
 import { formatReport, writeReport, type BenchReport, type CatchUpScenario, type MemoryRun, type SteadyScenario } from './report.js';
 import { bulkScenario, oltpScenario, steadyScenario, steadyWriters, verifyScenario, type CatchUpOptions, type Targets } from './scenarios.js';
 import { blobScenario, hugeTxScenario, memoryScenario } from './memory-scenarios.js';
+import { kafkaBacklogScenario } from './kafka-backlog.js';
 import { issueTargets } from './targets.js';
 import { rows, startServer, variable, withConnection } from './sql.js';
 import { DAEMON_NODE_FLAGS } from '../src/cli/node-flags.js';
 
-const SCENARIOS = ['oltp', 'bulk', 'steady', 'memory', 'huge-tx', 'blob', 'verify'] as const;
+const SCENARIOS = ['oltp', 'bulk', 'steady', 'memory', 'huge-tx', 'blob', 'verify', 'kafka-backlog'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const HELP = `npm run bench -- [options]     (or: node dist/bench/main.js [options])
@@ -38,6 +39,8 @@ Scenarios (default: oltp, bulk, verify; the last table judges issue 14's targets
   --memory                also measure peak RSS catching up bulk backlogs of several sizes (--memory-rows)
   --huge-tx               also catch up one source transaction of --huge-tx-rows row changes (peak RSS, rows/s)
   --blob                  also catch up rows of --blob-mb MB LONGBLOBs, one updated, one deleted (peak RSS)
+  --kafka-backlog         also publish --kafka-backlog-rows row events to Kafka with no sink worker, then
+                          drain them with one (each process's peak RSS)
   --profile               one extra binlog-sync run per scenario under node --cpu-prof; prints the top
                           frames (profiles kept in .tmp/bench-profiles/)
   --skip-source-only      do not time binlog-sync's source connector alone
@@ -61,6 +64,7 @@ Sizes (each also from the environment, e.g. BENCH_OLTP_TX=100000)
   --huge-tx-rows N        row changes in the one transaction (default 5000000; quick 200000)
   --blob-mb N             size of each BLOB (default 64; quick 8)
   --blob-rows N           BLOB rows inserted, at least 3 (default 3)
+  --kafka-backlog-rows N  row events waiting in Kafka (default 2000000; quick 100000)
   --verify-rows N         rows of the verify table (default 1000000; quick 100000)
 
 Pipeline settings (default: the pipeline file's defaults)
@@ -79,6 +83,7 @@ const numberFlags = [
   'huge-tx-rows',
   'blob-mb',
   'blob-rows',
+  'kafka-backlog-rows',
   'verify-rows',
   'partitions',
   'lanes',
@@ -102,6 +107,7 @@ function parseFlags(argv: string[]) {
       all: { type: 'boolean', default: false },
       'huge-tx': { type: 'boolean', default: false },
       blob: { type: 'boolean', default: false },
+      'kafka-backlog': { type: 'boolean', default: false },
       'steady-rate': { type: 'string' },
       'target-flush': { type: 'string' },
       steady: { type: 'boolean', default: false },
@@ -146,7 +152,7 @@ function parse(argv: string[]) {
     });
   const all = v.all === true;
   if (all && v.only !== undefined) throw new UsageError('--all and --only exclude each other');
-  const optional: Scenario[] = (['steady', 'memory', 'huge-tx', 'blob'] as const).filter((s) => all || v[s] === true);
+  const optional: Scenario[] = (['steady', 'memory', 'huge-tx', 'blob', 'kafka-backlog'] as const).filter((s) => all || v[s] === true);
   const chosen = v.only !== undefined ? list(v.only as string, '').filter((s) => s !== 'none') : all ? [...SCENARIOS] : ['oltp', 'bulk', 'verify', ...optional];
   for (const s of chosen) if (!(SCENARIOS as readonly string[]).includes(s)) throw new UsageError(`--only: unknown scenario "${s}" (${SCENARIOS.join(', ')}, none)`);
   const only = new Set(chosen as Scenario[]);
@@ -183,6 +189,7 @@ function parse(argv: string[]) {
     memory: only.has('memory') ? memoryRows : null,
     hugeTxRows: only.has('huge-tx') ? num('huge-tx-rows', 5_000_000, 200_000)! : null,
     blob: only.has('blob') ? { rows: blobRows, mb: num('blob-mb', 64, 8)! } : null,
+    kafkaBacklogRows: only.has('kafka-backlog') && v['skip-kafka'] !== true ? num('kafka-backlog-rows', 2_000_000, 100_000)! : null,
     profile: v.profile === true,
     sourceOnly: v['skip-source-only'] !== true,
     kafka: v['skip-kafka'] !== true,
@@ -241,7 +248,7 @@ async function main(argv: string[]): Promise<number> {
 
   const profileDir = join('.tmp', 'bench-profiles', startedAt.toISOString().replace(/[:.]/g, '-'));
   let kafka: LocalKafkaCluster | null = null;
-  if (o.kafka && (o.only.has('oltp') || o.only.has('bulk'))) {
+  if (o.kafka && (o.only.has('oltp') || o.only.has('bulk') || o.kafkaBacklogRows !== null)) {
     log('starting a one-node Kafka cluster for the Kafka transport runs (--skip-kafka leaves them out)…');
     kafka = await LocalKafkaCluster.start({ brokers: 1, label: 'bench' });
     const cluster = kafka;
@@ -272,6 +279,7 @@ async function main(argv: string[]): Promise<number> {
   const hugeTx = o.hugeTxRows === null ? undefined : await hugeTxScenario(target.server, o.hugeTxRows, o.tuning, log);
   const blob = o.blob ? await blobScenario(target.server, o.blob, o.tuning, log) : undefined;
   const verify = o.verify ? await verifyScenario(target.server, o.verify, log) : undefined;
+  const kafkaBacklog = o.kafkaBacklogRows !== null && catchUp.kafka ? await kafkaBacklogScenario(target.server, o.kafkaBacklogRows, catchUp.kafka, o.tuning, log) : undefined;
 
   const report: BenchReport = {
     startedAt: startedAt.toISOString(),
@@ -291,6 +299,7 @@ async function main(argv: string[]): Promise<number> {
       ...(o.memory ? { memoryRows: o.memory } : {}),
       ...(o.hugeTxRows !== null ? { hugeTxRows: o.hugeTxRows } : {}),
       ...(o.blob ? { blob: o.blob } : {}),
+      ...(o.kafkaBacklogRows !== null ? { kafkaBacklogRows: o.kafkaBacklogRows } : {}),
       pipeline: Object.keys(o.tuning).length ? o.tuning : 'pipeline file defaults',
       ...(o.childNodeArgs.length ? { childNodeArgs: o.childNodeArgs.join(' ') } : {}),
       nativeReplica: 'one SQL thread (slave_parallel_threads=0), MASTER_USE_GTID=no',
@@ -301,6 +310,7 @@ async function main(argv: string[]): Promise<number> {
     ...(hugeTx ? { hugeTx } : {}),
     ...(blob ? { blob } : {}),
     ...(verify ? { verify } : {}),
+    ...(kafkaBacklog ? { kafkaBacklog } : {}),
     targets: issueTargets({ scenarios, ...(steady ? { steady } : {}), ...(memory ? { memory } : {}), ...(hugeTx ? { hugeTx } : {}), ...(blob ? { blob } : {}) }),
   };
   await writeReport(o.out, report);

@@ -149,8 +149,20 @@ export interface BenchReport {
   readonly hugeTx?: MemoryRun;
   readonly blob?: MemoryRun;
   readonly verify?: VerifyScenario;
+  readonly kafkaBacklog?: KafkaBacklogRun;
   /** Issue 14's targets for the scenarios that ran, each with its measured value and same-run baseline. */
   readonly targets: readonly TargetRow[];
+}
+
+/** Issue 11's bound on each Kafka-mode process. */
+export const KAFKA_RSS_LIMIT_BYTES = 300 * 1024 * 1024;
+
+/** A backlog published to Kafka with no sink worker running, then drained by one (bench/kafka-backlog.ts). */
+export interface KafkaBacklogRun {
+  readonly description: string;
+  readonly rowEvents: number;
+  readonly publish: ReaderFigures;
+  readonly drain: ReaderFigures;
 }
 
 /** `binlog-sync verify` of one table equal on both sides, beside CHECKSUM TABLE on both servers. */
@@ -389,6 +401,21 @@ export function formatReport(r: BenchReport): string {
         [
           ['binlog-sync verify (chunk checksums on both servers, narrowed to keys)', ms(v.verifyMs), int(v.verifyRowsPerSec)],
           ['CHECKSUM TABLE on both servers at once', ms(v.checksumMs), int(v.checksumRowsPerSec)],
+        ],
+      ),
+    );
+  }
+  if (r.kafkaBacklog) {
+    const k = r.kafkaBacklog;
+    const verdict = (b: number): string => (b <= KAFKA_RSS_LIMIT_BYTES ? 'met' : `gap: ${mb(b - KAFKA_RSS_LIMIT_BYTES)} over`);
+    out.push('');
+    out.push(`a backlog waiting in Kafka: ${int(k.rowEvents)} row events (${k.description}) published with no sink worker running, then drained by one; target verified equal to the source; issue 11: ≤ 300 MB RSS per process`);
+    out.push(
+      formatTable(
+        ['process', 'time', 'rows/s', 'peak RSS', 'peak V8 heap', '≤ 300 MB'],
+        [
+          ['publisher (topic empty → whole backlog)', ms(k.publish.ms), int(k.publish.rowsPerSec), mb(k.publish.peakRssBytes), mb(k.publish.peakHeapUsedBytes), verdict(k.publish.peakRssBytes)],
+          ['sink worker (whole backlog waiting)', ms(k.drain.ms), int(k.drain.rowsPerSec), mb(k.drain.peakRssBytes), mb(k.drain.peakHeapUsedBytes), verdict(k.drain.peakRssBytes)],
         ],
       ),
     );

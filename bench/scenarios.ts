@@ -221,16 +221,21 @@ async function runKafkaChildren(
   o: CatchUpOptions,
   cpuProfDirs?: { readonly publisher: string; readonly sink: string },
 ): Promise<[ChildResult, ChildResult, ProcessCpu]> {
-  const topic = `bench-${name.replace(/[^A-Za-z0-9]+/g, '-')}-${run}-${Date.now()}.changes`;
-  const kafkaSpec = (mode: 'kafka-source' | 'kafka-sink'): ChildSpec => ({ ...spec(mode, `bench-kafka-${run}-${Date.now()}`, src, targets.target.endpoint(), b.from, b.to, o.tuning), kafka: { brokers: o.kafka!.brokers, topic } });
-  const sourceSpec = kafkaSpec('kafka-source');
+  const [publisherSpec, sinkSpec] = kafkaSpecs(`${name}-${run}`, src, targets.target.endpoint(), b, o.kafka!.brokers, o.tuning);
   const brokerBefore = await processCpu(o.kafka!.pids());
-  // The same pipeline name for both processes (the sink finds the publisher's position under it).
   const [publisher, sink] = await Promise.all([
-    runChild(sourceSpec, cpuProfDirs ? { cpuProfDir: cpuProfDirs.publisher } : {}),
-    runChild({ ...kafkaSpec('kafka-sink'), name: sourceSpec.name }, cpuProfDirs ? { cpuProfDir: cpuProfDirs.sink } : {}),
+    runChild(publisherSpec, cpuProfDirs ? { cpuProfDir: cpuProfDirs.publisher } : {}),
+    runChild(sinkSpec, cpuProfDirs ? { cpuProfDir: cpuProfDirs.sink } : {}),
   ]);
   return [publisher, sink, cpuSince(brokerBefore, await processCpu(o.kafka!.pids()))];
+}
+
+/** The publisher's and the sink worker's specs for `b` over a fresh topic, under one pipeline name (the sink finds the publisher's position under it). */
+export function kafkaSpecs(id: string, src: ServerEndpoint, target: ServerEndpoint, b: BuiltBacklog, brokers: readonly string[], tuning: Tuning): [ChildSpec, ChildSpec] {
+  const stamp = `${id.replace(/[^A-Za-z0-9]+/g, '-')}-${Date.now()}`;
+  const kafka = { brokers, topic: `bench-${stamp}.changes` };
+  const publisher: ChildSpec = { ...spec('kafka-source', `bench-kafka-${stamp}`, src, target, b.from, b.to, tuning), kafka };
+  return [publisher, { ...spec('kafka-sink', publisher.name, src, target, b.from, b.to, tuning), kafka }];
 }
 
 /**
@@ -240,7 +245,7 @@ async function runKafkaChildren(
  * long before; the runs after this one measure the transport.
  */
 async function warmUpBroker(name: string, src: ServerEndpoint, targets: Targets, b: BuiltBacklog, o: CatchUpOptions): Promise<KafkaWarmUp> {
-  o.log(`${name}: one unmeasured run over Kafka first (warms the broker's JIT)…`);
+  o.log(`${name}: one unmeasured run over Kafka first (warms the fresh broker)…`);
   await prepareDatabase(targets.target.endpoint(), b.schema);
   const [, sink, broker] = await runKafkaChildren(name, 'warm-up', src, targets, b, o);
   await verify(`${name} warm-up run over Kafka`, targets.target.endpoint(), { source: src });

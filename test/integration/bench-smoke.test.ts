@@ -24,7 +24,7 @@ describe('npm run bench --quick', () => {
     expect(existsSync(MAIN), `${MAIN} is missing: run npm run build first`).toBe(true);
     dir = await mkdtemp(join(tmpdir(), 'binlog-sync-bench-smoke-'));
     const out = join(dir, 'results.json');
-    const args = ['--quick', '--runs', '1', '--oltp-tx', '400', '--oltp-rows', '2000', '--bulk-rows', '20000', '--bulk-tx-rows', '10000', '--verify-rows', '20000', '--skip-source-only', '--out', out];
+    const args = ['--quick', '--runs', '1', '--oltp-tx', '400', '--oltp-rows', '2000', '--bulk-rows', '20000', '--bulk-tx-rows', '10000', '--verify-rows', '20000', '--kafka-backlog', '--kafka-backlog-rows', '20000', '--skip-source-only', '--out', out];
     const { stdout } = await execFileP(process.execPath, [MAIN, ...args], { timeout: 210_000, maxBuffer: 10 << 20 });
     expect(stdout).toContain('binlog-sync rows/s');
     expect(stdout).toContain('kafka/embedded');
@@ -70,6 +70,13 @@ describe('npm run bench --quick', () => {
     expect(report.scenarios[0]!.kafkaWarmUp?.brokerCpuMs).toBeGreaterThan(0);
     expect(report.scenarios[1]!.kafkaWarmUp).toBeUndefined();
     expect(stdout).toContain('one unmeasured run over Kafka warmed the fresh broker');
+    // A backlog published whole before one sink worker drains it (each process's peak RSS), verified by the bench.
+    expect(stdout).toContain('a backlog waiting in Kafka');
+    expect(report.kafkaBacklog?.rowEvents).toBe(20_000);
+    for (const p of [report.kafkaBacklog?.publish, report.kafkaBacklog?.drain]) {
+      expect(p?.ms).toBeGreaterThan(0);
+      expect(p?.peakRssBytes).toBeGreaterThan(0);
+    }
     // verify beside CHECKSUM TABLE on the same rows.
     expect(report.verify?.rows).toBe(20_000);
     expect(report.verify?.verifyRowsPerSec).toBeGreaterThan(0);
