@@ -54,6 +54,9 @@ export interface ChildResult {
   readonly ms: number;
   /** CPU time (user + system) of the process over `ms` (pipeline and Kafka modes). */
   readonly cpuMs?: number;
+  /** Kafka modes: wall-clock ms since the epoch when `ms` began (the publisher: its start of reading) and ended. */
+  readonly startedAtMs?: number;
+  readonly doneAtMs?: number;
   /** Row events read in the range. */
   readonly rowEvents: number;
   readonly transactions: number;

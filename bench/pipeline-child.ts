@@ -218,9 +218,22 @@ async function runKafkaMode(spec: ChildSpec, logger: Logger): Promise<ChildResul
   const admin = k.kafka.admin();
   await admin.connect();
   const stop = new AbortController();
-  const started = performance.now();
-  const cpuStart = process.cpuUsage();
+  // The publisher's clock starts when it starts reading, as the embedded pipeline's does (its topic and
+  // producer set-up, like the embedded pipeline's connects, are not catch-up time); the sink's at its
+  // start. The Kafka run's time is from the publisher's start of reading to the sink's end (doneAtMs).
+  let started = performance.now();
+  let startedAtMs = Date.now();
+  let cpuStart = process.cpuUsage();
+  let publishing = false;
+  const onPublishing = (): void => {
+    if (publishing) return; // a restart is catch-up time
+    publishing = true;
+    started = performance.now();
+    startedAtMs = Date.now();
+    cpuStart = process.cpuUsage();
+  };
   let doneMs: number | null = null;
+  let doneAtMs = 0;
   let cpuMs = 0;
   let checking = false;
   const done = async (): Promise<boolean> => {
@@ -239,6 +252,7 @@ async function runKafkaMode(spec: ChildSpec, logger: Logger): Promise<ChildResul
       .then((yes) => {
         if (yes && doneMs === null) {
           doneMs = performance.now() - started;
+          doneAtMs = Date.now();
           cpuMs = cpuMsSince(cpuStart);
           stop.abort();
         }
@@ -247,14 +261,14 @@ async function runKafkaMode(spec: ChildSpec, logger: Logger): Promise<ChildResul
   }, 50);
   send({ type: 'running' });
   try {
-    await runKafka({ config, logger, signal: stop.signal, role });
+    await runKafka({ config, logger, signal: stop.signal, role, onPublishing });
   } finally {
     clearInterval(monitor);
     await admin.disconnect().catch(() => undefined);
     await k.close();
   }
   if (doneMs === null) throw new Error(`kafka ${role} stopped before it reached the end of the range`);
-  return { mode: spec.mode, ms: doneMs, cpuMs, rowEvents: 0, transactions: 0, ...memory.peaks() };
+  return { mode: spec.mode, ms: doneMs, cpuMs, startedAtMs, doneAtMs, rowEvents: 0, transactions: 0, ...memory.peaks() };
 }
 
 async function runDecoderMode(spec: ChildSpec): Promise<ChildResult> {

@@ -21,7 +21,7 @@ export interface CatchUpRun {
   readonly pipeline: ReaderFigures & { readonly mutationsApplied: number; readonly batches: number; readonly storedCheckpoint: string | null; readonly cpuMs?: number };
   readonly source?: ReaderFigures;
   readonly decoder: ReaderFigures;
-  /** The Kafka transport: publisher and sink worker in two processes; `ms` until the sink applied everything. */
+  /** The Kafka transport: publisher and sink worker in two processes; `ms` from the publisher's start of reading until the sink applied everything. */
   readonly kafka?: Timed & {
     readonly publisherMs: number;
     readonly publisherPeakRssBytes: number;
@@ -288,7 +288,7 @@ export function formatReport(r: BenchReport): string {
     const withKafka = r.scenarios.filter((s) => s.median.kafkaRowsPerSec !== null);
     if (withKafka.length) {
       out.push('');
-      out.push('the same backlogs over the Kafka transport (one broker; publisher and sink worker in two processes; timed until the sink applied everything)');
+      out.push('the same backlogs over the Kafka transport (one broker; publisher and sink worker in two processes; timed from the publisher\'s start of reading, as the embedded pipeline from its start, until the sink applied everything)');
       out.push(
         formatTable(
           ['scenario', 'embedded rows/s', 'kafka rows/s', 'kafka/embedded', 'kafka/native', 'publisher peak RSS', 'sink peak RSS'],

@@ -42,6 +42,8 @@ export interface KafkaModeOptions {
   readonly signal: AbortSignal;
   readonly role: KafkaRole;
   readonly progressEveryMs?: number;
+  /** Called each time the publisher starts reading the binlog: its topic and producer are set up (the bench times from here). */
+  readonly onPublishing?: () => void;
 }
 
 const VERSION = 'binlog-sync 0.1.0';
@@ -196,6 +198,7 @@ async function publishLoop(o: KafkaModeOptions, c: OpenConnectors, k: KafkaConne
       }, o.progressEveryMs ?? 5000);
       timer.unref();
       try {
+        o.onPublishing?.();
         await publisher.run(signal);
       } finally {
         clearInterval(timer);
