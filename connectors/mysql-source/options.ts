@@ -30,7 +30,7 @@ export interface MySqlSourceOptions {
    * purpose: every decoded event waiting here is alive at the next scavenge, which moves it to the old
    * generation. With 1 MiB, catching up the bench's OLTP backlog (120,000 row events) promoted ~236 MB
    * and spent ~0.65 s in scavenges in the embedded pipeline and ~0.9 s in the Kafka publisher; with
-   * 256 KiB ~80–90 MB and ~0.3 s / ~0.45 s, at the same rows/s (bulk too).
+   * 256 KiB usually ~80–90 MB and ~0.3 s / ~0.45 s, at the same rows/s (bulk too).
    */
   readonly bufferHighWaterBytes?: number;
   readonly bufferLowWaterBytes?: number;
