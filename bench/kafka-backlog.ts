@@ -9,7 +9,7 @@ import type { LocalMariaDb } from '../src/local/mariadb-server.js';
 import { bulkSchema, prepareDatabase, writeBulk } from './backlog.js';
 import { runChild } from './child.js';
 import type { Tuning } from './child-spec.js';
-import { rate, type KafkaBacklogRun } from './report.js';
+import { formatMb as mb, rate, type KafkaBacklogRun } from './report.js';
 import { buildBacklog, kafkaSpecs, startSource, verify, type KafkaBench } from './scenarios.js';
 
 /** Rows per INSERT … SELECT transaction of the backlog. */
@@ -42,5 +42,3 @@ export async function kafkaBacklogScenario(target: LocalMariaDb, rows: number, k
     await source.stop();
   }
 }
-
-const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MB`;

@@ -256,7 +256,7 @@ async function warmUpBroker(name: string, src: ServerEndpoint, targets: Targets,
  * A Kafka run's catch-up time: from the publisher's start of reading (its topic and producer set up,
  * as the embedded pipeline's clock starts once it is built) until the sink worker applied everything.
  */
-export function kafkaRunMs(publisher: ChildResult, sink: ChildResult): number {
+function kafkaRunMs(publisher: ChildResult, sink: ChildResult): number {
   return publisher.startedAtMs !== undefined && sink.doneAtMs !== undefined ? sink.doneAtMs - publisher.startedAtMs : sink.ms;
 }
 
